@@ -1,0 +1,124 @@
+//! Typed errors of the kinematics crate. Every error names the item it is about.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while loading a robot description or computing kinematics.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum KinematicsError {
+    /// The URDF text could not be parsed as XML/URDF.
+    #[error("malformed URDF: {0}")]
+    MalformedUrdf(String),
+    /// The URDF is well-formed XML but describes an invalid robot.
+    #[error("invalid URDF: {what}")]
+    InvalidUrdf {
+        /// What is wrong, naming the link or joint.
+        what: String,
+    },
+    /// A link name that the robot does not have.
+    #[error("unknown link '{0}'")]
+    UnknownLink(String),
+    /// A joint name that the robot does not have.
+    #[error("unknown joint '{0}'")]
+    UnknownJoint(String),
+    /// A named pose that the robot config does not define.
+    #[error("unknown named pose '{0}'")]
+    UnknownNamedPose(String),
+    /// A robot name that is not in the library.
+    #[error("unknown robot '{name}' (known: {known})")]
+    UnknownRobot {
+        /// The requested name.
+        name: String,
+        /// Comma-separated names that exist.
+        known: String,
+    },
+    /// No kinematic chain leads from `base` down to `tip`.
+    #[error("no kinematic chain from '{base}' to '{tip}': {reason}")]
+    NoChain {
+        /// Requested base link.
+        base: String,
+        /// Requested tip link.
+        tip: String,
+        /// Why the chain cannot be built.
+        reason: String,
+    },
+    /// A joint vector of the wrong length.
+    #[error("{what}: expected {expected} joint values, got {got}")]
+    JointCountMismatch {
+        /// Which input (e.g. "joints", "seed").
+        what: String,
+        /// Number of joints the chain has.
+        expected: usize,
+        /// Number of values given.
+        got: usize,
+    },
+    /// A NaN or infinite number in an input.
+    #[error("{what} is not finite (index {index}: {value})")]
+    NonFinite {
+        /// Which input (e.g. "joints", "pose.position").
+        what: String,
+        /// Index of the offending value.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A joint value outside its position limits.
+    #[error("joint '{joint}' = {value} rad is outside its limits [{lower}, {upper}]")]
+    OutOfLimits {
+        /// Joint name.
+        joint: String,
+        /// Given value (rad or m).
+        value: f64,
+        /// Lower limit (rad or m).
+        lower: f64,
+        /// Upper limit (rad or m).
+        upper: f64,
+    },
+    /// A pose whose quaternion is not a rotation (zero norm).
+    #[error("invalid pose: {0}")]
+    InvalidPose(String),
+    /// The robot config (TOML) is invalid.
+    #[error("invalid robot config{}: {what}", file.as_deref().map(|f| format!(" '{f}'")).unwrap_or_default())]
+    InvalidConfig {
+        /// The config file, when known.
+        file: Option<String>,
+        /// What is wrong, naming the key.
+        what: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read '{path}': {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating-system reason.
+        reason: String,
+    },
+    /// The IK solver cannot be used for this chain.
+    #[error("IK solver '{solver}' does not apply: {reason}")]
+    SolverMismatch {
+        /// Solver name.
+        solver: String,
+        /// Why.
+        reason: String,
+    },
+    /// No joint configuration reaches the pose.
+    #[error("pose unreachable: {reason}")]
+    Unreachable {
+        /// Why (e.g. outside the workspace, all solutions outside limits, no convergence).
+        reason: String,
+    },
+}
+
+/// Result alias of the kinematics crate.
+pub type Result<T, E = KinematicsError> = std::result::Result<T, E>;
+
+/// Checks that every value is finite, naming the input on failure.
+pub fn check_finite(what: &str, values: &[f64]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(KinematicsError::NonFinite {
+            what: what.to_owned(),
+            index,
+            value: values[index],
+        }),
+    }
+}
