@@ -11,8 +11,10 @@ use crate::MAX_DOF;
 use nalgebra::Isometry3;
 use std::time::Duration;
 
-/// Most solutions an [`IkSolutions`] list holds (8 arm configurations × multi-turn variants).
-pub const MAX_SOLUTIONS: usize = 64;
+/// Most solutions an [`IkSolutions`] list holds: 8 arm configurations × the ±2π variants of up
+/// to five multi-turn joints (a UR arm has 256). Create the list once and reuse it: solvers
+/// clear it, they never reallocate it.
+pub const MAX_SOLUTIONS: usize = 256;
 
 /// Arm configuration of an analytic solution (the branch a programmer keeps on a pendant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -187,22 +187,24 @@ impl OpwSolver {
             if q.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let before = out.len();
+            // Verify the base solution once: its ±2π variants have the same FK.
+            if !verified(chain, target, options, &q) {
+                continue;
+            }
             push_turn_variants(chain, &q, Some(*cfg), options.all_turns, out);
-            verify_new(chain, target, options, out, before);
         }
         Ok(())
     }
 }
 
-/// Drops solutions added since `from` whose FK misses `target` by more than the tolerances
-/// (compaction in place, no allocation).
-pub(crate) fn verify_new(chain: &Chain, target: &Isometry3<f64>, options: &IkOptions, out: &mut IkSolutions, from: usize) {
-    out.retain_from(from, |s| match chain.fk(s.joints()) {
+/// True when the FK of `q` (any values, limits not checked) reaches `target` within the
+/// options' tolerances.
+pub(crate) fn verified(chain: &Chain, target: &Isometry3<f64>, options: &IkOptions, q: &[f64]) -> bool {
+    match chain.fk(q) {
         Ok(pose) => {
             let (dp, dr) = pose_error(&pose, target);
             dp <= options.position_tolerance && dr <= options.orientation_tolerance
         }
         Err(_) => false,
-    });
+    }
 }

@@ -3,7 +3,7 @@
 //! (2013). Standard DH, `alpha = [π/2, 0, 0, π/2, -π/2, 0]`; up to 8 solutions.
 
 use super::{ArmConfiguration, IkOptions, IkSolutions, push_turn_variants, wrap_angle};
-use super::opw::verify_new;
+use super::opw::verified;
 use crate::error::{KinematicsError, Result};
 use crate::Chain;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
@@ -95,16 +95,17 @@ impl UrParameters {
                 };
                 // Frame 4 in frame 1: T14 = A1⁻¹ · T06 · A6⁻¹ · A5⁻¹.
                 let t14 = self.link(0, t1).inverse() * pose * self.link(5, t6).inverse() * self.link(4, t5).inverse();
+                // Joints 2 and 3 move frame 4's origin in frame 1's x-y plane (planar 2R).
                 let px = t14.translation.vector.x;
-                let pz = t14.translation.vector.z;
-                let len = px.hypot(pz);
-                let c3 = (len * len - self.a2 * self.a2 - self.a3 * self.a3) / (2.0 * self.a2 * self.a3);
+                let py = t14.translation.vector.y;
+                let len_sq = px * px + py * py;
+                let c3 = (len_sq - self.a2 * self.a2 - self.a3 * self.a3) / (2.0 * self.a2 * self.a3);
                 if c3.abs() > 1.0 + 1e-12 {
                     continue;
                 }
                 let t3_base = c3.clamp(-1.0, 1.0).acos();
                 for (elbow_down, t3) in [(false, t3_base), (true, -t3_base)] {
-                    let t2 = (-pz).atan2(-px) - (self.a3 * t3.sin() / len).clamp(-1.0, 1.0).asin();
+                    let t2 = py.atan2(px) - (self.a3 * t3.sin()).atan2(self.a2 + self.a3 * t3.cos());
                     let t13 = self.link(1, t2) * self.link(2, t3);
                     let t34 = t13.inverse() * t14;
                     let x = t34.rotation * Vector3::x();
@@ -173,9 +174,11 @@ impl UrSolver {
             if q.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let before = out.len();
+            // Verify the base solution once: its ±2π variants have the same FK.
+            if !verified(chain, target, options, &q) {
+                continue;
+            }
             push_turn_variants(chain, &q, Some(*cfg), options.all_turns, out);
-            verify_new(chain, target, options, out, before);
         }
         Ok(())
     }
