@@ -37,9 +37,16 @@ fn main() {
         }
     }
     entries.sort();
-    let mut code = String::from("/// Bundled robots: (name, robot.toml text, URDF text).\npub static BUNDLED: &[(&str, &str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Bundled robots: (name, robot.toml text, URDF text).\npub static BUNDLED: &[(&str, &str, &str)] = &[\n",
+    );
     for (name, config, urdf) in &entries {
-        let _ = writeln!(code, "    ({name:?}, include_str!({:?}), include_str!({:?})),", config.display().to_string(), urdf.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?}), include_str!({:?})),",
+            config.display().to_string(),
+            urdf.display().to_string()
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("bundled_robots.rs");

@@ -110,12 +110,15 @@ impl Chain {
                 Some(m) => (m.source, m.multiplier, m.offset),
                 None => (ji, 1.0, 0.0),
             };
-            let variable = variables.iter().position(|v| v.joint == source_joint).ok_or_else(|| {
-                no_chain(format!(
-                    "joint '{}' mimics '{}', which is not on the chain",
-                    j.name, joints[source_joint].name
-                ))
-            })?;
+            let variable = variables
+                .iter()
+                .position(|v| v.joint == source_joint)
+                .ok_or_else(|| {
+                    no_chain(format!(
+                        "joint '{}' mimics '{}', which is not on the chain",
+                        j.name, joints[source_joint].name
+                    ))
+                })?;
             let pre = if head.is_none() {
                 head = Some(pending);
                 Isometry3::identity()
@@ -231,7 +234,12 @@ impl Chain {
 
     /// True when every value is within its position limits (no allocation).
     pub fn within_limits(&self, q: &[f64]) -> bool {
-        q.len() == self.dof() && self.variables.iter().zip(q).all(|(v, &x)| v.limits.contains(x))
+        q.len() == self.dof()
+            && self
+                .variables
+                .iter()
+                .zip(q)
+                .all(|(v, &x)| v.limits.contains(x))
     }
 
     #[inline(always)]
@@ -334,7 +342,11 @@ impl Chain {
         if self.dof() > crate::MAX_DOF {
             return Err(KinematicsError::SolverMismatch {
                 solver: "manipulability".into(),
-                reason: format!("chain has {} joints, at most {} supported", self.dof(), crate::MAX_DOF),
+                reason: format!(
+                    "chain has {} joints, at most {} supported",
+                    self.dof(),
+                    crate::MAX_DOF
+                ),
             });
         }
         self.jacobian(q, &mut cols)?;
@@ -369,8 +381,16 @@ impl Chain {
 
 /// Position range used for sampling: infinite limits become [-π, π].
 pub fn finite_range(limits: &JointLimits) -> (f64, f64) {
-    let lo = if limits.lower.is_finite() { limits.lower } else { -std::f64::consts::PI };
-    let hi = if limits.upper.is_finite() { limits.upper } else { std::f64::consts::PI };
+    let lo = if limits.lower.is_finite() {
+        limits.lower
+    } else {
+        -std::f64::consts::PI
+    };
+    let hi = if limits.upper.is_finite() {
+        limits.upper
+    } else {
+        std::f64::consts::PI
+    };
     (lo, hi)
 }
 
@@ -380,8 +400,10 @@ pub fn pose_from_xyz_quat(position: [f64; 3], quat_xyzw: [f64; 4]) -> Result<Iso
     check_finite("pose.quaternion", &quat_xyzw)?;
     let q = nalgebra::Quaternion::new(quat_xyzw[3], quat_xyzw[0], quat_xyzw[1], quat_xyzw[2]);
     let norm = q.norm();
-    if !(norm > 1e-9) {
-        return Err(KinematicsError::InvalidPose(format!("quaternion {quat_xyzw:?} has zero norm")));
+    if norm.is_nan() || norm <= 1e-9 {
+        return Err(KinematicsError::InvalidPose(format!(
+            "quaternion {quat_xyzw:?} has zero norm"
+        )));
     }
     Ok(Isometry3::from_parts(
         Translation3::new(position[0], position[1], position[2]),

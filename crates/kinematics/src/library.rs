@@ -29,8 +29,11 @@ pub fn load(name: &str) -> Result<Robot> {
 }
 
 fn find(name: &str) -> Result<&'static (&'static str, &'static str, &'static str)> {
-    BUNDLED.iter().find(|(n, _, _)| *n == name).ok_or_else(|| KinematicsError::UnknownRobot {
-        name: name.to_owned(),
-        known: names().collect::<Vec<_>>().join(", "),
-    })
+    BUNDLED
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| KinematicsError::UnknownRobot {
+            name: name.to_owned(),
+            known: names().collect::<Vec<_>>().join(", "),
+        })
 }

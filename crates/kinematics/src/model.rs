@@ -177,7 +177,10 @@ impl RobotModel {
             let parent = find(&j.parent.link, "parent")?;
             let child = find(&j.child.link, "child")?;
             if parent == child {
-                return Err(invalid(format!("joint '{name}' connects link '{}' to itself", j.parent.link)));
+                return Err(invalid(format!(
+                    "joint '{name}' connects link '{}' to itself",
+                    j.parent.link
+                )));
             }
             if let Some(other) = links[child].parent_joint {
                 return Err(invalid(format!(
@@ -210,7 +213,9 @@ impl RobotModel {
             let raw_axis = Vector3::new(j.axis.xyz.0[0], j.axis.xyz.0[1], j.axis.xyz.0[2]);
             let axis = if kind.is_movable() {
                 if !raw_axis.iter().all(|v| v.is_finite()) || raw_axis.norm() < 1e-9 {
-                    return Err(invalid(format!("joint '{name}' has a zero or non-finite axis")));
+                    return Err(invalid(format!(
+                        "joint '{name}' has a zero or non-finite axis"
+                    )));
                 }
                 Unit::new_normalize(raw_axis)
             } else {
@@ -233,7 +238,9 @@ impl RobotModel {
             };
             if kind == JointKind::Revolute || kind == JointKind::Prismatic {
                 if !limits.lower.is_finite() || !limits.upper.is_finite() {
-                    return Err(invalid(format!("joint '{name}' has non-finite position limits")));
+                    return Err(invalid(format!(
+                        "joint '{name}' has non-finite position limits"
+                    )));
                 }
                 if limits.lower > limits.upper {
                     return Err(invalid(format!(
@@ -243,7 +250,10 @@ impl RobotModel {
                 }
             }
             if !limits.velocity.is_finite() || limits.velocity < 0.0 {
-                return Err(invalid(format!("joint '{name}' has an invalid velocity limit {}", limits.velocity)));
+                return Err(invalid(format!(
+                    "joint '{name}' has an invalid velocity limit {}",
+                    limits.velocity
+                )));
             }
             joints.push(Joint {
                 name: name.clone(),
@@ -265,7 +275,10 @@ impl RobotModel {
                 continue;
             }
             let mut source = *joint_index.get(&m.joint).ok_or_else(|| {
-                invalid(format!("joint '{}' mimics unknown joint '{}'", j.name, m.joint))
+                invalid(format!(
+                    "joint '{}' mimics unknown joint '{}'",
+                    j.name, m.joint
+                ))
             })?;
             let mut multiplier = m.multiplier.unwrap_or(1.0);
             let mut offset = m.offset.unwrap_or(0.0);
@@ -273,10 +286,16 @@ impl RobotModel {
             while let Some(next) = &urdf.joints[source].mimic {
                 hops += 1;
                 if hops > urdf.joints.len() {
-                    return Err(invalid(format!("joint '{}' is part of a mimic cycle", j.name)));
+                    return Err(invalid(format!(
+                        "joint '{}' is part of a mimic cycle",
+                        j.name
+                    )));
                 }
                 let src2 = *joint_index.get(&next.joint).ok_or_else(|| {
-                    invalid(format!("joint '{}' mimics unknown joint '{}'", urdf.joints[source].name, next.joint))
+                    invalid(format!(
+                        "joint '{}' mimics unknown joint '{}'",
+                        urdf.joints[source].name, next.joint
+                    ))
                 })?;
                 let m2 = next.multiplier.unwrap_or(1.0);
                 offset += multiplier * next.offset.unwrap_or(0.0);
@@ -284,12 +303,22 @@ impl RobotModel {
                 source = src2;
             }
             if source == i || !joints[source].kind.is_movable() {
-                return Err(invalid(format!("joint '{}' mimics '{}', which does not move", j.name, m.joint)));
+                return Err(invalid(format!(
+                    "joint '{}' mimics '{}', which does not move",
+                    j.name, m.joint
+                )));
             }
             if !multiplier.is_finite() || !offset.is_finite() {
-                return Err(invalid(format!("joint '{}' has a non-finite mimic multiplier or offset", j.name)));
+                return Err(invalid(format!(
+                    "joint '{}' has a non-finite mimic multiplier or offset",
+                    j.name
+                )));
             }
-            joints[i].mimic = Some(Mimic { source, multiplier, offset });
+            joints[i].mimic = Some(Mimic {
+                source,
+                multiplier,
+                offset,
+            });
         }
 
         let mut variables = Vec::new();
@@ -300,13 +329,18 @@ impl RobotModel {
             }
         }
 
-        let roots: Vec<usize> = (0..links.len()).filter(|&l| links[l].parent_joint.is_none()).collect();
+        let roots: Vec<usize> = (0..links.len())
+            .filter(|&l| links[l].parent_joint.is_none())
+            .collect();
         let root = match roots.as_slice() {
             [r] => *r,
             [] => return Err(invalid("the links form a cycle: no root link".into())),
             many => {
                 let names: Vec<&str> = many.iter().map(|&l| links[l].name.as_str()).collect();
-                return Err(invalid(format!("the robot has several root links: {}", names.join(", "))));
+                return Err(invalid(format!(
+                    "the robot has several root links: {}",
+                    names.join(", ")
+                )));
             }
         };
 
@@ -325,8 +359,14 @@ impl RobotModel {
         }
         if joint_order.len() != joints.len() {
             let reached: std::collections::HashSet<usize> = joint_order.iter().copied().collect();
-            let stray = (0..joints.len()).find(|i| !reached.contains(i)).map(|i| joints[i].name.clone()).unwrap_or_default();
-            return Err(invalid(format!("joint '{stray}' is part of a cycle, not connected to root '{}'", links[root].name)));
+            let stray = (0..joints.len())
+                .find(|i| !reached.contains(i))
+                .map(|i| joints[i].name.clone())
+                .unwrap_or_default();
+            return Err(invalid(format!(
+                "joint '{stray}' is part of a cycle, not connected to root '{}'",
+                links[root].name
+            )));
         }
 
         Ok(Self {
@@ -386,7 +426,11 @@ impl RobotModel {
         if let Some(v) = j.variable {
             q.get(v).copied().unwrap_or(0.0)
         } else if let Some(m) = j.mimic {
-            let src = self.joints[m.source].variable.and_then(|v| q.get(v)).copied().unwrap_or(0.0);
+            let src = self.joints[m.source]
+                .variable
+                .and_then(|v| q.get(v))
+                .copied()
+                .unwrap_or(0.0);
             m.multiplier * src + m.offset
         } else {
             0.0

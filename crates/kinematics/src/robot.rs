@@ -110,22 +110,31 @@ impl Robot {
         let tip_idx = model.link_index(&g.tip)?;
         if let Some(tool) = &g.tool {
             let tool_idx = model.link_index(tool)?;
-            let t = model
-                .fixed_transform(tip_idx, tool_idx)
-                .ok_or_else(|| bad(format!("group.tool '{tool}' is not rigidly attached to group.tip '{}'", g.tip)))?;
+            let t = model.fixed_transform(tip_idx, tool_idx).ok_or_else(|| {
+                bad(format!(
+                    "group.tool '{tool}' is not rigidly attached to group.tip '{}'",
+                    g.tip
+                ))
+            })?;
             chain.set_tool(t);
         }
 
         // Joints outside the group, held at fixed values.
         let mut default_state = vec![0.0; model.variables().len()];
         for (name, &value) in &config.fixed_joints {
-            let ji = model.joint_index(name).map_err(|_| bad(format!("fixed_joints: unknown joint '{name}'")))?;
+            let ji = model
+                .joint_index(name)
+                .map_err(|_| bad(format!("fixed_joints: unknown joint '{name}'")))?;
             let j = &model.joints()[ji];
             let Some(var) = j.variable else {
-                return Err(bad(format!("fixed_joints: joint '{name}' is fixed or a mimic")));
+                return Err(bad(format!(
+                    "fixed_joints: joint '{name}' is fixed or a mimic"
+                )));
             };
             if chain.variables().iter().any(|v| v.joint == ji) {
-                return Err(bad(format!("fixed_joints: joint '{name}' belongs to the group")));
+                return Err(bad(format!(
+                    "fixed_joints: joint '{name}' belongs to the group"
+                )));
             }
             if !value.is_finite() || !j.limits.contains(value) {
                 return Err(bad(format!(
@@ -142,14 +151,23 @@ impl Robot {
                 .variables()
                 .iter()
                 .position(|v| v.name == l.joint)
-                .ok_or_else(|| bad(format!("joint_limits: joint '{}' is not in the group", l.joint)))?;
+                .ok_or_else(|| {
+                    bad(format!(
+                        "joint_limits: joint '{}' is not in the group",
+                        l.joint
+                    ))
+                })?;
             if !(l.max_acceleration.is_finite() && l.max_acceleration > 0.0) {
-                return Err(bad(format!("joint_limits: {} max_acceleration must be positive", l.joint)));
+                return Err(bad(format!(
+                    "joint_limits: {} max_acceleration must be positive",
+                    l.joint
+                )));
             }
-            if let Some(j) = l.max_jerk {
-                if !(j.is_finite() && j > 0.0) {
-                    return Err(bad(format!("joint_limits: {} max_jerk must be positive", l.joint)));
-                }
+            if l.max_jerk.is_some_and(|j| !(j.is_finite() && j > 0.0)) {
+                return Err(bad(format!(
+                    "joint_limits: {} max_jerk must be positive",
+                    l.joint
+                )));
             }
             dynamic_limits[i] = DynamicLimits {
                 acceleration: Some(l.max_acceleration),
@@ -168,9 +186,12 @@ impl Robot {
                 None => Ok(*chain.tool()),
                 Some(f) => {
                     let fi = model.link_index(f)?;
-                    model
-                        .fixed_transform(tip_idx, fi)
-                        .ok_or_else(|| bad(format!("ik.frame '{f}' is not rigidly attached to '{}'", g.tip)))
+                    model.fixed_transform(tip_idx, fi).ok_or_else(|| {
+                        bad(format!(
+                            "ik.frame '{f}' is not rigidly attached to '{}'",
+                            g.tip
+                        ))
+                    })
                 }
             }
         };
@@ -179,21 +200,38 @@ impl Robot {
                 None => Ok(Isometry3::identity()),
                 Some(f) => {
                     let fi = model.link_index(f)?;
-                    model
-                        .fixed_transform(base_idx, fi)
-                        .ok_or_else(|| bad(format!("ik.base_frame '{f}' is not rigidly attached to '{}'", g.base)))
+                    model.fixed_transform(base_idx, fi).ok_or_else(|| {
+                        bad(format!(
+                            "ik.base_frame '{f}' is not rigidly attached to '{}'",
+                            g.base
+                        ))
+                    })
                 }
             }
         };
         let ik = &config.ik;
         let solver = match ik.solver {
             IkSolverKind::Opw => {
-                let p = ik.opw.ok_or_else(|| bad("ik.solver = \"opw\" needs an [ik.opw] table".into()))?;
-                IkSolver::Opw(OpwSolver::new(p, &chain, solver_base(&ik.base_frame)?, solver_end(&ik.frame)?)?)
+                let p = ik
+                    .opw
+                    .ok_or_else(|| bad("ik.solver = \"opw\" needs an [ik.opw] table".into()))?;
+                IkSolver::Opw(OpwSolver::new(
+                    p,
+                    &chain,
+                    solver_base(&ik.base_frame)?,
+                    solver_end(&ik.frame)?,
+                )?)
             }
             IkSolverKind::Ur => {
-                let p = ik.ur.ok_or_else(|| bad("ik.solver = \"ur\" needs an [ik.ur] table".into()))?;
-                IkSolver::Ur(UrSolver::new(p, &chain, solver_base(&ik.base_frame)?, solver_end(&ik.frame)?)?)
+                let p = ik
+                    .ur
+                    .ok_or_else(|| bad("ik.solver = \"ur\" needs an [ik.ur] table".into()))?;
+                IkSolver::Ur(UrSolver::new(
+                    p,
+                    &chain,
+                    solver_base(&ik.base_frame)?,
+                    solver_end(&ik.frame)?,
+                )?)
             }
             IkSolverKind::Numerical => IkSolver::Numerical,
         };
@@ -291,7 +329,13 @@ impl Robot {
     /// Analytic solvers return every solution within limits; the numerical solver returns up
     /// to `options.max_solutions`. With a seed, solutions are ordered nearest to it first.
     /// An empty list is an error ([`KinematicsError::Unreachable`]) saying why.
-    pub fn ik(&self, target: &Isometry3<f64>, seed: Option<&[f64]>, options: &IkOptions, out: &mut IkSolutions) -> Result<()> {
+    pub fn ik(
+        &self,
+        target: &Isometry3<f64>,
+        seed: Option<&[f64]>,
+        options: &IkOptions,
+        out: &mut IkSolutions,
+    ) -> Result<()> {
         check_target(target)?;
         if let Some(s) = seed {
             self.chain.check_joints("seed", s)?;

@@ -1,5 +1,6 @@
 //! Forward kinematics against Pinocchio's reference samples (`../shared/robot-data`), for the
 //! real manufacturer URDFs and for the robots of our library.
+#![allow(clippy::unwrap_used)] // a panic in a test is a failure with a message
 
 mod support;
 
@@ -12,7 +13,11 @@ const TOL: f64 = 1e-9;
 fn manufacturer_urdfs_match_pinocchio_reference() {
     let Some(data) = robot_data() else { return };
     let refs = all_references(&data);
-    assert!(refs.len() >= 9, "expected at least 9 reference files, found {}", refs.len());
+    assert!(
+        refs.len() >= 9,
+        "expected at least 9 reference files, found {}",
+        refs.len()
+    );
     for (dir, file) in refs {
         let r = read_fk_reference(&file);
         let model = RobotModel::from_urdf_file(&dir.join(&r.urdf)).unwrap();
@@ -22,7 +27,11 @@ fn manufacturer_urdfs_match_pinocchio_reference() {
         for (i, s) in r.samples.iter().enumerate() {
             let pose = chain.fk(&s.q).unwrap();
             let (dp, dr) = pose_diff(&pose, &s.pose);
-            assert!(dp <= TOL && dr <= TOL, "{} sample {i}: position error {dp:e} m, rotation error {dr:e} rad", file.display());
+            assert!(
+                dp <= TOL && dr <= TOL,
+                "{} sample {i}: position error {dp:e} m, rotation error {dr:e} rad",
+                file.display()
+            );
         }
     }
 }
@@ -35,13 +44,23 @@ fn library_robots_match_pinocchio_reference() {
         let r = read_fk_reference(&data.join(dir).join(file));
         let model = robot.model();
         // The library group's TCP is the reference tip (tool0 / panda_hand_tcp) ...
-        assert_eq!(robot.tool_frame(), Some(r.tip.as_str()), "{name}: tool frame");
+        assert_eq!(
+            robot.tool_frame(),
+            Some(r.tip.as_str()),
+            "{name}: tool frame"
+        );
         // ... and an explicit chain base→tip of our URDF agrees too.
         let chain = Chain::new(model, &r.base, &r.tip).unwrap();
         for (i, s) in r.samples.iter().enumerate() {
-            for (what, pose) in [("group TCP", robot.fk(&s.q).unwrap()), ("chain", chain.fk(&s.q).unwrap())] {
+            for (what, pose) in [
+                ("group TCP", robot.fk(&s.q).unwrap()),
+                ("chain", chain.fk(&s.q).unwrap()),
+            ] {
                 let (dp, dr) = pose_diff(&pose, &s.pose);
-                assert!(dp <= TOL && dr <= TOL, "{name} {what} sample {i}: {dp:e} m, {dr:e} rad");
+                assert!(
+                    dp <= TOL && dr <= TOL,
+                    "{name} {what} sample {i}: {dp:e} m, {dr:e} rad"
+                );
             }
         }
     }
@@ -65,7 +84,11 @@ fn all_link_poses_agree_with_chain_fk() {
             model.link_poses(&full, &mut poses).unwrap();
             let rel = poses[base].inverse() * poses[tip];
             let (dp, dr) = pose_diff(&rel, &s.pose);
-            assert!(dp <= TOL && dr <= TOL, "{}: all-links FK differs by {dp:e} m {dr:e} rad", file.display());
+            assert!(
+                dp <= TOL && dr <= TOL,
+                "{}: all-links FK differs by {dp:e} m {dr:e} rad",
+                file.display()
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The bundled library has the robots the product promises, each loadable, with its analytic
 //! solver where one applies, named poses within limits, and dynamic limits for every joint.
+#![allow(clippy::unwrap_used)] // a panic in a test is a failure with a message
 
 use cella_kinematics::library;
 
@@ -16,19 +17,35 @@ const EXPECTED: &[(&str, usize, &str)] = &[
 fn library_has_the_promised_robots() {
     let names: Vec<&str> = library::names().collect();
     for (name, dof, solver) in EXPECTED {
-        assert!(names.contains(name), "robot '{name}' missing from the library ({names:?})");
+        assert!(
+            names.contains(name),
+            "robot '{name}' missing from the library ({names:?})"
+        );
         let robot = library::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(robot.chain().dof(), *dof, "{name} dof");
         assert_eq!(robot.solver().name(), *solver, "{name} solver");
-        assert!(robot.named_poses().contains_key("home"), "{name} has a home pose");
+        assert!(
+            robot.named_poses().contains_key("home"),
+            "{name} has a home pose"
+        );
         for (i, d) in robot.dynamic_limits().iter().enumerate() {
-            assert!(d.acceleration.is_some_and(|a| a > 0.0), "{name} joint {i} needs an acceleration limit");
+            assert!(
+                d.acceleration.is_some_and(|a| a > 0.0),
+                "{name} joint {i} needs an acceleration limit"
+            );
         }
         for v in robot.chain().variables() {
-            assert!(v.limits.velocity > 0.0, "{name} {} needs a velocity limit", v.name);
+            assert!(
+                v.limits.velocity > 0.0,
+                "{name} {} needs a velocity limit",
+                v.name
+            );
         }
         for frame in ["base_link", "flange", "tool0"] {
-            robot.model().link_index(frame).unwrap_or_else(|_| panic!("{name} lacks frame {frame}"));
+            robot
+                .model()
+                .link_index(frame)
+                .unwrap_or_else(|_| panic!("{name} lacks frame {frame}"));
         }
     }
 }

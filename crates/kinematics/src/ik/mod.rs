@@ -54,7 +54,11 @@ impl IkSolution {
         let mut q = [0.0; MAX_DOF];
         let dof = values.len().min(MAX_DOF);
         q[..dof].copy_from_slice(&values[..dof]);
-        Self { q, dof, configuration }
+        Self {
+            q,
+            dof,
+            configuration,
+        }
     }
 
     /// Joint values in chain order.
@@ -64,12 +68,20 @@ impl IkSolution {
 
     /// Largest absolute joint difference to `other` (same units as the joints).
     pub fn max_distance(&self, other: &[f64]) -> f64 {
-        self.joints().iter().zip(other).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+        self.joints()
+            .iter()
+            .zip(other)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
     }
 
     /// Sum of squared joint differences to `other`.
     pub fn squared_distance(&self, other: &[f64]) -> f64 {
-        self.joints().iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum()
+        self.joints()
+            .iter()
+            .zip(other)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum()
     }
 }
 
@@ -144,12 +156,17 @@ impl IkSolutions {
 
     /// Orders solutions by Euclidean joint distance to `seed`, nearest first (stable).
     pub fn sort_by_distance(&mut self, seed: &[f64]) {
-        self.items[..self.len].sort_by(|a, b| a.squared_distance(seed).total_cmp(&b.squared_distance(seed)));
+        self.items[..self.len].sort_by(|a, b| {
+            a.squared_distance(seed)
+                .total_cmp(&b.squared_distance(seed))
+        });
     }
 
     /// True when a solution within `tolerance` (max-norm) of `q` is already present.
     pub fn contains(&self, q: &[f64], tolerance: f64) -> bool {
-        self.as_slice().iter().any(|s| s.max_distance(q) <= tolerance)
+        self.as_slice()
+            .iter()
+            .any(|s| s.max_distance(q) <= tolerance)
     }
 }
 

@@ -96,7 +96,13 @@ fn descend(chain: &Chain, target: &Isometry3<f64>, q: &mut [f64], options: &IkOp
 /// (or mid-range), then random restarts follow until `options.max_solutions` distinct
 /// solutions are found, the restarts run out, or the time budget is spent. Solutions are
 /// within limits, verified by FK, and ordered nearest to the seed first.
-pub fn solve(chain: &Chain, target: &Isometry3<f64>, seed: Option<&[f64]>, options: &IkOptions, out: &mut IkSolutions) -> Result<()> {
+pub fn solve(
+    chain: &Chain,
+    target: &Isometry3<f64>,
+    seed: Option<&[f64]>,
+    options: &IkOptions,
+    out: &mut IkSolutions,
+) -> Result<()> {
     out.clear();
     let n = chain.dof();
     if n == 0 || n > MAX_DOF {
@@ -133,10 +139,11 @@ pub fn solve(chain: &Chain, target: &Isometry3<f64>, seed: Option<&[f64]>, optio
                 break;
             }
         }
-        if let Some(budget) = options.time_budget {
-            if started.elapsed() > budget {
-                break;
-            }
+        if options
+            .time_budget
+            .is_some_and(|budget| started.elapsed() > budget)
+        {
+            break;
         }
     }
     out.sort_by_distance(&start[..n]);

@@ -6,8 +6,8 @@
 //! `q_opw = q_urdf * sign_corrections - offsets`.
 
 use super::{ArmConfiguration, IkOptions, IkSolutions, pose_error, push_turn_variants, wrap_angle};
-use crate::error::{KinematicsError, Result};
 use crate::Chain;
+use crate::error::{KinematicsError, Result};
 use nalgebra::{Isometry3, Matrix3, Vector3};
 use serde::Deserialize;
 
@@ -40,21 +40,35 @@ impl OpwParameters {
     pub fn validate(&self) -> Result<()> {
         let vals = [self.a1, self.a2, self.b, self.c1, self.c2, self.c3, self.c4];
         let bad = |what: String| KinematicsError::InvalidConfig { file: None, what };
-        if vals.iter().chain(self.offsets.iter()).any(|v| !v.is_finite()) {
+        if vals
+            .iter()
+            .chain(self.offsets.iter())
+            .any(|v| !v.is_finite())
+        {
             return Err(bad("ik.opw: parameters must be finite".into()));
         }
-        if self.sign_corrections.iter().any(|s| *s != 1.0 && *s != -1.0) {
+        if self
+            .sign_corrections
+            .iter()
+            .any(|s| *s != 1.0 && *s != -1.0)
+        {
             return Err(bad("ik.opw.sign_corrections: each must be 1 or -1".into()));
         }
         if self.c2 <= 0.0 || (self.a2 * self.a2 + self.c3 * self.c3) <= 0.0 {
-            return Err(bad("ik.opw: c2 and the forearm length must be positive".into()));
+            return Err(bad(
+                "ik.opw: c2 and the forearm length must be positive".into()
+            ));
         }
         Ok(())
     }
 
     /// Solves for the end frame pose `pose` (in the OPW base frame); writes up to 8 solutions in
     /// the OPW joint convention with their configuration. Returns how many were written.
-    pub fn inverse_raw(&self, pose: &Isometry3<f64>, out: &mut [([f64; 6], ArmConfiguration); 8]) -> usize {
+    pub fn inverse_raw(
+        &self,
+        pose: &Isometry3<f64>,
+        out: &mut [([f64; 6], ArmConfiguration); 8],
+    ) -> usize {
         let p = self;
         let r: Matrix3<f64> = pose.rotation.to_rotation_matrix().into_inner();
         let z = Vector3::new(r[(0, 2)], r[(1, 2)], r[(2, 2)]);
@@ -91,14 +105,40 @@ impl OpwParameters {
 
         // (theta1, theta2, theta3, shoulder_back, elbow_down)
         let arms = [
-            (theta1_i, tmp13.map(|t| -t + tmp14), tmp11.map(|t| t - tmp10), false, false),
-            (theta1_i, tmp13.map(|t| t + tmp14), tmp11.map(|t| -t - tmp10), false, true),
-            (theta1_ii, tmp15.map(|t| -t - tmp16), tmp12.map(|t| t - tmp10), true, false),
-            (theta1_ii, tmp15.map(|t| t - tmp16), tmp12.map(|t| -t - tmp10), true, true),
+            (
+                theta1_i,
+                tmp13.map(|t| -t + tmp14),
+                tmp11.map(|t| t - tmp10),
+                false,
+                false,
+            ),
+            (
+                theta1_i,
+                tmp13.map(|t| t + tmp14),
+                tmp11.map(|t| -t - tmp10),
+                false,
+                true,
+            ),
+            (
+                theta1_ii,
+                tmp15.map(|t| -t - tmp16),
+                tmp12.map(|t| t - tmp10),
+                true,
+                false,
+            ),
+            (
+                theta1_ii,
+                tmp15.map(|t| t - tmp16),
+                tmp12.map(|t| -t - tmp10),
+                true,
+                true,
+            ),
         ];
         let mut n = 0;
         for (t1, t2, t3, back, down) in arms {
-            let (Some(t2), Some(t3)) = (t2, t3) else { continue };
+            let (Some(t2), Some(t3)) = (t2, t3) else {
+                continue;
+            };
             let (s1, c1) = t1.sin_cos();
             let (s23, c23) = (t2 + t3).sin_cos();
             let m = r[(0, 2)] * s23 * c1 + r[(1, 2)] * s23 * s1 + r[(2, 2)] * c23;
@@ -115,7 +155,14 @@ impl OpwParameters {
             out[n] = ([t1, t2, t3, t4, t5, t6], cfg(false));
             n += 1;
             out[n] = (
-                [t1, t2, t3, t4 + std::f64::consts::PI, -t5, t6 - std::f64::consts::PI],
+                [
+                    t1,
+                    t2,
+                    t3,
+                    t4 + std::f64::consts::PI,
+                    -t5,
+                    t6 - std::f64::consts::PI,
+                ],
                 cfg(true),
             );
             n += 1;
@@ -173,16 +220,31 @@ impl OpwSolver {
 
     /// All solutions within limits for a TCP pose given in the chain's reference frame,
     /// each verified by the chain's FK. Writes into `out` (cleared first).
-    pub fn solve(&self, chain: &Chain, target: &Isometry3<f64>, options: &IkOptions, out: &mut IkSolutions) -> Result<()> {
+    pub fn solve(
+        &self,
+        chain: &Chain,
+        target: &Isometry3<f64>,
+        options: &IkOptions,
+        out: &mut IkSolutions,
+    ) -> Result<()> {
         out.clear();
         let tip = chain.mount().inverse() * target * chain.tool().inverse();
         let end = self.base_to_opw_base.inverse() * tip * self.tip_to_opw_end;
-        let mut raw = [([0.0; 6], ArmConfiguration { shoulder_back: false, elbow_down: false, wrist_flip: false }); 8];
+        let mut raw = [(
+            [0.0; 6],
+            ArmConfiguration {
+                shoulder_back: false,
+                elbow_down: false,
+                wrist_flip: false,
+            },
+        ); 8];
         let n = self.params.inverse_raw(&end, &mut raw);
         for (q_opw, cfg) in &raw[..n] {
             let mut q = [0.0; 6];
             for i in 0..6 {
-                q[i] = wrap_angle((q_opw[i] + self.params.offsets[i]) * self.params.sign_corrections[i]);
+                q[i] = wrap_angle(
+                    (q_opw[i] + self.params.offsets[i]) * self.params.sign_corrections[i],
+                );
             }
             if q.iter().any(|v| !v.is_finite()) {
                 continue;
@@ -199,7 +261,12 @@ impl OpwSolver {
 
 /// True when the FK of `q` (any values, limits not checked) reaches `target` within the
 /// options' tolerances.
-pub(crate) fn verified(chain: &Chain, target: &Isometry3<f64>, options: &IkOptions, q: &[f64]) -> bool {
+pub(crate) fn verified(
+    chain: &Chain,
+    target: &Isometry3<f64>,
+    options: &IkOptions,
+    q: &[f64],
+) -> bool {
     match chain.fk(q) {
         Ok(pose) => {
             let (dp, dr) = pose_error(&pose, target);

@@ -2,10 +2,10 @@
 //! following Hawkins, "Analytic Inverse Kinematics for the Universal Robots UR-5/UR-10 Arms"
 //! (2013). Standard DH, `alpha = [π/2, 0, 0, π/2, -π/2, 0]`; up to 8 solutions.
 
-use super::{ArmConfiguration, IkOptions, IkSolutions, push_turn_variants, wrap_angle};
 use super::opw::verified;
-use crate::error::{KinematicsError, Result};
+use super::{ArmConfiguration, IkOptions, IkSolutions, push_turn_variants, wrap_angle};
 use crate::Chain;
+use crate::error::{KinematicsError, Result};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use serde::Deserialize;
 use std::f64::consts::FRAC_PI_2;
@@ -67,7 +67,12 @@ impl UrParameters {
 
     /// Up to 8 solutions for frame 6 at `pose` (in DH frame 0). `q6_hint` is used for the
     /// wrist angle at a wrist singularity (sin θ5 = 0), where θ6 is free.
-    pub fn inverse_raw(&self, pose: &Isometry3<f64>, q6_hint: f64, out: &mut [([f64; 6], ArmConfiguration); 8]) -> usize {
+    pub fn inverse_raw(
+        &self,
+        pose: &Isometry3<f64>,
+        q6_hint: f64,
+        out: &mut [([f64; 6], ArmConfiguration); 8],
+    ) -> usize {
         let r = pose.rotation.to_rotation_matrix().into_inner();
         let p = pose.translation.vector;
         let z6 = Vector3::new(r[(0, 2)], r[(1, 2)], r[(2, 2)]);
@@ -79,7 +84,10 @@ impl UrParameters {
         let psi = p05.y.atan2(p05.x);
         let phi = (self.d4 / rho).clamp(-1.0, 1.0).acos();
         let mut n = 0;
-        for (shoulder_back, t1) in [(false, psi + phi + FRAC_PI_2), (true, psi - phi + FRAC_PI_2)] {
+        for (shoulder_back, t1) in [
+            (false, psi + phi + FRAC_PI_2),
+            (true, psi - phi + FRAC_PI_2),
+        ] {
             let (s1, c1) = t1.sin_cos();
             let c5 = (p.x * s1 - p.y * c1 - self.d4) / self.d6;
             if c5.abs() > 1.0 + 1e-12 {
@@ -91,21 +99,27 @@ impl UrParameters {
                 let t6 = if s5.abs() < 1e-12 {
                     q6_hint
                 } else {
-                    ((-r[(0, 1)] * s1 + r[(1, 1)] * c1) / s5).atan2((r[(0, 0)] * s1 - r[(1, 0)] * c1) / s5)
+                    ((-r[(0, 1)] * s1 + r[(1, 1)] * c1) / s5)
+                        .atan2((r[(0, 0)] * s1 - r[(1, 0)] * c1) / s5)
                 };
                 // Frame 4 in frame 1: T14 = A1⁻¹ · T06 · A6⁻¹ · A5⁻¹.
-                let t14 = self.link(0, t1).inverse() * pose * self.link(5, t6).inverse() * self.link(4, t5).inverse();
+                let t14 = self.link(0, t1).inverse()
+                    * pose
+                    * self.link(5, t6).inverse()
+                    * self.link(4, t5).inverse();
                 // Joints 2 and 3 move frame 4's origin in frame 1's x-y plane (planar 2R).
                 let px = t14.translation.vector.x;
                 let py = t14.translation.vector.y;
                 let len_sq = px * px + py * py;
-                let c3 = (len_sq - self.a2 * self.a2 - self.a3 * self.a3) / (2.0 * self.a2 * self.a3);
+                let c3 =
+                    (len_sq - self.a2 * self.a2 - self.a3 * self.a3) / (2.0 * self.a2 * self.a3);
                 if c3.abs() > 1.0 + 1e-12 {
                     continue;
                 }
                 let t3_base = c3.clamp(-1.0, 1.0).acos();
                 for (elbow_down, t3) in [(false, t3_base), (true, -t3_base)] {
-                    let t2 = py.atan2(px) - (self.a3 * t3.sin()).atan2(self.a2 + self.a3 * t3.cos());
+                    let t2 =
+                        py.atan2(px) - (self.a3 * t3.sin()).atan2(self.a2 + self.a3 * t3.cos());
                     let t13 = self.link(1, t2) * self.link(2, t3);
                     let t34 = t13.inverse() * t14;
                     let x = t34.rotation * Vector3::x();
@@ -138,12 +152,20 @@ pub struct UrSolver {
 
 impl UrSolver {
     /// Binds UR parameters to a 6-joint chain.
-    pub fn new(params: UrParameters, chain: &Chain, base_to_dh_base: Isometry3<f64>, tip_to_dh_end: Isometry3<f64>) -> Result<Self> {
+    pub fn new(
+        params: UrParameters,
+        chain: &Chain,
+        base_to_dh_base: Isometry3<f64>,
+        tip_to_dh_end: Isometry3<f64>,
+    ) -> Result<Self> {
         params.validate()?;
         if chain.dof() != 6 {
             return Err(KinematicsError::SolverMismatch {
                 solver: "ur".into(),
-                reason: format!("the chain has {} joints, the UR solver needs 6", chain.dof()),
+                reason: format!(
+                    "the chain has {} joints, the UR solver needs 6",
+                    chain.dof()
+                ),
             });
         }
         Ok(Self {
@@ -159,12 +181,26 @@ impl UrSolver {
     }
 
     /// All solutions within limits for a TCP pose in the chain's reference frame, verified by FK.
-    pub fn solve(&self, chain: &Chain, target: &Isometry3<f64>, seed: Option<&[f64]>, options: &IkOptions, out: &mut IkSolutions) -> Result<()> {
+    pub fn solve(
+        &self,
+        chain: &Chain,
+        target: &Isometry3<f64>,
+        seed: Option<&[f64]>,
+        options: &IkOptions,
+        out: &mut IkSolutions,
+    ) -> Result<()> {
         out.clear();
         let tip = chain.mount().inverse() * target * chain.tool().inverse();
         let end = self.base_to_dh_base.inverse() * tip * self.tip_to_dh_end;
         let hint = seed.and_then(|s| s.get(5)).copied().unwrap_or(0.0);
-        let mut raw = [([0.0; 6], ArmConfiguration { shoulder_back: false, elbow_down: false, wrist_flip: false }); 8];
+        let mut raw = [(
+            [0.0; 6],
+            ArmConfiguration {
+                shoulder_back: false,
+                elbow_down: false,
+                wrist_flip: false,
+            },
+        ); 8];
         let n = self.params.inverse_raw(&end, hint, &mut raw);
         for (q_dh, cfg) in &raw[..n] {
             let mut q = [0.0; 6];

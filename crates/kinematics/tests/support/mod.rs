@@ -11,7 +11,10 @@ pub fn robot_data() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIP: {} not found (the shared robot data is absent on this machine)", dir.display());
+        eprintln!(
+            "SKIP: {} not found (the shared robot data is absent on this machine)",
+            dir.display()
+        );
         None
     }
 }
@@ -32,7 +35,8 @@ pub struct FkReference {
 }
 
 pub fn read_fk_reference(path: &std::path::Path) -> FkReference {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let f = |x: &serde_json::Value| x.as_f64().unwrap();
     let samples = v["samples"]
         .as_array()
@@ -41,7 +45,12 @@ pub fn read_fk_reference(path: &std::path::Path) -> FkReference {
         .map(|s| {
             let q: Vec<f64> = s["q"].as_array().unwrap().iter().map(f).collect();
             let p: Vec<f64> = s["position"].as_array().unwrap().iter().map(f).collect();
-            let r: Vec<f64> = s["quaternion_xyzw"].as_array().unwrap().iter().map(f).collect();
+            let r: Vec<f64> = s["quaternion_xyzw"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(f)
+                .collect();
             FkSample {
                 q,
                 pose: Isometry3::from_parts(
@@ -55,7 +64,12 @@ pub fn read_fk_reference(path: &std::path::Path) -> FkReference {
         urdf: v["urdf"].as_str().unwrap().to_owned(),
         base: v["base_link"].as_str().unwrap().to_owned(),
         tip: v["tip_link"].as_str().unwrap().to_owned(),
-        joint_names: v["joint_names"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+        joint_names: v["joint_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect(),
         samples,
     }
 }
@@ -80,7 +94,9 @@ fn angle(v: &serde_json::Value) -> f64 {
 
 /// The published OPW parameters of a robot directory, if it has them.
 pub fn published_opw(robot_dir: &std::path::Path) -> Option<OpwParameters> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(robot_dir.join("kinematics.json")).ok()?).ok()?;
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(robot_dir.join("kinematics.json")).ok()?)
+            .ok()?;
     let pk = &v["published_kinematics"];
     if !pk["type"].as_str()?.starts_with("OPW") {
         return None;
@@ -105,20 +121,33 @@ pub fn published_opw(robot_dir: &std::path::Path) -> Option<OpwParameters> {
 
 /// Position error (m) and rotation angle error (rad) between two poses.
 pub fn pose_diff(a: &Isometry3<f64>, b: &Isometry3<f64>) -> (f64, f64) {
-    ((a.translation.vector - b.translation.vector).norm(), a.rotation.angle_to(&b.rotation))
+    (
+        (a.translation.vector - b.translation.vector).norm(),
+        a.rotation.angle_to(&b.rotation),
+    )
 }
 
 /// Every (robot dir, reference file) pair in robot-data.
 pub fn all_references(data: &std::path::Path) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(data).unwrap().flatten().map(|d| d.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(data)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for d in dirs {
         let mut files: Vec<_> = std::fs::read_dir(&d)
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("fk_reference"))
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("fk_reference")
+            })
             .collect();
         files.sort();
         for f in files {
@@ -133,7 +162,11 @@ pub const LIBRARY_REFERENCES: &[(&str, &str, &str)] = &[
     ("ur5e", "ur5e", "fk_reference.json"),
     ("kuka_kr6_r700", "kuka_kr6_r700_sixx", "fk_reference.json"),
     ("abb_irb2400", "abb_irb2400", "fk_reference.json"),
-    ("fanuc_lrmate200id", "fanuc_lrmate200id", "fk_reference.json"),
+    (
+        "fanuc_lrmate200id",
+        "fanuc_lrmate200id",
+        "fk_reference.json",
+    ),
     ("staubli_tx2_60", "staubli_tx2_60", "fk_reference.json"),
     ("panda", "franka_panda", "fk_reference_hand_tcp.json"),
 ];
