@@ -62,7 +62,7 @@ pub enum MeshError {
 pub fn package_path_from_env() -> Vec<PathBuf> {
     ["CELLA_PACKAGE_PATH", "ROS_PACKAGE_PATH"]
         .iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .flat_map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
         .filter(|p| !p.as_os_str().is_empty())
         .collect()
@@ -401,7 +401,7 @@ mod tests {
         let e = resolve_mesh_uri(
             "package://other_pkg/m.stl",
             Path::new("/nowhere"),
-            &[dir.clone()],
+            std::slice::from_ref(&dir),
         )
         .unwrap_err();
         assert!(

@@ -1,1 +1,1 @@
-//! placeholder
+//! Trajectory generation: time parameterization, PTP profiles, sampling and validation.

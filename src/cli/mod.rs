@@ -1,0 +1,38 @@
+//! Command-line interface: argument definitions and dispatch. Each command lives in its own
+//! module and returns an error instead of exiting, so `main` owns the exit code.
+
+mod args;
+mod fk;
+mod ik;
+mod output;
+mod robot;
+
+use clap::{Parser, Subcommand};
+
+/// Robot-cell motion planning and control.
+#[derive(Debug, Parser)]
+#[command(name = "cella", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Robot library: list bundled robots, check a robot description.
+    #[command(subcommand)]
+    Robot(robot::RobotCommand),
+    /// Forward kinematics: TCP pose for joint values (metres, quaternion x,y,z,w).
+    Fk(fk::FkArgs),
+    /// Inverse kinematics: joint values for a TCP pose, nearest to the seed first.
+    Ik(ik::IkArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Robot(c) => robot::run(c),
+        Command::Fk(a) => fk::run(a),
+        Command::Ik(a) => ik::run(a),
+    }
+}
