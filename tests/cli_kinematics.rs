@@ -34,7 +34,10 @@ fn shared() -> Option<PathBuf> {
 }
 
 fn csv(v: &[f64]) -> String {
-    v.iter().map(|x| format!("{x:.17}")).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| format!("{x:.17}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn floats(v: &Value) -> Vec<f64> {
@@ -76,10 +79,17 @@ fn fk_json_matches_pinocchio_reference() {
             let p = floats(&v["position"]);
             let p_ref = floats(&sample["position"]);
             for k in 0..3 {
-                assert!((p[k] - p_ref[k]).abs() < 1e-9, "{robot} {q:?}: {p:?} vs {p_ref:?}");
+                assert!(
+                    (p[k] - p_ref[k]).abs() < 1e-9,
+                    "{robot} {q:?}: {p:?} vs {p_ref:?}"
+                );
             }
             let quat = floats(&v["quaternion_xyzw"]);
-            assert!(quat_close(&quat, &floats(&sample["quaternion_xyzw"]), 1e-12));
+            assert!(quat_close(
+                &quat,
+                &floats(&sample["quaternion_xyzw"]),
+                1e-12
+            ));
         }
     }
 }
@@ -108,9 +118,16 @@ fn ik_json_solutions_reproduce_the_pose() {
             ]));
             let p = floats(&fk["position"]);
             for k in 0..3 {
-                assert!((p[k] - target[k]).abs() < 1e-6, "{robot}: {p:?} vs {target:?}");
+                assert!(
+                    (p[k] - target[k]).abs() < 1e-6,
+                    "{robot}: {p:?} vs {target:?}"
+                );
             }
-            assert!(quat_close(&floats(&fk["quaternion_xyzw"]), &target[3..], 1e-9));
+            assert!(quat_close(
+                &floats(&fk["quaternion_xyzw"]),
+                &target[3..],
+                1e-9
+            ));
         }
     }
 }
@@ -118,12 +135,27 @@ fn ik_json_solutions_reproduce_the_pose() {
 #[test]
 fn bad_input_exits_2_naming_the_field() {
     let cases: [(&[&str], &str); 6] = [
-        (&["fk", "--robot", "panda", "--joints", "0,0,0,nan,0,0,0"], "--joints"),
+        (
+            &["fk", "--robot", "panda", "--joints", "0,0,0,nan,0,0,0"],
+            "--joints",
+        ),
         (&["fk", "--robot", "panda", "--joints", "0,0,0"], "7"),
-        (&["fk", "--robot", "panda", "--joints", "0,0,0,0,0,0,0"], "panda_joint4"),
-        (&["fk", "--robot", "no_such_robot", "--joints", "0"], "no_such_robot"),
-        (&["ik", "--robot", "ur5e", "--pose", "5,5,5,0,0,0,1"], "no solution"),
-        (&["ik", "--robot", "ur5e", "--pose", "0.3,0,0.3,0,0,0,0"], "quaternion"),
+        (
+            &["fk", "--robot", "panda", "--joints", "0,0,0,0,0,0,0"],
+            "panda_joint4",
+        ),
+        (
+            &["fk", "--robot", "no_such_robot", "--joints", "0"],
+            "no_such_robot",
+        ),
+        (
+            &["ik", "--robot", "ur5e", "--pose", "5,5,5,0,0,0,1"],
+            "no solution",
+        ),
+        (
+            &["ik", "--robot", "ur5e", "--pose", "0.3,0,0.3,0,0,0,0"],
+            "quaternion",
+        ),
     ];
     for (args, needle) in cases {
         let out = cella(args);

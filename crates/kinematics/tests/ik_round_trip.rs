@@ -233,11 +233,7 @@ fn numerical_ik_from_random_seed_succeeds_on_at_least_99_5_percent() {
             time_budget: None,
             ..IkOptions::default()
         };
-        let n = if chain.dof() == 7 {
-            SAMPLES
-        } else {
-            SAMPLES / 2
-        };
+        let n = SAMPLES;
         let mut ok = 0;
         for _ in 0..n {
             chain.random_configuration(&mut rng, &mut q);

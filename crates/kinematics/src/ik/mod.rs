@@ -216,15 +216,22 @@ pub fn pose_error(a: &Isometry3<f64>, b: &Isometry3<f64>) -> (f64, f64) {
 /// Adds `q` (already within (-π, π] for revolute joints) to `out` together with every ±2π
 /// variant of each joint that stays within limits (when `all_turns`), or else only the variant
 /// closest to zero within limits. Keeps only combinations inside all limits.
-pub(crate) fn push_turn_variants(
+/// True when `bases` already holds `q` (joints compared modulo 2π, within 1e-9 rad):
+/// closed-form solvers return the same solution twice at singularities.
+pub(crate) fn same_base_listed(bases: &[([f64; 6], ArmConfiguration)], q: &[f64; 6]) -> bool {
+    bases
+        .iter()
+        .any(|(b, _)| b.iter().zip(q).all(|(a, b)| wrap_angle(a - b).abs() < 1e-9))
+}
+
+/// Per joint, the values `q[j] + k·2π` (k ∈ {0, -1, 1}) within limits, the first one preferred.
+/// `None` when some joint has no value within limits.
+fn turn_candidates(
     chain: &crate::Chain,
     q: &[f64; 6],
-    configuration: Option<ArmConfiguration>,
     all_turns: bool,
-    out: &mut IkSolutions,
-) {
+) -> Option<([[f64; 3]; 6], [usize; 6])> {
     use std::f64::consts::TAU;
-    // Per joint: up to 3 candidate values within limits.
     let mut options = [[0.0f64; 3]; 6];
     let mut counts = [0usize; 6];
     for (j, v) in chain.variables().iter().enumerate().take(6) {
@@ -244,30 +251,59 @@ pub(crate) fn push_turn_variants(
             }
         }
         if counts[j] == 0 {
-            return;
+            return None;
         }
     }
-    let mut idx = [0usize; 6];
-    loop {
-        let mut cand = [0.0; 6];
-        for j in 0..6 {
-            cand[j] = options[j][idx[j]];
+    Some((options, counts))
+}
+
+/// Writes the solutions of distinct, FK-verified base solutions (joint values in (-π, π]):
+/// first one within-limits variant of every base (so every arm configuration is listed even
+/// when the list fills up), then, with `all_turns`, their other ±2π variants. Bases with no
+/// variant within limits are dropped. No search over `out`: distinct bases have distinct
+/// variants.
+pub(crate) fn push_solutions(
+    chain: &crate::Chain,
+    bases: &[([f64; 6], ArmConfiguration)],
+    all_turns: bool,
+    out: &mut IkSolutions,
+) {
+    for pass in 0..2 {
+        if pass == 1 && !all_turns {
+            return;
         }
-        if !out.contains(&cand, 1e-9) {
-            out.push(IkSolution::new(&cand, configuration));
-        }
-        // Odometer increment.
-        let mut j = 0;
-        loop {
-            if j == 6 {
-                return;
+        for (q, cfg) in bases {
+            let Some((options, counts)) = turn_candidates(chain, q, all_turns) else {
+                continue;
+            };
+            let mut idx = [0usize; 6];
+            loop {
+                if (pass == 0) == idx.iter().all(|&i| i == 0) {
+                    let mut cand = [0.0; 6];
+                    for j in 0..6 {
+                        cand[j] = options[j][idx[j]];
+                    }
+                    if !out.push(IkSolution::new(&cand, Some(*cfg))) {
+                        return;
+                    }
+                }
+                if pass == 0 {
+                    break;
+                }
+                // odometer increment
+                let mut j = 0;
+                while j < 6 {
+                    idx[j] += 1;
+                    if idx[j] < counts[j] {
+                        break;
+                    }
+                    idx[j] = 0;
+                    j += 1;
+                }
+                if j == 6 {
+                    break;
+                }
             }
-            idx[j] += 1;
-            if idx[j] < counts[j] {
-                break;
-            }
-            idx[j] = 0;
-            j += 1;
         }
     }
 }

@@ -22,6 +22,12 @@ fn clamp_to_limits(chain: &Chain, q: &mut [f64]) {
     }
 }
 
+/// Iterations over which a descent must make progress.
+const STALL_WINDOW: usize = 4;
+/// Required cost reduction over [`STALL_WINDOW`] iterations (cost is the squared error, so
+/// 0.25 means the error halves).
+const STALL_RATIO: f64 = 0.25;
+
 /// Outcome of one Levenberg-Marquardt descent.
 struct Descent {
     converged: bool,
@@ -32,13 +38,21 @@ fn descend(chain: &Chain, target: &Isometry3<f64>, q: &mut [f64], options: &IkOp
     let n = chain.dof();
     let mut jac = [[0.0; 6]; MAX_DOF];
     let mut trial = [0.0; MAX_DOF];
-    let mut lambda = 1e-3;
+    let mut lambda = 1e-1;
     let Ok(pose) = chain.jacobian(q, &mut jac) else {
         return Descent { converged: false };
     };
     let mut err = pose_error_vector(&pose, target);
     let mut cost = err.norm_squared();
-    for _ in 0..options.max_iterations {
+    // Cost a few iterations back: a descent that stops improving fast is stuck in a local
+    // minimum (often against a joint limit); a fresh restart is cheaper than grinding on.
+    let mut cost_history = [f64::INFINITY; STALL_WINDOW];
+    for iteration in 0..options.max_iterations {
+        let past = cost_history[iteration % STALL_WINDOW];
+        if cost > STALL_RATIO * past {
+            return Descent { converged: false };
+        }
+        cost_history[iteration % STALL_WINDOW] = cost;
         if err.fixed_rows::<3>(0).norm() <= options.position_tolerance
             && err.fixed_rows::<3>(3).norm() <= options.orientation_tolerance
         {

@@ -5,7 +5,10 @@
 //! Up to 8 solutions; joint offsets and sign corrections map the OPW convention to URDF joints:
 //! `q_opw = q_urdf * sign_corrections - offsets`.
 
-use super::{ArmConfiguration, IkOptions, IkSolutions, pose_error, push_turn_variants, wrap_angle};
+use super::{
+    ArmConfiguration, IkOptions, IkSolutions, pose_error, push_solutions, same_base_listed,
+    wrap_angle,
+};
 use crate::Chain;
 use crate::error::{KinematicsError, Result};
 use nalgebra::{Isometry3, Matrix3, Vector3};
@@ -239,6 +242,8 @@ impl OpwSolver {
             },
         ); 8];
         let n = self.params.inverse_raw(&end, &mut raw);
+        let mut bases = raw;
+        let mut n_bases = 0;
         for (q_opw, cfg) in &raw[..n] {
             let mut q = [0.0; 6];
             for i in 0..6 {
@@ -249,12 +254,17 @@ impl OpwSolver {
             if q.iter().any(|v| !v.is_finite()) {
                 continue;
             }
+            if same_base_listed(&bases[..n_bases], &q) {
+                continue;
+            }
             // Verify the base solution once: its ±2π variants have the same FK.
             if !verified(chain, target, options, &q) {
                 continue;
             }
-            push_turn_variants(chain, &q, Some(*cfg), options.all_turns, out);
+            bases[n_bases] = (q, *cfg);
+            n_bases += 1;
         }
+        push_solutions(chain, &bases[..n_bases], options.all_turns, out);
         Ok(())
     }
 }
