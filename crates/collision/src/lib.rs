@@ -1,6 +1,23 @@
-//! Collision geometry for cella. This first part loads robot meshes (STL, OBJ) and resolves
-//! `package://` URIs the way ROS tools do; the collision world and checks build on it.
+//! Collision checking for cella: robot collision geometry (URDF primitives and meshes, STL/OBJ,
+//! `package://` resolution), the world (objects, attached objects, padding), the
+//! allowed-collision matrix, the fast conservative checker (capsule robot models against exact
+//! primitives) and the benchmark problem format.
+//!
+//! Units: metres and radians; object poses are in the world (cell) frame, robot capsules in
+//! their link frames, robot bases are placed in the world frame.
 
-#![warn(missing_docs)]
-
+pub mod acm;
+pub mod checker;
+pub mod error;
 pub mod mesh;
+pub mod problem;
+pub mod robot_geometry;
+pub mod shape;
+pub mod world;
+
+pub use acm::AllowedCollisions;
+pub use checker::{CheckScratch, Checker, Proximity, StaticRobot};
+pub use error::{CollisionError, Result};
+pub use robot_geometry::{LinkCapsule, MeshSource, RobotGeometry};
+pub use shape::Shape;
+pub use world::{AttachedObject, World, WorldObject};

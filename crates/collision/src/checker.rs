@@ -1,0 +1,463 @@
+//! The fast validity checker of one planning group against the world, other robots and itself.
+//!
+//! Immutable and `Send + Sync`: build it once per world snapshot, share it between planner
+//! threads, and give each thread a [`CheckScratch`] (all per-query memory; no allocation per
+//! query). Robot geometry is capsules (conservative covers of the real links); obstacles are
+//! exact primitives. Every query first rejects far pairs by bounding spheres.
+
+use crate::error::{CollisionError, Result};
+use crate::robot_geometry::{RobotGeometry, bounding_capsule};
+use crate::shape::{Shape, segment_segment_distance};
+use crate::world::World;
+use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use std::sync::Arc;
+
+/// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
+/// bounds, so this only costs conservatism, never safety.
+const DISTANCE_TOLERANCE: f64 = 1e-4;
+
+/// Default motion resolution: no point of the robot moves more than this (m) between two
+/// checked states of a motion.
+pub const DEFAULT_RESOLUTION: f64 = 0.01;
+
+#[derive(Debug, Clone)]
+struct Obstacle {
+    name: String,
+    shape: Shape,
+    inverse_pose: Isometry3<f64>,
+    center: Point3<f64>,
+    bound: f64,
+}
+
+/// Another robot held at fixed joint values: its capsules become static obstacles.
+#[derive(Debug, Clone)]
+pub struct StaticRobot {
+    /// Name prefix for its links in reports (`<name>/<link>`).
+    pub name: String,
+    /// Its geometry.
+    pub geometry: Arc<RobotGeometry>,
+    /// Its base pose in the world frame.
+    pub base: Isometry3<f64>,
+    /// Its group joint values.
+    pub joints: Vec<f64>,
+}
+
+/// The closest pair of a state and its clearance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proximity {
+    /// Clearance, m (negative: penetration depth bound; capsule models are conservative).
+    pub distance: f64,
+    /// First element (a robot link or attached object).
+    pub a: String,
+    /// Second element (a link, an object, or `<robot>/<link>`).
+    pub b: String,
+}
+
+/// Per-thread scratch memory for [`Checker`] queries.
+#[derive(Debug, Clone)]
+pub struct CheckScratch {
+    full: Vec<f64>,
+    poses: Vec<Isometry3<f64>>,
+    ends: Vec<(Point3<f64>, Point3<f64>)>,
+    q: Vec<f64>,
+}
+
+/// Fast validity checks of one robot (its planning group) in a world.
+#[derive(Debug, Clone)]
+pub struct Checker {
+    geometry: Arc<RobotGeometry>,
+    names: Vec<String>,
+    base: Isometry3<f64>,
+    obstacles: Vec<Obstacle>,
+    /// `allowed[o * n_capsules + c]`: obstacle `o` may touch capsule `c`.
+    allowed: Vec<bool>,
+    padding: f64,
+    resolution: f64,
+}
+
+fn capsule_shape(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> (Shape, Isometry3<f64>) {
+    let axis = b - a;
+    let half = axis.norm() / 2.0;
+    let rotation = if half > 0.0 {
+        UnitQuaternion::rotation_between(&Vector3::z(), &axis).unwrap_or_else(|| {
+            // antiparallel to z
+            UnitQuaternion::from_axis_angle(&Vector3::x_axis(), std::f64::consts::PI)
+        })
+    } else {
+        UnitQuaternion::identity()
+    };
+    let center = nalgebra::center(a, b);
+    (
+        Shape::Capsule {
+            radius: r,
+            half_length: half,
+        },
+        Isometry3::from_parts(Translation3::from(center.coords), rotation),
+    )
+}
+
+impl Checker {
+    /// A checker for `geometry` placed at `base` (world frame) in `world`, with `others` as
+    /// static obstacles. Attached objects of the world whose link belongs to this robot move
+    /// with it (as a capsule containing their shape).
+    pub fn new(
+        geometry: Arc<RobotGeometry>,
+        base: Isometry3<f64>,
+        world: &World,
+        others: &[StaticRobot],
+    ) -> Result<Self> {
+        let mut geometry = geometry;
+        let mut names: Vec<String> = (0..geometry.capsules().len())
+            .map(|i| geometry.capsule_link_name(i).to_owned())
+            .collect();
+        for att in world.attached() {
+            let model = geometry.robot().model();
+            if model.link_index(&att.link).is_err() {
+                continue; // attached to another robot
+            }
+            let points = shape_corner_points(&att.shape);
+            let points: Vec<Point3<f64>> = points.iter().map(|p| att.pose_in_link * p).collect();
+            let (a, b, mut r) =
+                bounding_capsule(&points).ok_or_else(|| CollisionError::BadGeometry {
+                    what: format!("attached object '{}'", att.name),
+                    reason: "degenerate shape".into(),
+                })?;
+            r += round_extra(&att.shape);
+            let mut touch = att.touch_links.clone();
+            touch.push(att.link.clone());
+            let (g, _) = geometry.with_attached(&att.link, (a, b, r), &touch)?;
+            geometry = Arc::new(g);
+            names.push(att.name.clone());
+        }
+        let mut obstacles: Vec<Obstacle> = world
+            .objects()
+            .iter()
+            .map(|o| Obstacle {
+                name: o.name.clone(),
+                shape: o.shape,
+                inverse_pose: o.pose.inverse(),
+                center: Point3::from(o.pose.translation.vector),
+                bound: o.shape.bounding_radius(),
+            })
+            .collect();
+        let mut scratch_poses = Vec::new();
+        for other in others {
+            let robot = other.geometry.robot();
+            let model = robot.model();
+            let mut full = vec![0.0; model.variables().len()];
+            robot.model_state(&other.joints, &mut full)?;
+            scratch_poses.resize(model.links().len(), Isometry3::identity());
+            model.link_poses(&full, &mut scratch_poses)?;
+            for (i, c) in other.geometry.capsules().iter().enumerate() {
+                let t = other.base * scratch_poses[c.link];
+                let (shape, pose) = capsule_shape(&(t * c.a), &(t * c.b), c.radius);
+                obstacles.push(Obstacle {
+                    name: format!("{}/{}", other.name, other.geometry.capsule_link_name(i)),
+                    shape,
+                    inverse_pose: pose.inverse(),
+                    center: Point3::from(pose.translation.vector),
+                    bound: shape.bounding_radius(),
+                });
+            }
+        }
+        let n = geometry.capsules().len();
+        let mut allowed = vec![false; obstacles.len() * n];
+        for (o, obstacle) in obstacles.iter().enumerate() {
+            for (object, link) in world.allowed_contacts() {
+                if *object == obstacle.name {
+                    for (c, name) in names.iter().enumerate() {
+                        if name == link {
+                            allowed[o * n + c] = true;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            geometry,
+            names,
+            base,
+            obstacles,
+            allowed,
+            padding: world.padding(),
+            resolution: DEFAULT_RESOLUTION,
+        })
+    }
+
+    /// Sets the motion resolution (m): the largest displacement of any robot point between two
+    /// checked states of a motion.
+    pub fn set_resolution(&mut self, metres: f64) -> Result<()> {
+        if !(metres.is_finite() && metres > 0.0) {
+            return Err(CollisionError::BadGeometry {
+                what: "resolution".into(),
+                reason: format!("{metres} is not a positive distance"),
+            });
+        }
+        self.resolution = metres;
+        Ok(())
+    }
+
+    /// The motion resolution (m).
+    pub fn resolution(&self) -> f64 {
+        self.resolution
+    }
+
+    /// The robot geometry (with attached objects).
+    pub fn geometry(&self) -> &Arc<RobotGeometry> {
+        &self.geometry
+    }
+
+    /// Number of group joints.
+    pub fn dof(&self) -> usize {
+        self.geometry.robot().chain().dof()
+    }
+
+    /// Scratch memory for one thread.
+    pub fn scratch(&self) -> CheckScratch {
+        let robot = self.geometry.robot();
+        CheckScratch {
+            full: vec![0.0; robot.model().variables().len()],
+            poses: vec![Isometry3::identity(); robot.model().links().len()],
+            ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
+            q: vec![0.0; robot.chain().dof()],
+        }
+    }
+
+    /// Places every capsule for joint values `q`; false on bad input (length, NaN).
+    fn place(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
+        let robot = self.geometry.robot();
+        if q.len() != s.q.len()
+            || robot.model_state(q, &mut s.full).is_err()
+            || robot.model().link_poses(&s.full, &mut s.poses).is_err()
+        {
+            return false;
+        }
+        for (c, end) in self.geometry.capsules().iter().zip(s.ends.iter_mut()) {
+            let t = self.base * s.poses[c.link];
+            *end = (t * c.a, t * c.b);
+        }
+        true
+    }
+
+    /// Visits every colliding pair (capsule, obstacle or capsule) until `f` returns false.
+    /// Returns false if a visit stopped it.
+    fn scan(
+        &self,
+        s: &CheckScratch,
+        mut on_pair: impl FnMut(usize, Target, f64) -> bool,
+        collect_distance: bool,
+    ) -> bool {
+        let caps = self.geometry.capsules();
+        let n = caps.len();
+        for (ci, (c, (a, b))) in caps.iter().zip(&s.ends).enumerate() {
+            let half = 0.5 * (b - a).norm();
+            let mid = nalgebra::center(a, b);
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                if self.allowed[oi * n + ci] {
+                    continue;
+                }
+                let gap = (mid - o.center).norm() - o.bound - half - c.radius - self.padding;
+                if gap > 0.0 && !collect_distance {
+                    continue;
+                }
+                let d = if gap > 0.0 {
+                    gap + self.padding
+                } else {
+                    let la = o.inverse_pose * a;
+                    let lb = o.inverse_pose * b;
+                    o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - c.radius
+                };
+                if (d < self.padding || collect_distance) && !on_pair(ci, Target::Obstacle(oi), d) {
+                    return false;
+                }
+            }
+        }
+        for &(i, j) in self.geometry.self_pairs() {
+            let (i, j) = (i as usize, j as usize);
+            let (a0, a1) = &s.ends[i];
+            let (b0, b1) = &s.ends[j];
+            let reach = caps[i].radius + caps[j].radius;
+            let gap = (nalgebra::center(a0, a1) - nalgebra::center(b0, b1)).norm()
+                - 0.5 * (a1 - a0).norm()
+                - 0.5 * (b1 - b0).norm()
+                - reach;
+            if gap > 0.0 && !collect_distance {
+                continue;
+            }
+            let d = if gap > 0.0 {
+                gap
+            } else {
+                segment_segment_distance(a0, a1, b0, b1) - reach
+            };
+            if (d < 0.0 || collect_distance) && !on_pair(i, Target::Capsule(j), d) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// True when the state is free: no capsule within the padding of an object or another
+    /// robot, no self-collision between pairs the ACM does not allow. Conservative: the
+    /// capsules contain the real links, so `true` is never wrong. Bad input (length, NaN)
+    /// answers `false`.
+    pub fn is_valid(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
+        self.place(s, q) && self.scan(s, |_, _, _| false, false)
+    }
+
+    /// The colliding pairs of a state, by name (link or attached object, then link, object or
+    /// `<robot>/<link>`), each pair once. Empty for a valid state or bad input.
+    pub fn contacts(&self, s: &mut CheckScratch, q: &[f64]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        if !self.place(s, q) {
+            return out;
+        }
+        self.scan(
+            s,
+            |c, t, _| {
+                let pair = (self.names[c].clone(), self.target_name(t));
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+                true
+            },
+            false,
+        );
+        out
+    }
+
+    /// The smallest clearance of a state (robot to objects, other robots and itself) and the
+    /// pair that has it; `None` for bad input or when there is nothing to compare.
+    pub fn distance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<Proximity> {
+        if !self.place(s, q) {
+            return None;
+        }
+        let mut best: Option<(f64, usize, Target)> = None;
+        self.scan(
+            s,
+            |c, t, d| {
+                if best.is_none_or(|(b, _, _)| d < b) {
+                    best = Some((d, c, t));
+                }
+                true
+            },
+            true,
+        );
+        best.map(|(d, c, t)| Proximity {
+            distance: d,
+            a: self.names[c].clone(),
+            b: self.target_name(t),
+        })
+    }
+
+    fn target_name(&self, t: Target) -> String {
+        match t {
+            Target::Obstacle(o) => self.obstacles[o].name.clone(),
+            Target::Capsule(c) => self.names[c].clone(),
+        }
+    }
+
+    /// Number of states [`Checker::motion_valid`] checks between `a` and `b` (excluding `a`):
+    /// enough that no robot point moves more than the resolution between two checked states
+    /// (bounded by the per-joint lever arms).
+    pub fn motion_steps(&self, a: &[f64], b: &[f64]) -> usize {
+        let sweep: f64 = self
+            .geometry
+            .lever_arms()
+            .iter()
+            .zip(a.iter().zip(b))
+            .map(|(l, (x, y))| l * (x - y).abs())
+            .sum();
+        ((sweep / self.resolution).ceil() as usize).max(1)
+    }
+
+    /// True when every state of the straight joint-space motion `a → b` is valid, checked at
+    /// the motion resolution: between two checked states no point of the robot moves more than
+    /// the resolution, so the motion cannot pass through an obstacle thicker than the
+    /// resolution nor penetrate any obstacle deeper than half of it (a padding of half the
+    /// resolution makes the whole motion provably collision-free). States are visited in a
+    /// coarse-to-fine order so that collisions are found early.
+    pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
+        if a.len() != b.len() || a.len() != s.q.len() {
+            return false;
+        }
+        let steps = self.motion_steps(a, b);
+        if !self.is_valid(s, a) || !self.is_valid(s, b) {
+            return false;
+        }
+        // van der Corput order (bit-reversed indices): midpoint first, then quarters, ...
+        let span = steps.next_power_of_two();
+        let bits = span.trailing_zeros();
+        let mut q = std::mem::take(&mut s.q);
+        let mut ok = true;
+        for k in 0..span {
+            let i = if bits == 0 {
+                0
+            } else {
+                k.reverse_bits() >> (usize::BITS - bits)
+            };
+            if i == 0 || i >= steps {
+                continue;
+            }
+            let t = i as f64 / steps as f64;
+            for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
+                *o = x + t * (y - x);
+            }
+            if !self.is_valid(s, &q) {
+                ok = false;
+                break;
+            }
+        }
+        s.q = q;
+        ok
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Obstacle(usize),
+    Capsule(usize),
+}
+
+/// Points whose convex hull contains the shape's "core" (the rest is added by
+/// [`round_extra`]): box corners, cylinder and capsule axis end caps.
+fn shape_corner_points(shape: &Shape) -> Vec<Point3<f64>> {
+    match *shape {
+        Shape::Sphere { .. } => vec![Point3::origin()],
+        Shape::Box { half_extents: h } => {
+            let mut v = Vec::with_capacity(8);
+            for sx in [-1.0, 1.0] {
+                for sy in [-1.0, 1.0] {
+                    for sz in [-1.0, 1.0] {
+                        v.push(Point3::new(sx * h[0], sy * h[1], sz * h[2]));
+                    }
+                }
+            }
+            v
+        }
+        Shape::Cylinder {
+            radius,
+            half_length,
+        } => {
+            // a square around each cap circle contains the circle
+            let mut v = Vec::with_capacity(8);
+            for z in [-half_length, half_length] {
+                for (x, y) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                    v.push(Point3::new(x * radius, y * radius, z));
+                }
+            }
+            v
+        }
+        Shape::Capsule { half_length, .. } => vec![
+            Point3::new(0.0, 0.0, -half_length),
+            Point3::new(0.0, 0.0, half_length),
+        ],
+    }
+}
+
+/// Radius to add to the capsule around [`shape_corner_points`].
+fn round_extra(shape: &Shape) -> f64 {
+    match *shape {
+        Shape::Sphere { radius } | Shape::Capsule { radius, .. } => radius,
+        Shape::Box { .. } | Shape::Cylinder { .. } => 0.0,
+    }
+}

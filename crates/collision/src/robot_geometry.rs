@@ -1,0 +1,407 @@
+//! A robot's collision model for the fast path: every link's geometry as capsules (a sphere is
+//! a capsule of zero length) in the link frame, plus the allowed-collision matrix and the
+//! per-joint lever arms that bound how far any point of the robot moves per radian.
+
+use crate::acm::AllowedCollisions;
+use crate::error::{CollisionError, Result};
+use crate::mesh;
+use cella_kinematics::Robot;
+use nalgebra::{Isometry3, Matrix3, Point3, SymmetricEigen, Translation3, UnitQuaternion};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A capsule fixed to a link: the segment `a → b` (link frame, metres) swept by `radius`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkCapsule {
+    /// Index of the link in the robot model.
+    pub link: usize,
+    /// Segment start, link frame, m.
+    pub a: Point3<f64>,
+    /// Segment end, link frame, m.
+    pub b: Point3<f64>,
+    /// Radius, m.
+    pub radius: f64,
+}
+
+/// Where meshes referenced by a URDF are looked up.
+#[derive(Debug, Clone, Default)]
+pub struct MeshSource {
+    /// Directory of the URDF file (relative mesh paths and sibling packages).
+    pub urdf_dir: Option<PathBuf>,
+    /// Package search path (`--package-path`, `CELLA_PACKAGE_PATH`, `ROS_PACKAGE_PATH`).
+    pub package_path: Vec<PathBuf>,
+}
+
+/// Collision model of one robot (fast path). Immutable; share it with `Arc`.
+#[derive(Debug, Clone)]
+pub struct RobotGeometry {
+    robot: Arc<Robot>,
+    capsules: Vec<LinkCapsule>,
+    acm: AllowedCollisions,
+    /// Capsule index pairs checked for self-collision.
+    self_pairs: Vec<(u16, u16)>,
+    /// Per group joint: bound on the displacement (m) of any robot point per unit of motion.
+    lever: Vec<f64>,
+}
+
+impl RobotGeometry {
+    /// The collision model of a robot from its URDF text: each `<collision>` element of each
+    /// link becomes one capsule (spheres and capsules exactly; boxes, cylinders and meshes by a
+    /// capsule that contains them). The allowed-collision matrix is computed by sampling
+    /// ([`AllowedCollisions::compute`]).
+    pub fn from_urdf(robot: Arc<Robot>, urdf_text: &str, meshes: &MeshSource) -> Result<Self> {
+        let urdf = urdf_rs::read_from_string(urdf_text)
+            .map_err(|e| CollisionError::Urdf(e.to_string()))?;
+        let model = robot.model();
+        let mut capsules = Vec::new();
+        for link in &urdf.links {
+            let index = model.link_index(&link.name)?;
+            for c in &link.collision {
+                let origin = isometry_of(&c.origin);
+                let what = || format!("link '{}' collision", link.name);
+                let (a, b, radius) = match &c.geometry {
+                    urdf_rs::Geometry::Mesh { .. } => {
+                        mesh_capsule(&c.geometry, &link.name, meshes)?
+                    }
+                    other => capsule_of(other).map_err(|reason| CollisionError::BadGeometry {
+                        what: what(),
+                        reason,
+                    })?,
+                };
+                if !(radius.is_finite() && radius > 0.0) {
+                    return Err(CollisionError::BadGeometry {
+                        what: what(),
+                        reason: format!("radius {radius} is not positive and finite"),
+                    });
+                }
+                capsules.push(LinkCapsule {
+                    link: index,
+                    a: origin * a,
+                    b: origin * b,
+                    radius,
+                });
+            }
+        }
+        if capsules.is_empty() {
+            return Err(CollisionError::BadGeometry {
+                what: robot.name().to_owned(),
+                reason: "no link has collision geometry".into(),
+            });
+        }
+        Self::from_capsules(robot, capsules, None)
+    }
+
+    /// A bundled robot of the library, with its embedded URDF.
+    pub fn library(name: &str) -> Result<Self> {
+        let robot = Arc::new(cella_kinematics::library::load(name)?);
+        let urdf = cella_kinematics::library::urdf_text(name)?;
+        Self::from_urdf(robot, urdf, &MeshSource::default())
+    }
+
+    /// Builds the model from explicit capsules; `acm = None` computes it by sampling.
+    pub fn from_capsules(
+        robot: Arc<Robot>,
+        capsules: Vec<LinkCapsule>,
+        acm: Option<AllowedCollisions>,
+    ) -> Result<Self> {
+        if capsules.len() > u16::MAX as usize {
+            return Err(CollisionError::BadGeometry {
+                what: robot.name().to_owned(),
+                reason: format!("{} capsules is too many", capsules.len()),
+            });
+        }
+        let lever = lever_arms(&robot, &capsules);
+        let mut geometry = Self {
+            robot,
+            capsules,
+            acm: AllowedCollisions::default(),
+            self_pairs: Vec::new(),
+            lever,
+        };
+        let acm = match acm {
+            Some(a) => a,
+            None => AllowedCollisions::compute(&geometry, 1000, 1),
+        };
+        geometry.set_acm(acm)?;
+        Ok(geometry)
+    }
+
+    /// Replaces the allowed-collision matrix (validated: every link must exist).
+    pub fn set_acm(&mut self, acm: AllowedCollisions) -> Result<()> {
+        let model = self.robot.model();
+        for (a, b, _) in acm.pairs() {
+            model.link_index(a)?;
+            model.link_index(b)?;
+        }
+        let names: Vec<&str> = self
+            .capsules
+            .iter()
+            .map(|c| model.links()[c.link].name.as_str())
+            .collect();
+        let mut pairs = Vec::new();
+        for i in 0..self.capsules.len() {
+            for j in i + 1..self.capsules.len() {
+                if self.capsules[i].link != self.capsules[j].link
+                    && !acm.allowed(names[i], names[j])
+                {
+                    pairs.push((i as u16, j as u16));
+                }
+            }
+        }
+        self.acm = acm;
+        self.self_pairs = pairs;
+        Ok(())
+    }
+
+    /// The kinematic robot.
+    pub fn robot(&self) -> &Arc<Robot> {
+        &self.robot
+    }
+
+    /// Capsules in link frames.
+    pub fn capsules(&self) -> &[LinkCapsule] {
+        &self.capsules
+    }
+
+    /// The allowed-collision matrix.
+    pub fn acm(&self) -> &AllowedCollisions {
+        &self.acm
+    }
+
+    /// Capsule pairs checked for self-collision.
+    pub fn self_pairs(&self) -> &[(u16, u16)] {
+        &self.self_pairs
+    }
+
+    /// Name of the link of capsule `i`.
+    pub fn capsule_link_name(&self, i: usize) -> &str {
+        &self.robot.model().links()[self.capsules[i].link].name
+    }
+
+    /// Per group joint, a bound on how far (m) any point of the robot geometry moves per
+    /// radian (or metre) of that joint, whatever the other joints do.
+    pub fn lever_arms(&self) -> &[f64] {
+        &self.lever
+    }
+
+    /// Adds a capsule fixed to `link` (an attached tool or part), allowed to touch that link
+    /// and the links adjacent to it.
+    pub fn with_attached(
+        &self,
+        link: &str,
+        capsule_in_link: (Point3<f64>, Point3<f64>, f64),
+        allowed_links: &[String],
+    ) -> Result<(Self, usize)> {
+        let model = self.robot.model();
+        let index = model.link_index(link)?;
+        let (a, b, r) = capsule_in_link;
+        if !(r.is_finite()
+            && r > 0.0
+            && a.coords
+                .iter()
+                .chain(b.coords.iter())
+                .all(|v| v.is_finite()))
+        {
+            return Err(CollisionError::BadGeometry {
+                what: format!("object attached to '{link}'"),
+                reason: "non-finite or non-positive dimensions".into(),
+            });
+        }
+        let mut capsules = self.capsules.clone();
+        capsules.push(LinkCapsule {
+            link: index,
+            a,
+            b,
+            radius: r,
+        });
+        let mut acm = self.acm.clone();
+        for other in allowed_links {
+            model.link_index(other)?;
+            acm.allow(link, other, "attached object");
+        }
+        let new_index = capsules.len() - 1;
+        let geometry = Self::from_capsules(self.robot.clone(), capsules, Some(acm))?;
+        Ok((geometry, new_index))
+    }
+}
+
+fn isometry_of(pose: &urdf_rs::Pose) -> Isometry3<f64> {
+    let [x, y, z] = pose.xyz.0;
+    let [r, p, yw] = pose.rpy.0;
+    Isometry3::from_parts(
+        Translation3::new(x, y, z),
+        UnitQuaternion::from_euler_angles(r, p, yw),
+    )
+}
+
+/// Capsule (segment in the element's frame + radius) containing a primitive.
+fn capsule_of(
+    geometry: &urdf_rs::Geometry,
+) -> std::result::Result<(Point3<f64>, Point3<f64>, f64), String> {
+    match geometry {
+        urdf_rs::Geometry::Sphere { radius } => Ok((Point3::origin(), Point3::origin(), *radius)),
+        urdf_rs::Geometry::Capsule { radius, length }
+        | urdf_rs::Geometry::Cylinder { radius, length } => {
+            let h = length / 2.0;
+            if !(h.is_finite() && h >= 0.0) {
+                return Err(format!("length {length} is not finite and non-negative"));
+            }
+            Ok((Point3::new(0.0, 0.0, -h), Point3::new(0.0, 0.0, h), *radius))
+        }
+        urdf_rs::Geometry::Box { size } => {
+            let h = [size[0] / 2.0, size[1] / 2.0, size[2] / 2.0];
+            if !h.iter().all(|v| v.is_finite() && *v > 0.0) {
+                return Err(format!("box size {:?} is not finite and positive", size.0));
+            }
+            // segment along the longest axis, radius covering the cross-section corners
+            let long = (0..3).fold(0, |m, i| if h[i] > h[m] { i } else { m });
+            let (o1, o2) = ((long + 1) % 3, (long + 2) % 3);
+            let r = (h[o1] * h[o1] + h[o2] * h[o2]).sqrt();
+            let half = h[long];
+            let mut a = Point3::origin();
+            let mut b = Point3::origin();
+            a[long] = -half;
+            b[long] = half;
+            Ok((a, b, r))
+        }
+        urdf_rs::Geometry::Mesh { filename, .. } => {
+            Err(format!("mesh '{filename}' is not a primitive"))
+        }
+    }
+}
+
+/// Capsule containing every vertex of a mesh: axis along the principal direction of the
+/// vertices, radius the largest distance of a vertex to the axis segment.
+fn mesh_capsule(
+    geometry: &urdf_rs::Geometry,
+    link: &str,
+    meshes: &MeshSource,
+) -> Result<(Point3<f64>, Point3<f64>, f64)> {
+    let urdf_rs::Geometry::Mesh { filename, scale } = geometry else {
+        return Err(CollisionError::BadGeometry {
+            what: link.to_owned(),
+            reason: "not a mesh".into(),
+        });
+    };
+    let dir = meshes
+        .urdf_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut search = meshes.package_path.clone();
+    search.extend(mesh::package_path_from_env());
+    let mesh_err = |source| CollisionError::Mesh {
+        link: link.to_owned(),
+        source,
+    };
+    let path = mesh::resolve_mesh_uri(filename, Path::new(&dir), &search).map_err(mesh_err)?;
+    let trimesh = mesh::load_mesh(&path).map_err(mesh_err)?;
+    let s = scale.as_ref().map_or([1.0; 3], |v| v.0);
+    let points: Vec<Point3<f64>> = trimesh
+        .vertices
+        .iter()
+        .map(|v| Point3::new(v.x * s[0], v.y * s[1], v.z * s[2]))
+        .collect();
+    bounding_capsule(&points).ok_or_else(|| CollisionError::BadGeometry {
+        what: format!("link '{link}' mesh '{filename}'"),
+        reason: "no finite vertex".into(),
+    })
+}
+
+/// A capsule containing all `points`: principal axis, extent from the projections, radius the
+/// largest distance to the segment (exact containment by construction).
+pub fn bounding_capsule(points: &[Point3<f64>]) -> Option<(Point3<f64>, Point3<f64>, f64)> {
+    if points.is_empty()
+        || points
+            .iter()
+            .any(|p| !p.coords.iter().all(|v| v.is_finite()))
+    {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean = points
+        .iter()
+        .fold(nalgebra::Vector3::zeros(), |acc, p| acc + p.coords)
+        / n;
+    let mut cov = Matrix3::zeros();
+    for p in points {
+        let d = p.coords - mean;
+        cov += d * d.transpose();
+    }
+    let eig = SymmetricEigen::new(cov / n);
+    let k = eig.eigenvalues.imax();
+    let axis = eig.eigenvectors.column(k).into_owned();
+    let axis = if axis.norm() > 0.0 {
+        axis.normalize()
+    } else {
+        nalgebra::Vector3::z()
+    };
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut radial: f64 = 0.0;
+    for p in points {
+        let d = p.coords - mean;
+        let t = d.dot(&axis);
+        lo = lo.min(t);
+        hi = hi.max(t);
+        radial = radial.max((d - axis * t).norm());
+    }
+    // shrink the segment by the radial extent (caps are round), keeping containment exact:
+    // the final radius is measured against the final segment
+    let shrink = (radial.min((hi - lo) / 2.0)).max(0.0);
+    let a = Point3::from(mean + axis * (lo + shrink));
+    let b = Point3::from(mean + axis * (hi - shrink));
+    let r = points
+        .iter()
+        .map(|p| crate::shape::point_segment_distance(p, &a, &b))
+        .fold(0.0, f64::max);
+    Some((a, b, r * (1.0 + 1e-9) + 1e-9))
+}
+
+/// Per group joint i: the largest distance from joint i's origin to any point of the geometry
+/// it moves, bounded along the chain by the triangle inequality (valid for every
+/// configuration). Prismatic joints move points by exactly their displacement: lever 1.
+fn lever_arms(robot: &Robot, capsules: &[LinkCapsule]) -> Vec<f64> {
+    let model = robot.model();
+    let chain = robot.chain();
+    let joints = model.joints();
+    // extent of each link's geometry around its own frame origin
+    let mut extent = vec![0.0_f64; model.links().len()];
+    for c in capsules {
+        let e = c.a.coords.norm().max(c.b.coords.norm()) + c.radius;
+        extent[c.link] = extent[c.link].max(e);
+    }
+    // reach[l] = max distance from link l's frame origin to any geometry in its subtree,
+    // for any joint values: children are computed before parents (reverse topological order
+    // by repeated relaxation; trees are small)
+    let mut reach = extent.clone();
+    for _ in 0..model.links().len() {
+        let mut changed = false;
+        for j in joints {
+            let r = j.origin.translation.vector.norm() + reach[j.child];
+            // prismatic travel adds its largest magnitude
+            let travel = if j.kind == cella_kinematics::JointKind::Prismatic {
+                j.limits.lower.abs().max(j.limits.upper.abs())
+            } else {
+                0.0
+            };
+            if r + travel > reach[j.parent] + 1e-15 {
+                reach[j.parent] = r + travel;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    chain
+        .variables()
+        .iter()
+        .map(|v| {
+            let joint = model.joint_index(&v.name).ok().map(|i| &joints[i]);
+            match joint {
+                Some(j) if j.kind == cella_kinematics::JointKind::Prismatic => 1.0,
+                Some(j) => reach[j.child],
+                None => 0.0,
+            }
+        })
+        .collect()
+}

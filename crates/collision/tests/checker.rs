@@ -1,0 +1,336 @@
+#![allow(clippy::unwrap_used)]
+//! The fast checker against known answers: every shape pair touching, 1 mm apart and 1 mm
+//! into each other; bundled robots free at their named poses; the MotionBenchMaker problems'
+//! start and goal states.
+
+use cella_collision::problem::Problem;
+use cella_collision::shape::{point_segment_distance, segment_segment_distance};
+use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
+use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const MM: f64 = 1e-3;
+
+/// Distance from a capsule (segment a-b, radius r) to each shape, placed with a random-ish
+/// rotation, compared with the analytic answer.
+#[test]
+fn capsule_against_every_shape_touching_apart_and_penetrating() {
+    let r = 0.05;
+    let rot = UnitQuaternion::from_euler_angles(0.3, -0.7, 1.1);
+    let shapes = [
+        // (shape, outward direction from its centre along which the surface is at `extent`)
+        (
+            Shape::Sphere { radius: 0.1 },
+            Vector3::new(1.0, 0.0, 0.0),
+            0.1,
+        ),
+        (
+            Shape::Box {
+                half_extents: [0.2, 0.1, 0.3],
+            },
+            Vector3::new(0.0, 1.0, 0.0),
+            0.1,
+        ),
+        (
+            Shape::Box {
+                half_extents: [0.2, 0.1, 0.3],
+            },
+            Vector3::new(0.0, 0.0, 1.0),
+            0.3,
+        ),
+        (
+            Shape::Cylinder {
+                radius: 0.08,
+                half_length: 0.2,
+            },
+            Vector3::new(1.0, 0.0, 0.0),
+            0.08,
+        ),
+        (
+            Shape::Cylinder {
+                radius: 0.08,
+                half_length: 0.2,
+            },
+            Vector3::new(0.0, 0.0, 1.0),
+            0.2,
+        ),
+        (
+            Shape::Capsule {
+                radius: 0.04,
+                half_length: 0.2,
+            },
+            Vector3::new(0.0, 1.0, 0.0),
+            0.04,
+        ),
+        (
+            Shape::Capsule {
+                radius: 0.04,
+                half_length: 0.2,
+            },
+            Vector3::new(0.0, 0.0, -1.0),
+            0.24,
+        ),
+    ];
+    for (shape, dir, extent) in shapes {
+        // the capsule's segment is perpendicular to `dir`, centred on the axis through the
+        // surface point, at distance extent + r + gap from the centre
+        let dir: Vector3<f64> = dir;
+        let perp: Vector3<f64> = if dir.x.abs() < 0.5 {
+            Vector3::x()
+        } else {
+            Vector3::y()
+        };
+        let perp = (perp - dir * perp.dot(&dir)).normalize();
+        for gap in [-MM, 0.0, MM] {
+            let c = dir * (extent + r + gap);
+            let a = Point3::from(c - perp * 0.01);
+            let b = Point3::from(c + perp * 0.01);
+            let d = shape.segment_distance(&a, &b, 1e-6) - r;
+            let expected = gap.max(-r);
+            // penetration is reported as 0 (touching) by the segment distance
+            let expected = expected.max(-r).max(if gap < 0.0 { -r } else { 0.0 });
+            if gap >= 0.0 {
+                assert!((d - expected).abs() < 2e-6, "{shape:?} gap {gap}: {d}");
+            } else {
+                assert!(d < 0.0, "{shape:?} penetrating by 1 mm: {d}");
+            }
+            // the same answer through a world object at a rotated pose
+            let pose = Isometry3::from_parts(Translation3::new(0.4, -0.2, 0.7), rot);
+            let d2 = shape.segment_distance(
+                &(pose.inverse() * (pose * a)),
+                &(pose.inverse() * (pose * b)),
+                1e-6,
+            ) - r;
+            assert!((d - d2).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn segment_distances_match_analytic_cases() {
+    let p = |x: f64, y: f64, z: f64| Point3::new(x, y, z);
+    // crossing segments 1 mm apart
+    let d = segment_segment_distance(
+        &p(-1., 0., 0.),
+        &p(1., 0., 0.),
+        &p(0., -1., MM),
+        &p(0., 1., MM),
+    );
+    assert!((d - MM).abs() < 1e-12);
+    // parallel segments
+    let d = segment_segment_distance(
+        &p(0., 0., 0.),
+        &p(1., 0., 0.),
+        &p(0.5, 0.2, 0.),
+        &p(2., 0.2, 0.),
+    );
+    assert!((d - 0.2).abs() < 1e-12);
+    // degenerate segments (points)
+    let d = segment_segment_distance(
+        &p(0., 0., 0.),
+        &p(0., 0., 0.),
+        &p(0., 3., 4.),
+        &p(0., 3., 4.),
+    );
+    assert!((d - 5.0).abs() < 1e-12);
+    assert!(
+        (point_segment_distance(&p(2., 1., 0.), &p(0., 0., 0.), &p(1., 0., 0.)) - 2f64.sqrt())
+            .abs()
+            < 1e-12
+    );
+}
+
+const LIBRARY: [&str; 6] = [
+    "ur5e",
+    "kuka_kr6_r700",
+    "abb_irb2400",
+    "fanuc_lrmate200id",
+    "staubli_tx2_60",
+    "panda",
+];
+
+#[test]
+fn bundled_robots_are_free_at_their_named_poses() {
+    for name in LIBRARY {
+        let g = Arc::new(RobotGeometry::library(name).unwrap());
+        let checker = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[]).unwrap();
+        let mut s = checker.scratch();
+        for (pose, q) in g.robot().named_poses() {
+            let contacts = checker.contacts(&mut s, q);
+            assert!(
+                checker.is_valid(&mut s, q),
+                "{name} '{pose}' self-collides: {contacts:?}"
+            );
+            let clearance = checker.distance(&mut s, q).unwrap();
+            eprintln!(
+                "{name:18} {pose:8} clearance {:.1} mm ({} - {})",
+                clearance.distance / MM,
+                clearance.a,
+                clearance.b
+            );
+        }
+        let allowed: Vec<_> = g
+            .acm()
+            .pairs()
+            .filter(|(_, _, r)| *r != "adjacent")
+            .collect();
+        eprintln!("{name:18} ACM beyond adjacency: {allowed:?}");
+    }
+}
+
+#[test]
+fn a_box_on_the_tcp_collides_and_names_the_pair() {
+    let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
+    let home = g.robot().named_pose("home").unwrap().to_vec();
+    let tcp = g.robot().fk(&home).unwrap();
+    let mut world = World::new();
+    world
+        .add(WorldObject {
+            name: "fixture".into(),
+            shape: Shape::Box {
+                half_extents: [0.05, 0.05, 0.05],
+            },
+            pose: Isometry3::from_parts(
+                Translation3::from(tcp.translation.vector),
+                UnitQuaternion::identity(),
+            ),
+        })
+        .unwrap();
+    let checker = Checker::new(g, Isometry3::identity(), &world, &[]).unwrap();
+    let mut s = checker.scratch();
+    assert!(!checker.is_valid(&mut s, &home));
+    let contacts = checker.contacts(&mut s, &home);
+    assert!(contacts.iter().any(|(_, o)| o == "fixture"), "{contacts:?}");
+    assert!(checker.distance(&mut s, &home).unwrap().distance < 0.0);
+    // allowed contact: the gripper may touch the fixture
+    for (link, _) in &contacts {
+        world.allow_contact("fixture", link).unwrap();
+    }
+    let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
+    let checker = Checker::new(g, Isometry3::identity(), &world, &[]).unwrap();
+    let mut s = checker.scratch();
+    assert!(checker.is_valid(&mut s, &home));
+}
+
+#[test]
+fn padding_and_other_robots_count() {
+    let g = Arc::new(RobotGeometry::library("ur5e").unwrap());
+    let home = g.robot().named_pose("home").unwrap().to_vec();
+    let free = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[]).unwrap();
+    let mut s = free.scratch();
+    assert!(free.is_valid(&mut s, &home));
+    // a twin robot 0.3 m away collides; 3 m away it does not
+    for (dx, valid) in [(0.3, false), (3.0, true)] {
+        let other = StaticRobot {
+            name: "twin".into(),
+            geometry: g.clone(),
+            base: Isometry3::translation(dx, 0.0, 0.0),
+            joints: home.clone(),
+        };
+        let c = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[other]).unwrap();
+        let mut s = c.scratch();
+        assert_eq!(c.is_valid(&mut s, &home), valid, "twin at {dx} m");
+        if !valid {
+            assert!(
+                c.contacts(&mut s, &home)
+                    .iter()
+                    .any(|(_, b)| b.starts_with("twin/"))
+            );
+        }
+    }
+    // a ball approaching the TCP from above: the padding moves the first rejected position
+    // outward by exactly the padding (within the 0.1 mm distance tolerance)
+    let tcp = g.robot().fk(&home).unwrap().translation.vector;
+    let first_rejected = |padding: f64| {
+        let (mut lo, mut hi) = (0.0, 1.0); // height above the TCP: lo collides, hi is free
+        for _ in 0..40 {
+            let h = 0.5 * (lo + hi);
+            let mut world = World::new();
+            world.set_padding(padding).unwrap();
+            world
+                .add(WorldObject {
+                    name: "ball".into(),
+                    shape: Shape::Sphere { radius: 0.02 },
+                    pose: Isometry3::translation(tcp.x, tcp.y, tcp.z + h),
+                })
+                .unwrap();
+            let c = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
+            let mut s = c.scratch();
+            if c.is_valid(&mut s, &home) {
+                hi = h;
+            } else {
+                lo = h;
+            }
+        }
+        hi
+    };
+    let shift = first_rejected(0.01) - first_rejected(0.0);
+    assert!(
+        (shift - 0.01).abs() < 2e-4,
+        "padding 10 mm shifted contact by {shift}"
+    );
+}
+
+fn problems_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/problems/panda-mbm");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: ../shared/problems/panda-mbm is absent (CI provides it)");
+        None
+    }
+}
+
+#[test]
+fn motionbenchmaker_starts_are_free() {
+    let Some(dir) = problems_dir() else { return };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flat_map(|scene| std::fs::read_dir(scene.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 700);
+    let (mut bad_start, mut bad_goal) = (
+        Vec::new(),
+        std::collections::BTreeMap::<String, usize>::new(),
+    );
+    for f in &files {
+        let p = Problem::from_file(f).unwrap();
+        let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+        let mut s = checker.scratch();
+        if !checker.is_valid(&mut s, &p.start) {
+            bad_start.push((p.name.clone(), checker.contacts(&mut s, &p.start)));
+        }
+        if !p.goals.iter().any(|g| checker.is_valid(&mut s, g)) {
+            *bad_goal.entry(p.scene.clone()).or_default() += 1;
+        }
+    }
+    eprintln!(
+        "MBM: {} starts rejected {bad_start:?}; goals rejected per scene {bad_goal:?}",
+        bad_start.len()
+    );
+    assert!(
+        bad_start.is_empty(),
+        "starts are free with the real meshes: {bad_start:?}"
+    );
+}
+
+#[test]
+#[ignore]
+fn print_goal_contacts() {
+    let Some(dir) = problems_dir() else { return };
+    let mut counts = std::collections::BTreeMap::<(String, String), usize>::new();
+    for scene in std::fs::read_dir(&dir).unwrap() {
+        for f in std::fs::read_dir(scene.unwrap().path()).unwrap() {
+            let p = Problem::from_file(&f.unwrap().path()).unwrap();
+            let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+            let mut s = checker.scratch();
+            for c in checker.contacts(&mut s, &p.goals[0]) {
+                *counts.entry(c).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("{counts:#?}");
+}
