@@ -1,1 +1,20 @@
-//! Trajectory generation: time parameterization, PTP profiles, sampling and validation.
+//! Trajectory generation: joint limits, industrial point-to-point (PTP) profiles, time
+//! parameterization of waypoint paths, sampling at a control period and the validator every
+//! emitted trajectory passes.
+//!
+//! Units: radians (metres for prismatic joints), seconds; velocities rad/s, accelerations
+//! rad/s², jerks rad/s³.
+
+pub mod error;
+pub mod limits;
+pub mod profile;
+pub mod sampled;
+pub mod segmented;
+pub mod validate;
+
+pub use error::{Result, TrajectoryError};
+pub use limits::Limits;
+pub use profile::ScalarProfile;
+pub use sampled::SampledTrajectory;
+pub use segmented::SegmentedTrajectory;
+pub use validate::{ValidationError, validate};
