@@ -5,6 +5,7 @@ mod args;
 mod fk;
 mod ik;
 mod output;
+mod plan;
 mod robot;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,10 @@ enum Command {
     Fk(fk::FkArgs),
     /// Inverse kinematics: joint values for a TCP pose, nearest to the seed first.
     Ik(ik::IkArgs),
+    /// Plan a benchmark problem (peer-bench-problem/v1 JSON); write the trajectory.
+    Plan(plan::PlanArgs),
+    /// Plan every problem below a directory and report statistics per scene.
+    Bench(plan::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -34,5 +39,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Robot(c) => robot::run(c),
         Command::Fk(a) => fk::run(a),
         Command::Ik(a) => ik::run(a),
+        Command::Plan(a) => plan::run_plan(&a),
+        Command::Bench(a) => plan::run_bench(&a),
     }
 }

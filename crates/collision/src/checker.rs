@@ -59,6 +59,7 @@ pub struct CheckScratch {
     full: Vec<f64>,
     poses: Vec<Isometry3<f64>>,
     ends: Vec<(Point3<f64>, Point3<f64>)>,
+    dof: usize,
     q: Vec<f64>,
 }
 
@@ -219,6 +220,7 @@ impl Checker {
             full: vec![0.0; robot.model().variables().len()],
             poses: vec![Isometry3::identity(); robot.model().links().len()],
             ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
+            dof: robot.chain().dof(),
             q: vec![0.0; robot.chain().dof()],
         }
     }
@@ -226,7 +228,7 @@ impl Checker {
     /// Places every capsule for joint values `q`; false on bad input (length, NaN).
     fn place(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
         let robot = self.geometry.robot();
-        if q.len() != s.q.len()
+        if q.len() != s.dof
             || robot.model_state(q, &mut s.full).is_err()
             || robot.model().link_poses(&s.full, &mut s.poses).is_err()
         {
@@ -377,7 +379,7 @@ impl Checker {
     /// resolution makes the whole motion provably collision-free). States are visited in a
     /// coarse-to-fine order so that collisions are found early.
     pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
-        if a.len() != b.len() || a.len() != s.q.len() {
+        if a.len() != b.len() || a.len() != s.dof {
             return false;
         }
         let steps = self.motion_steps(a, b);

@@ -334,3 +334,18 @@ fn print_goal_contacts() {
     }
     eprintln!("{counts:#?}");
 }
+
+#[test]
+#[ignore]
+fn debug_motion() {
+    let Some(dir) = problems_dir() else { return };
+    let p = Problem::from_file(&dir.join("box/box_0001.json")).unwrap();
+    let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+    let mut s = checker.scratch();
+    eprintln!("levers {:?}", p.geometry.lever_arms());
+    eprintln!("start valid {}", checker.is_valid(&mut s, &p.start));
+    let mut q = p.start.clone();
+    q[0] += 0.01;
+    eprintln!("steps {} motion {}", checker.motion_steps(&p.start, &q), checker.motion_valid(&mut s, &p.start, &q));
+    eprintln!("to goal steps {} valid {}", checker.motion_steps(&p.start, &p.goals[0]), checker.motion_valid(&mut s, &p.start, &p.goals[0]));
+}

@@ -1,0 +1,28 @@
+//! [`ValidityChecker`] for the collision crate's [`Checker`].
+
+use crate::checker::{NamedPair, ValidityChecker};
+use cella_collision::{CheckScratch, Checker};
+
+impl ValidityChecker for Checker {
+    type Scratch = CheckScratch;
+
+    fn scratch(&self) -> CheckScratch {
+        Checker::scratch(self)
+    }
+
+    fn dof(&self) -> usize {
+        Checker::dof(self)
+    }
+
+    fn state_valid(&self, scratch: &mut CheckScratch, q: &[f64]) -> bool {
+        self.is_valid(scratch, q)
+    }
+
+    fn motion_valid(&self, scratch: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
+        Checker::motion_valid(self, scratch, a, b)
+    }
+
+    fn colliding_pairs(&self, scratch: &mut CheckScratch, q: &[f64]) -> Vec<NamedPair> {
+        self.contacts(scratch, q)
+    }
+}

@@ -1,0 +1,113 @@
+//! Planning failures: every one is an answer with a reason a cell programmer can act on.
+
+use crate::checker::NamedPair;
+
+/// Result of planning operations.
+pub type Result<T> = std::result::Result<T, PlanningError>;
+
+/// Why a motion could not be planned.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanningError {
+    /// A request field is malformed (wrong length, not finite, empty, out of range).
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The offending field.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A joint value lies outside the joint's position limits.
+    #[error("{field}: joint '{joint}' = {value} is outside its limits [{lower}, {upper}]")]
+    OutOfLimits {
+        /// The offending field (`start`, `goal`, ...).
+        field: String,
+        /// Joint name.
+        joint: String,
+        /// The value given (rad or m).
+        value: f64,
+        /// Lower limit.
+        lower: f64,
+        /// Upper limit.
+        upper: f64,
+    },
+    /// The start state collides.
+    #[error("start state is in collision: {}", pairs_text(.pairs))]
+    StartInCollision {
+        /// Colliding pairs (link/link or link/object).
+        pairs: Vec<NamedPair>,
+    },
+    /// Every goal state collides.
+    #[error("goal is in collision: {}", pairs_text(.pairs))]
+    GoalInCollision {
+        /// Colliding pairs of the first goal.
+        pairs: Vec<NamedPair>,
+    },
+    /// No joint solution reaches the goal pose.
+    #[error("goal unreachable: {reason}")]
+    GoalUnreachable {
+        /// Why (no IK solution, all solutions out of limits or in collision, ...).
+        reason: String,
+    },
+    /// A Cartesian motion cannot be followed.
+    #[error("{motion} motion fails at {fraction:.3} of the path (TCP at [{:.4}, {:.4}, {:.4}] m): {reason}", .position[0], .position[1], .position[2])]
+    CartesianPathFailed {
+        /// LIN or CIRC.
+        motion: String,
+        /// Fraction of the path (0-1) where it fails.
+        fraction: f64,
+        /// TCP position there (reference frame, metres).
+        position: [f64; 3],
+        /// Singularity, configuration flip, joint limit, collision, unreachable.
+        reason: String,
+    },
+    /// A straight or interpolated motion collides.
+    #[error("motion collides at {fraction:.3} of the path: {}", pairs_text(.pairs))]
+    MotionInCollision {
+        /// Fraction of the motion (0-1) where the first collision is.
+        fraction: f64,
+        /// Colliding pairs there.
+        pairs: Vec<NamedPair>,
+    },
+    /// The search ran out of time.
+    #[error("no path found within the time budget of {budget_ms} ms")]
+    Timeout {
+        /// The budget, milliseconds.
+        budget_ms: f64,
+    },
+    /// The caller cancelled the request.
+    #[error("planning cancelled")]
+    Cancelled,
+    /// The search gave up (iteration limit).
+    #[error("no path found: {reason}")]
+    NoPath {
+        /// Details.
+        reason: String,
+    },
+    /// The time parameterization or its validation failed.
+    #[error("trajectory: {0}")]
+    Trajectory(String),
+    /// A kinematics error (IK/FK input).
+    #[error(transparent)]
+    Kinematics(#[from] cella_kinematics::KinematicsError),
+}
+
+impl PlanningError {
+    /// Shorthand for [`PlanningError::InvalidInput`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn pairs_text(pairs: &[NamedPair]) -> String {
+    if pairs.is_empty() {
+        return "(no pair named)".into();
+    }
+    pairs
+        .iter()
+        .map(|(a, b)| format!("{a} - {b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

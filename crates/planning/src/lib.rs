@@ -1,0 +1,19 @@
+//! Motion planning for robot cells: goals (joint, named, TCP pose through every IK solution),
+//! industrial motions (PTP, LIN, CIRC and blended sequences), collision-free sampling-based
+//! planning (RRT-Connect, shortcutting), time parameterization and final validation.
+//!
+//! Joint values are radians (metres for prismatic joints), poses are in the robot's reference
+//! frame (base link, or the cell frame when the robot has a mount), times in seconds.
+
+pub mod checker;
+mod collision_adapter;
+pub mod error;
+pub mod plan;
+pub mod rrt_connect;
+pub mod simplify;
+pub mod space;
+
+pub use checker::{NamedPair, ValidityChecker};
+pub use error::{PlanningError, Result};
+pub use plan::{PlanOptions, PlannedMotion, plan_joint};
+pub use space::JointSpace;

@@ -1,0 +1,239 @@
+//! Joint-space planning end to end: validate the request, try the direct motion, search with
+//! RRT-Connect, simplify, time-parameterize, and validate the result (limits and collision
+//! along the whole motion) before returning it.
+
+use crate::checker::ValidityChecker;
+use crate::error::{PlanningError, Result};
+use crate::rrt_connect::{RrtConnect, RrtOptions, SearchFailure};
+use crate::simplify::{SimplifyOptions, simplify};
+use crate::space::{JointSpace, path_length};
+use cella_trajectory::segmented::SegmentOptions;
+use cella_trajectory::{Limits, SampledTrajectory, SegmentedTrajectory, validate};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Options of a joint-space planning request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanOptions {
+    /// Wall-clock budget for the search.
+    pub time_budget: Duration,
+    /// Seed: the same request and seed give the same trajectory.
+    pub seed: u64,
+    /// Velocity scaling in (0, 1].
+    pub velocity_scale: f64,
+    /// Acceleration scaling in (0, 1].
+    pub acceleration_scale: f64,
+    /// Sampling period of the returned trajectory, s.
+    pub period: f64,
+    /// Longest RRT extension (rad, Euclidean in joint space).
+    pub range: f64,
+    /// Random shortcut attempts after the search.
+    pub shortcut_attempts: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            time_budget: Duration::from_secs(1),
+            seed: 1,
+            velocity_scale: 1.0,
+            acceleration_scale: 1.0,
+            period: 0.004,
+            range: 1.0,
+            shortcut_attempts: 64,
+        }
+    }
+}
+
+/// A planned motion: the geometric path, its timed and sampled trajectory, and how it went.
+#[derive(Debug, Clone)]
+pub struct PlannedMotion {
+    /// Waypoints (rad), start first, joined by straight joint-space motions.
+    pub path: Vec<Vec<f64>>,
+    /// The time parameterization of the path.
+    pub trajectory: SegmentedTrajectory,
+    /// The trajectory sampled at the requested period, validated.
+    pub samples: SampledTrajectory,
+    /// Index of the goal reached.
+    pub goal_index: usize,
+    /// True when the direct motion was free and no search was needed.
+    pub direct: bool,
+    /// Search iterations.
+    pub iterations: usize,
+    /// Wall time from the call to the validated trajectory.
+    pub planning_time: Duration,
+}
+
+/// Plans from `start` to any of `goals` in joint space.
+///
+/// Failures: [`PlanningError::InvalidInput`]/[`PlanningError::OutOfLimits`] for bad states,
+/// [`PlanningError::StartInCollision`] / [`PlanningError::GoalInCollision`] naming the pairs,
+/// [`PlanningError::Timeout`], [`PlanningError::Cancelled`], and a trajectory error if the
+/// result fails validation (never returned unvalidated).
+pub fn plan_joint<C: ValidityChecker>(
+    checker: &C,
+    space: &JointSpace,
+    limits: &Limits,
+    start: &[f64],
+    goals: &[Vec<f64>],
+    options: &PlanOptions,
+    cancel: Option<&AtomicBool>,
+) -> Result<PlannedMotion> {
+    let began = Instant::now();
+    if checker.dof() != space.dof() || limits.dof() != space.dof() {
+        return Err(PlanningError::invalid(
+            "robot",
+            format!(
+                "checker has {} joints, space {}, limits {}",
+                checker.dof(),
+                space.dof(),
+                limits.dof()
+            ),
+        ));
+    }
+    space.check("start", start, 1e-9)?;
+    if goals.is_empty() {
+        return Err(PlanningError::invalid("goals", "no goal given"));
+    }
+    for (i, g) in goals.iter().enumerate() {
+        space.check(&format!("goals[{i}]"), g, 1e-9)?;
+    }
+    let scaled = limits
+        .scaled(options.velocity_scale, options.acceleration_scale)
+        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    if !(options.range.is_finite() && options.range > 0.0) {
+        return Err(PlanningError::invalid("range", "must be positive"));
+    }
+    let mut scratch = checker.scratch();
+    if !checker.state_valid(&mut scratch, start) {
+        return Err(PlanningError::StartInCollision {
+            pairs: checker.colliding_pairs(&mut scratch, start),
+        });
+    }
+    let valid_goals: Vec<(usize, Vec<f64>)> = goals
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| checker.state_valid(&mut scratch, g))
+        .map(|(i, g)| (i, g.clone()))
+        .collect();
+    if valid_goals.is_empty() {
+        return Err(PlanningError::GoalInCollision {
+            pairs: checker.colliding_pairs(&mut scratch, &goals[0]),
+        });
+    }
+
+    // direct motion first, nearest goal first
+    let mut order: Vec<usize> = (0..valid_goals.len()).collect();
+    order.sort_by(|&a, &b| {
+        crate::space::squared_distance(start, &valid_goals[a].1)
+            .total_cmp(&crate::space::squared_distance(start, &valid_goals[b].1))
+    });
+    let mut direct = None;
+    for &k in &order {
+        if checker.motion_valid(&mut scratch, start, &valid_goals[k].1) {
+            direct = Some(k);
+            break;
+        }
+    }
+    let (path, goal_index, iterations, is_direct) = match direct {
+        Some(k) => (
+            vec![start.to_vec(), valid_goals[k].1.clone()],
+            valid_goals[k].0,
+            0,
+            true,
+        ),
+        None => {
+            let goal_states: Vec<Vec<f64>> = valid_goals.iter().map(|(_, g)| g.clone()).collect();
+            let remaining = options.time_budget.saturating_sub(began.elapsed());
+            let rrt = RrtConnect::new(
+                space,
+                checker,
+                RrtOptions {
+                    range: options.range,
+                    time_budget: remaining,
+                    seed: options.seed,
+                    ..RrtOptions::default()
+                },
+            );
+            let (result, stats) = rrt.solve(&mut scratch, start, &goal_states, cancel);
+            let raw = match result {
+                Ok(p) => p,
+                Err(SearchFailure::Timeout) => {
+                    return Err(PlanningError::Timeout {
+                        budget_ms: options.time_budget.as_secs_f64() * 1e3,
+                    });
+                }
+                Err(SearchFailure::Cancelled) => return Err(PlanningError::Cancelled),
+                Err(SearchFailure::IterationLimit) => {
+                    return Err(PlanningError::NoPath {
+                        reason: format!("iteration limit after {} iterations", stats.iterations),
+                    });
+                }
+            };
+            let last = raw.last().cloned().unwrap_or_default();
+            let goal_index = valid_goals
+                .iter()
+                .find(|(_, g)| *g == last)
+                .map_or(0, |(i, _)| *i);
+            let short = simplify(
+                checker,
+                &mut scratch,
+                &raw,
+                &SimplifyOptions {
+                    shortcut_attempts: options.shortcut_attempts,
+                    seed: options.seed,
+                    ..SimplifyOptions::default()
+                },
+            );
+            (short, goal_index, stats.iterations, false)
+        }
+    };
+    let (trajectory, samples) =
+        time_and_validate(checker, &mut scratch, &path, &scaled, options.period)?;
+    Ok(PlannedMotion {
+        path,
+        trajectory,
+        samples,
+        goal_index,
+        direct: is_direct,
+        iterations,
+        planning_time: began.elapsed(),
+    })
+}
+
+/// Times a path (stopping at each waypoint, jerk-limited when the limits have jerk limits),
+/// samples it, and validates limits and collision along every segment.
+pub fn time_and_validate<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    path: &[Vec<f64>],
+    limits: &Limits,
+    period: f64,
+) -> Result<(SegmentedTrajectory, SampledTrajectory)> {
+    let trajectory = SegmentedTrajectory::new(
+        path,
+        limits,
+        &SegmentOptions {
+            jerk_limited: limits.jerk.is_some(),
+        },
+    )
+    .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+    let samples = trajectory
+        .sample(period)
+        .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+    validate(&samples, limits, 1e-6).map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+    // the trajectory follows the straight segments exactly: check each at the checker's
+    // guaranteed resolution
+    let total = path_length(path).max(f64::MIN_POSITIVE);
+    let mut travelled = 0.0;
+    for w in path.windows(2) {
+        if !checker.motion_valid(scratch, &w[0], &w[1]) {
+            return Err(PlanningError::MotionInCollision {
+                fraction: travelled / total,
+                pairs: Vec::new(),
+            });
+        }
+        travelled += crate::space::distance(&w[0], &w[1]);
+    }
+    Ok((trajectory, samples))
+}

@@ -1,0 +1,249 @@
+//! Bidirectional RRT (RRT-Connect, Kuffner & LaValle 2000) in joint space, from one start to a
+//! set of goals, with a time budget, a cancel flag and a deterministic seed.
+//!
+//! Trees are stored flat (one `Vec<f64>` of coordinates, one `Vec<u32>` of parents) and grown
+//! in place: memory is reserved once per call, never per extension. Nearest neighbours are a
+//! linear scan over the flat array, which for the few hundred nodes a typical cell query needs
+//! is faster than any tree structure (and cache-friendly).
+
+use crate::checker::ValidityChecker;
+use crate::space::{JointSpace, interpolate, squared_distance};
+use cella_kinematics::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Tuning of [`RrtConnect`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RrtOptions {
+    /// Longest single extension in joint space (Euclidean, radians).
+    pub range: f64,
+    /// Give up after this many iterations.
+    pub max_iterations: usize,
+    /// Wall-clock budget.
+    pub time_budget: Duration,
+    /// Seed of the sampler: the same seed, problem and checker give the same path.
+    pub seed: u64,
+}
+
+impl Default for RrtOptions {
+    fn default() -> Self {
+        Self {
+            range: 1.0,
+            max_iterations: 1_000_000,
+            time_budget: Duration::from_secs(1),
+            seed: 1,
+        }
+    }
+}
+
+/// Why the search stopped without a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchFailure {
+    /// The time budget ran out.
+    Timeout,
+    /// The iteration limit was reached.
+    IterationLimit,
+    /// The caller raised the cancel flag.
+    Cancelled,
+}
+
+/// Outcome counters of one search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    /// Iterations (samples drawn).
+    pub iterations: usize,
+    /// Nodes in both trees at the end.
+    pub nodes: usize,
+}
+
+struct Tree {
+    dof: usize,
+    coords: Vec<f64>,
+    parents: Vec<u32>,
+}
+
+const ROOT: u32 = u32::MAX;
+
+impl Tree {
+    fn new(dof: usize, capacity: usize) -> Self {
+        Self {
+            dof,
+            coords: Vec::with_capacity(capacity * dof),
+            parents: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.parents.len()
+    }
+
+    fn node(&self, i: usize) -> &[f64] {
+        &self.coords[i * self.dof..(i + 1) * self.dof]
+    }
+
+    fn push(&mut self, q: &[f64], parent: u32) -> usize {
+        self.coords.extend_from_slice(q);
+        self.parents.push(parent);
+        self.parents.len() - 1
+    }
+
+    fn nearest(&self, q: &[f64]) -> usize {
+        let mut best = 0;
+        let mut best_d = f64::INFINITY;
+        for (i, node) in self.coords.chunks_exact(self.dof).enumerate() {
+            let d = squared_distance(node, q);
+            if d < best_d {
+                best_d = d;
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// Path from the root to node `i`, root first.
+    fn path_to(&self, mut i: usize) -> Vec<Vec<f64>> {
+        let mut out = vec![self.node(i).to_vec()];
+        while self.parents[i] != ROOT {
+            i = self.parents[i] as usize;
+            out.push(self.node(i).to_vec());
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Result of an extension attempt.
+#[derive(PartialEq)]
+enum Extend {
+    Reached(usize),
+    Advanced(usize),
+    Trapped,
+}
+
+/// RRT-Connect over a [`ValidityChecker`].
+pub struct RrtConnect<'a, C: ValidityChecker> {
+    space: &'a JointSpace,
+    checker: &'a C,
+    options: RrtOptions,
+}
+
+impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
+    /// A planner for `space` using `checker`.
+    pub fn new(space: &'a JointSpace, checker: &'a C, options: RrtOptions) -> Self {
+        Self {
+            space,
+            checker,
+            options,
+        }
+    }
+
+    /// Searches a path from `start` to any of `goals` (all assumed valid and within bounds).
+    /// The path starts at `start` and ends at one of the goals; consecutive waypoints are
+    /// joined by straight joint-space motions that the checker accepted.
+    pub fn solve(
+        &self,
+        scratch: &mut C::Scratch,
+        start: &[f64],
+        goals: &[Vec<f64>],
+        cancel: Option<&AtomicBool>,
+    ) -> (Result<Vec<Vec<f64>>, SearchFailure>, SearchStats) {
+        let dof = self.space.dof();
+        let began = Instant::now();
+        let mut rng = Rng::new(self.options.seed);
+        let mut stats = SearchStats::default();
+        let mut start_tree = Tree::new(dof, 1024);
+        let mut goal_tree = Tree::new(dof, 1024);
+        start_tree.push(start, ROOT);
+        for g in goals {
+            goal_tree.push(g, ROOT);
+        }
+        let mut sample = vec![0.0; dof];
+        let mut scratch_q = vec![0.0; dof];
+        let mut meet = vec![0.0; dof];
+        // true: the start tree extends toward the sample, the goal tree connects
+        let mut forward = true;
+        for iteration in 0..self.options.max_iterations {
+            stats.iterations = iteration + 1;
+            if iteration % 32 == 0 {
+                if began.elapsed() > self.options.time_budget {
+                    stats.nodes = start_tree.len() + goal_tree.len();
+                    return (Err(SearchFailure::Timeout), stats);
+                }
+                if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    stats.nodes = start_tree.len() + goal_tree.len();
+                    return (Err(SearchFailure::Cancelled), stats);
+                }
+            }
+            self.space.sample(&mut rng, &mut sample);
+            let (grow, other) = if forward {
+                (&mut start_tree, &mut goal_tree)
+            } else {
+                (&mut goal_tree, &mut start_tree)
+            };
+            let new_node = match self.extend(scratch, grow, &sample, &mut scratch_q) {
+                Extend::Trapped => None,
+                Extend::Advanced(i) | Extend::Reached(i) => Some(i),
+            };
+            if let Some(i) = new_node {
+                meet.copy_from_slice(grow.node(i));
+                if let Extend::Reached(j) = self.connect(scratch, other, &meet, &mut scratch_q) {
+                    let (si, gi) = if forward { (i, j) } else { (j, i) };
+                    let mut path = start_tree.path_to(si);
+                    let mut tail = goal_tree.path_to(gi);
+                    tail.reverse();
+                    // both trees hold the meeting state: keep it once
+                    path.extend(tail.into_iter().skip(1));
+                    stats.nodes = start_tree.len() + goal_tree.len();
+                    return (Ok(path), stats);
+                }
+            }
+            forward = !forward;
+        }
+        stats.nodes = start_tree.len() + goal_tree.len();
+        (Err(SearchFailure::IterationLimit), stats)
+    }
+
+    /// One step from the nearest node toward `target`, at most `range` long.
+    fn extend(
+        &self,
+        scratch: &mut C::Scratch,
+        tree: &mut Tree,
+        target: &[f64],
+        buf: &mut [f64],
+    ) -> Extend {
+        let near = tree.nearest(target);
+        let from = tree.node(near);
+        let d = squared_distance(from, target).sqrt();
+        let reached = d <= self.options.range;
+        if reached {
+            buf.copy_from_slice(target);
+        } else {
+            interpolate(from, target, self.options.range / d, buf);
+        }
+        if !self.checker.motion_valid(scratch, from, buf) {
+            return Extend::Trapped;
+        }
+        let i = tree.push(buf, near as u32);
+        if reached {
+            Extend::Reached(i)
+        } else {
+            Extend::Advanced(i)
+        }
+    }
+
+    /// Repeated extension toward `target` until it is reached or blocked.
+    fn connect(
+        &self,
+        scratch: &mut C::Scratch,
+        tree: &mut Tree,
+        target: &[f64],
+        buf: &mut [f64],
+    ) -> Extend {
+        loop {
+            match self.extend(scratch, tree, target, buf) {
+                Extend::Advanced(_) => continue,
+                other => return other,
+            }
+        }
+    }
+}
