@@ -69,6 +69,9 @@ struct Outcome {
     path_length: f64,
     duration_s: f64,
     trajectory: Option<serde_json::Value>,
+    search_us: f64,
+    simplify_us: f64,
+    iterations: usize,
 }
 
 fn options(
@@ -106,11 +109,19 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
         path_length: 0.0,
         duration_s: 0.0,
         trajectory: None,
+        search_us: 0.0,
+        simplify_us: 0.0,
+        iterations: 0,
     };
     let result = (|| -> Result<_, PlanningError> {
         let robot = problem.geometry.robot();
-        let checker = Checker::new(problem.geometry.clone(), problem.base, &problem.world, &[])
+        let mut checker = Checker::new(problem.geometry.clone(), problem.base, &problem.world, &[])
             .map_err(|e| PlanningError::invalid("problem", e.to_string()))?;
+        if let Ok(r) = std::env::var("CELLA_RESOLUTION") {
+            checker
+                .set_resolution(r.parse().unwrap_or(0.01))
+                .map_err(|e| PlanningError::invalid("resolution", e.to_string()))?;
+        }
         let space = JointSpace::of_chain(robot.chain())?;
         let limits =
             Limits::of_robot(robot).map_err(|e| PlanningError::invalid("limits", e.to_string()))?;
@@ -128,6 +139,9 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
     match result {
         Ok(m) => {
             outcome.solved = true;
+            outcome.search_us = m.search_time.as_secs_f64() * 1e6;
+            outcome.simplify_us = m.simplify_time.as_secs_f64() * 1e6;
+            outcome.iterations = m.iterations;
             outcome.path_length = cella_planning::space::path_length(&m.path);
             outcome.duration_s = m.samples.duration();
             if keep_trajectory {
@@ -155,6 +169,7 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
         "name": o.name, "scene": o.scene, "solved": o.solved, "invalid": o.invalid,
         "reason": o.reason, "planning_time_us": o.planning_time_us,
         "path_length": o.path_length, "duration_s": o.duration_s,
+        "search_us": o.search_us, "simplify_us": o.simplify_us, "iterations": o.iterations,
     })
 }
 

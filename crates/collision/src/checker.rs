@@ -20,6 +20,9 @@ const DISTANCE_TOLERANCE: f64 = 1e-4;
 /// checked states of a motion.
 pub const DEFAULT_RESOLUTION: f64 = 0.01;
 
+/// Longest conservative-advancement step, in motion resolutions.
+const LOOKAHEAD: f64 = 8.0;
+
 #[derive(Debug, Clone)]
 struct Obstacle {
     name: String,
@@ -59,6 +62,9 @@ pub struct CheckScratch {
     full: Vec<f64>,
     poses: Vec<Isometry3<f64>>,
     ends: Vec<(Point3<f64>, Point3<f64>)>,
+    centers: Vec<Point3<f64>>,
+    group_sweep: Vec<f64>,
+    pair_sweep: Vec<f64>,
     dof: usize,
     q: Vec<f64>,
 }
@@ -74,6 +80,106 @@ pub struct Checker {
     allowed: Vec<bool>,
     padding: f64,
     resolution: f64,
+    /// Capsules grouped by link, with a bounding sphere per link (broad phase).
+    groups: Vec<LinkGroup>,
+    /// Link-group pairs checked for self-collision, with their capsule pairs.
+    self_groups: Vec<SelfGroupPair>,
+}
+
+/// The capsules of one link and a sphere (link frame) containing them all.
+#[derive(Debug, Clone)]
+struct LinkGroup {
+    link: usize,
+    /// Group joints between the robot root and this link (they move it).
+    upstream: Vec<bool>,
+    capsules: Vec<u16>,
+    center: Point3<f64>,
+    radius: f64,
+}
+
+#[derive(Debug, Clone)]
+struct SelfGroupPair {
+    a: usize,
+    b: usize,
+    pairs: Vec<(u16, u16)>,
+}
+
+fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
+    let mut groups: Vec<LinkGroup> = Vec::new();
+    for (i, c) in geometry.capsules().iter().enumerate() {
+        match groups.iter_mut().find(|g| g.link == c.link) {
+            Some(g) => g.capsules.push(i as u16),
+            None => groups.push(LinkGroup {
+                link: c.link,
+                upstream: upstream_joints(geometry, c.link),
+                capsules: vec![i as u16],
+                center: Point3::origin(),
+                radius: 0.0,
+            }),
+        }
+    }
+    for g in &mut groups {
+        let caps: Vec<_> = g
+            .capsules
+            .iter()
+            .map(|&i| geometry.capsules()[i as usize])
+            .collect();
+        let mut lo = Vector3::repeat(f64::INFINITY);
+        let mut hi = Vector3::repeat(f64::NEG_INFINITY);
+        for c in &caps {
+            lo = lo.inf(&c.a.coords).inf(&c.b.coords);
+            hi = hi.sup(&c.a.coords).sup(&c.b.coords);
+        }
+        g.center = Point3::from((lo + hi) / 2.0);
+        g.radius = caps
+            .iter()
+            .map(|c| (c.a - g.center).norm().max((c.b - g.center).norm()) + c.radius)
+            .fold(0.0, f64::max);
+    }
+    groups
+}
+
+/// For each group joint, whether it lies between the model root and `link`.
+fn upstream_joints(geometry: &RobotGeometry, link: usize) -> Vec<bool> {
+    let robot = geometry.robot();
+    let model = robot.model();
+    let chain_joints: Vec<Option<usize>> = robot
+        .chain()
+        .variables()
+        .iter()
+        .map(|v| model.joint_index(&v.name).ok())
+        .collect();
+    let above: Vec<usize> = model
+        .ancestors(link)
+        .iter()
+        .filter_map(|&l| model.links()[l].parent_joint)
+        .collect();
+    chain_joints
+        .iter()
+        .map(|j| j.is_some_and(|j| above.contains(&j)))
+        .collect()
+}
+
+fn self_group_pairs(geometry: &RobotGeometry, groups: &[LinkGroup]) -> Vec<SelfGroupPair> {
+    let group_of = |capsule: u16| {
+        groups
+            .iter()
+            .position(|g| g.capsules.contains(&capsule))
+            .unwrap_or(0)
+    };
+    let mut out: Vec<SelfGroupPair> = Vec::new();
+    for &(i, j) in geometry.self_pairs() {
+        let (a, b) = (group_of(i), group_of(j));
+        match out.iter_mut().find(|p| p.a == a && p.b == b) {
+            Some(p) => p.pairs.push((i, j)),
+            None => out.push(SelfGroupPair {
+                a,
+                b,
+                pairs: vec![(i, j)],
+            }),
+        }
+    }
+    out
 }
 
 fn capsule_shape(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> (Shape, Isometry3<f64>) {
@@ -174,7 +280,11 @@ impl Checker {
                 }
             }
         }
+        let groups = link_groups(&geometry);
+        let self_groups = self_group_pairs(&geometry, &groups);
         Ok(Self {
+            groups,
+            self_groups,
             geometry,
             names,
             base,
@@ -220,6 +330,9 @@ impl Checker {
             full: vec![0.0; robot.model().variables().len()],
             poses: vec![Isometry3::identity(); robot.model().links().len()],
             ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
+            centers: vec![Point3::origin(); self.groups.len()],
+            group_sweep: vec![0.0; self.groups.len()],
+            pair_sweep: vec![0.0; self.self_groups.len()],
             dof: robot.chain().dof(),
             q: vec![0.0; robot.chain().dof()],
         }
@@ -234,65 +347,95 @@ impl Checker {
         {
             return false;
         }
-        for (c, end) in self.geometry.capsules().iter().zip(s.ends.iter_mut()) {
-            let t = self.base * s.poses[c.link];
-            *end = (t * c.a, t * c.b);
+        let caps = self.geometry.capsules();
+        for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
+            let t = self.base * s.poses[g.link];
+            *center = t * g.center;
+            for &i in &g.capsules {
+                let c = &caps[i as usize];
+                s.ends[i as usize] = (t * c.a, t * c.b);
+            }
         }
         true
     }
 
-    /// Visits every colliding pair (capsule, obstacle or capsule) until `f` returns false.
-    /// Returns false if a visit stopped it.
+    /// Visits colliding pairs (or, with `collect_distance`, every pair that may be closer than
+    /// `*best`, updating it) until `on_pair` returns false. Returns false if a visit stopped it.
+    /// Link bounding spheres prune whole links before any capsule is looked at.
     fn scan(
         &self,
         s: &CheckScratch,
         mut on_pair: impl FnMut(usize, Target, f64) -> bool,
         collect_distance: bool,
+        best: &mut f64,
     ) -> bool {
         let caps = self.geometry.capsules();
         let n = caps.len();
-        for (ci, (c, (a, b))) in caps.iter().zip(&s.ends).enumerate() {
-            let half = 0.5 * (b - a).norm();
-            let mid = nalgebra::center(a, b);
+        let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
+        for (g, center) in self.groups.iter().zip(&s.centers) {
             for (oi, o) in self.obstacles.iter().enumerate() {
-                if self.allowed[oi * n + ci] {
+                let gap = (center - o.center).norm() - o.bound - g.radius;
+                if gap >= threshold(*best, self.padding) {
                     continue;
                 }
-                let gap = (mid - o.center).norm() - o.bound - half - c.radius - self.padding;
-                if gap > 0.0 && !collect_distance {
-                    continue;
-                }
-                let d = if gap > 0.0 {
-                    gap + self.padding
-                } else {
+                for &ci in &g.capsules {
+                    let ci = ci as usize;
+                    if self.allowed[oi * n + ci] {
+                        continue;
+                    }
+                    let (a, b) = &s.ends[ci];
+                    let c = &caps[ci];
+                    let cap_gap = (nalgebra::center(a, b) - o.center).norm()
+                        - o.bound
+                        - 0.5 * (b - a).norm()
+                        - c.radius;
+                    if cap_gap >= threshold(*best, self.padding) {
+                        continue;
+                    }
                     let la = o.inverse_pose * a;
                     let lb = o.inverse_pose * b;
-                    o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - c.radius
-                };
-                if (d < self.padding || collect_distance) && !on_pair(ci, Target::Obstacle(oi), d) {
-                    return false;
+                    let d = o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - c.radius;
+                    if collect_distance {
+                        if d < *best {
+                            *best = d;
+                            if !on_pair(ci, Target::Obstacle(oi), d) {
+                                return false;
+                            }
+                        }
+                    } else if d < self.padding && !on_pair(ci, Target::Obstacle(oi), d) {
+                        return false;
+                    }
                 }
             }
         }
-        for &(i, j) in self.geometry.self_pairs() {
-            let (i, j) = (i as usize, j as usize);
-            let (a0, a1) = &s.ends[i];
-            let (b0, b1) = &s.ends[j];
-            let reach = caps[i].radius + caps[j].radius;
-            let gap = (nalgebra::center(a0, a1) - nalgebra::center(b0, b1)).norm()
-                - 0.5 * (a1 - a0).norm()
-                - 0.5 * (b1 - b0).norm()
-                - reach;
-            if gap > 0.0 && !collect_distance {
+        for pair in &self.self_groups {
+            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
+            if gap >= threshold(*best, 0.0) {
                 continue;
             }
-            let d = if gap > 0.0 {
-                gap
-            } else {
-                segment_segment_distance(a0, a1, b0, b1) - reach
-            };
-            if (d < 0.0 || collect_distance) && !on_pair(i, Target::Capsule(j), d) {
-                return false;
+            for &(i, j) in &pair.pairs {
+                let (i, j) = (i as usize, j as usize);
+                let (a0, a1) = &s.ends[i];
+                let (b0, b1) = &s.ends[j];
+                let reach = caps[i].radius + caps[j].radius;
+                let cap_gap = (nalgebra::center(a0, a1) - nalgebra::center(b0, b1)).norm()
+                    - 0.5 * ((a1 - a0).norm() + (b1 - b0).norm())
+                    - reach;
+                if cap_gap >= threshold(*best, 0.0) {
+                    continue;
+                }
+                let d = segment_segment_distance(a0, a1, b0, b1) - reach;
+                if collect_distance {
+                    if d < *best {
+                        *best = d;
+                        if !on_pair(i, Target::Capsule(j), d) {
+                            return false;
+                        }
+                    }
+                } else if d < 0.0 && !on_pair(i, Target::Capsule(j), d) {
+                    return false;
+                }
             }
         }
         true
@@ -303,7 +446,7 @@ impl Checker {
     /// capsules contain the real links, so `true` is never wrong. Bad input (length, NaN)
     /// answers `false`.
     pub fn is_valid(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        self.place(s, q) && self.scan(s, |_, _, _| false, false)
+        self.place(s, q) && self.scan(s, |_, _, _| false, false, &mut 0.0)
     }
 
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
@@ -323,6 +466,7 @@ impl Checker {
                 true
             },
             false,
+            &mut 0.0,
         );
         out
     }
@@ -334,15 +478,15 @@ impl Checker {
             return None;
         }
         let mut best: Option<(f64, usize, Target)> = None;
+        let mut bound = f64::INFINITY;
         self.scan(
             s,
             |c, t, d| {
-                if best.is_none_or(|(b, _, _)| d < b) {
-                    best = Some((d, c, t));
-                }
+                best = Some((d, c, t));
                 true
             },
             true,
+            &mut bound,
         );
         best.map(|(d, c, t)| Proximity {
             distance: d,
@@ -372,40 +516,153 @@ impl Checker {
         ((sweep / self.resolution).ceil() as usize).max(1)
     }
 
-    /// True when every state of the straight joint-space motion `a → b` is valid, checked at
-    /// the motion resolution: between two checked states no point of the robot moves more than
-    /// the resolution, so the motion cannot pass through an obstacle thicker than the
-    /// resolution nor penetrate any obstacle deeper than half of it (a padding of half the
-    /// resolution makes the whole motion provably collision-free). States are visited in a
-    /// coarse-to-fine order so that collisions are found early.
+    /// The largest motion-parameter step from the placed state that provably stays free:
+    /// for every (link, object) pair, its clearance minus the padding divided by how far the
+    /// link can move per unit parameter (the lever arms of the joints above it); for every self
+    /// pair, its clearance divided by how far the two links can move relative to each other
+    /// (the joints between them). Capped at `cap`; negative when the state collides.
+    fn free_step(&self, s: &CheckScratch, cap: f64) -> f64 {
+        let caps = self.geometry.capsules();
+        let n = caps.len();
+        let mut best = cap;
+        for ((g, center), &rate) in self.groups.iter().zip(&s.centers).zip(&s.group_sweep) {
+            // a static link was checked when the state was: it cannot start colliding
+            if rate <= 0.0 {
+                continue;
+            }
+            let limit = best * rate;
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                let gap = (center - o.center).norm() - o.bound - g.radius - self.padding;
+                if gap >= limit {
+                    continue;
+                }
+                for &ci in &g.capsules {
+                    let ci = ci as usize;
+                    if self.allowed[oi * n + ci] {
+                        continue;
+                    }
+                    let (a, b) = &s.ends[ci];
+                    let c = &caps[ci];
+                    let cap_gap = (nalgebra::center(a, b) - o.center).norm()
+                        - o.bound
+                        - 0.5 * (b - a).norm()
+                        - c.radius
+                        - self.padding;
+                    if cap_gap >= best * rate {
+                        continue;
+                    }
+                    let d = o.shape.segment_distance(
+                        &(o.inverse_pose * a),
+                        &(o.inverse_pose * b),
+                        DISTANCE_TOLERANCE,
+                    ) - c.radius
+                        - self.padding;
+                    if d < 0.0 {
+                        return -1.0;
+                    }
+                    best = best.min(d / rate);
+                }
+            }
+        }
+        for (pair, &rate) in self.self_groups.iter().zip(&s.pair_sweep) {
+            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
+            if rate <= 0.0 && gap > 0.0 {
+                continue;
+            }
+            if gap >= best * rate {
+                continue;
+            }
+            for &(i, j) in &pair.pairs {
+                let (i, j) = (i as usize, j as usize);
+                let (a0, a1) = &s.ends[i];
+                let (b0, b1) = &s.ends[j];
+                let reach = caps[i].radius + caps[j].radius;
+                let cap_gap = (nalgebra::center(a0, a1) - nalgebra::center(b0, b1)).norm()
+                    - 0.5 * ((a1 - a0).norm() + (b1 - b0).norm())
+                    - reach;
+                if cap_gap > 0.0 && cap_gap >= best * rate {
+                    continue;
+                }
+                let d = segment_segment_distance(a0, a1, b0, b1) - reach;
+                if d < 0.0 {
+                    return -1.0;
+                }
+                if rate > 0.0 {
+                    best = best.min(d / rate);
+                }
+            }
+        }
+        best
+    }
+
+    /// True when the whole straight joint-space motion `a → b` is free.
+    ///
+    /// Conservative advancement with a resolution floor. At each visited state, every pair's
+    /// clearance bounds how far the motion may go before that pair could touch: a link moves
+    /// at most `Σ lever_k·|Δq_k|` (joints above it) per unit of the motion parameter, two links
+    /// relative to each other at most the same sum over the joints between them. The next
+    /// state is the nearest such bound, so the skipped stretch is provably free; when that is
+    /// shorter than the motion resolution, the next state is one resolution further (no robot
+    /// point moves more than the resolution between two checked states: the motion cannot
+    /// pass through an obstacle thicker than the resolution nor penetrate any obstacle deeper
+    /// than half of it; a padding of half the resolution makes the entire motion provably
+    /// collision-free).
     pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
         if a.len() != b.len() || a.len() != s.dof {
             return false;
         }
-        let steps = self.motion_steps(a, b);
-        if !self.is_valid(s, a) || !self.is_valid(s, b) {
+        if !self.is_valid(s, b) {
             return false;
         }
-        // van der Corput order (bit-reversed indices): midpoint first, then quarters, ...
-        let span = steps.next_power_of_two();
-        let bits = span.trailing_zeros();
-        let mut q = std::mem::take(&mut s.q);
-        let mut ok = true;
-        for k in 0..span {
-            let i = if bits == 0 {
-                0
-            } else {
-                k.reverse_bits() >> (usize::BITS - bits)
-            };
-            if i == 0 || i >= steps {
-                continue;
+        let levers = self.geometry.lever_arms();
+        let mut sweep = 0.0;
+        for (g, rate) in self.groups.iter().zip(s.group_sweep.iter_mut()) {
+            *rate = 0.0;
+            for k in 0..a.len() {
+                if g.upstream[k] {
+                    *rate += levers[k] * (b[k] - a[k]).abs();
+                }
             }
-            let t = i as f64 / steps as f64;
+            sweep = f64::max(sweep, *rate);
+        }
+        for (p, rate) in self.self_groups.iter().zip(s.pair_sweep.iter_mut()) {
+            let (ua, ub) = (&self.groups[p.a].upstream, &self.groups[p.b].upstream);
+            *rate = 0.0;
+            for k in 0..a.len() {
+                if ua[k] != ub[k] {
+                    *rate += levers[k] * (b[k] - a[k]).abs();
+                }
+            }
+        }
+        if !sweep.is_finite() {
+            return false;
+        }
+        let floor = if sweep > 0.0 {
+            self.resolution / sweep
+        } else {
+            1.0
+        };
+        let mut q = std::mem::take(&mut s.q);
+        let mut t = 0.0;
+        let mut ok = true;
+        loop {
             for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
                 *o = x + t * (y - x);
             }
-            if !self.is_valid(s, &q) {
+            if !self.place(s, &q) {
                 ok = false;
+                break;
+            }
+            // look ahead at most LOOKAHEAD resolutions: far pairs are then pruned by their
+            // bounding spheres alone, which is cheaper than computing large clearances exactly
+            let step = self.free_step(s, (1.0 - t).min(LOOKAHEAD * floor));
+            if step < 0.0 {
+                ok = false;
+                break;
+            }
+            t += step.max(floor);
+            if t >= 1.0 {
                 break;
             }
         }

@@ -119,9 +119,8 @@ impl Shape {
                 let d = Point3::new(0.0, 0.0, half_length);
                 (segment_segment_distance(a, b, &c, &d) - radius).max(0.0)
             }
-            Shape::Box { .. } | Shape::Cylinder { .. } => {
-                self.convex_segment_distance(a, b, tolerance)
-            }
+            Shape::Box { half_extents } => segment_box_distance(a, b, &half_extents),
+            Shape::Cylinder { .. } => self.convex_segment_distance(a, b, tolerance),
         }
     }
 
@@ -161,6 +160,70 @@ impl Shape {
         let bracket = (hi - lo) * length;
         (f1.min(f2) - bracket).max(0.0).min(best)
     }
+}
+
+/// Exact distance from segment `a → b` to the centred box with half extents `h` (box frame).
+///
+/// The squared distance along the segment is a convex piecewise quadratic in the segment
+/// parameter, whose pieces change where a coordinate crosses a box face plane: the minimum is
+/// at a breakpoint, an end, or the vertex of one piece's quadratic.
+pub fn segment_box_distance(a: &Point3<f64>, b: &Point3<f64>, h: &[f64; 3]) -> f64 {
+    let d = b - a;
+    let sq = |t: f64| -> f64 {
+        let mut acc = 0.0;
+        for k in 0..3 {
+            let x = (a[k] + d[k] * t).abs() - h[k];
+            if x > 0.0 {
+                acc += x * x;
+            }
+        }
+        acc
+    };
+    // breakpoints where a coordinate crosses ±h
+    let mut ts = [0.0f64; 8];
+    let mut n = 0;
+    ts[n] = 0.0;
+    n += 1;
+    ts[n] = 1.0;
+    n += 1;
+    for k in 0..3 {
+        if d[k] != 0.0 {
+            for plane in [-h[k], h[k]] {
+                let t = (plane - a[k]) / d[k];
+                if t > 0.0 && t < 1.0 {
+                    ts[n] = t;
+                    n += 1;
+                }
+            }
+        }
+    }
+    let ts = &mut ts[..n];
+    ts.sort_unstable_by(f64::total_cmp);
+    let mut best = f64::INFINITY;
+    for w in ts.windows(2) {
+        let (t0, t1) = (w[0], w[1]);
+        best = best.min(sq(t0));
+        // the quadratic of this piece: sum over coordinates outside the slab at the middle
+        let tm = 0.5 * (t0 + t1);
+        let (mut qa, mut qb) = (0.0, 0.0);
+        for k in 0..3 {
+            let x = a[k] + d[k] * tm;
+            if x > h[k] {
+                // (a + d t - h)^2
+                qa += d[k] * d[k];
+                qb += 2.0 * d[k] * (a[k] - h[k]);
+            } else if x < -h[k] {
+                qa += d[k] * d[k];
+                qb += 2.0 * d[k] * (a[k] + h[k]);
+            }
+        }
+        if qa > 0.0 {
+            let tv = (-qb / (2.0 * qa)).clamp(t0, t1);
+            best = best.min(sq(tv));
+        }
+    }
+    best = best.min(sq(1.0));
+    best.max(0.0).sqrt()
 }
 
 /// Distance from point `p` to segment `a → b`.

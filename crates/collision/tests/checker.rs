@@ -346,6 +346,42 @@ fn debug_motion() {
     eprintln!("start valid {}", checker.is_valid(&mut s, &p.start));
     let mut q = p.start.clone();
     q[0] += 0.01;
-    eprintln!("steps {} motion {}", checker.motion_steps(&p.start, &q), checker.motion_valid(&mut s, &p.start, &q));
-    eprintln!("to goal steps {} valid {}", checker.motion_steps(&p.start, &p.goals[0]), checker.motion_valid(&mut s, &p.start, &p.goals[0]));
+    eprintln!(
+        "steps {} motion {}",
+        checker.motion_steps(&p.start, &q),
+        checker.motion_valid(&mut s, &p.start, &q)
+    );
+    eprintln!(
+        "to goal steps {} valid {}",
+        checker.motion_steps(&p.start, &p.goals[0]),
+        checker.motion_valid(&mut s, &p.start, &p.goals[0])
+    );
+}
+
+/// The closed-form segment/box distance equals a dense brute-force minimum over the segment.
+#[test]
+fn segment_box_distance_matches_brute_force() {
+    let mut rng = cella_kinematics::Rng::new(9);
+    let h = [0.2, 0.1, 0.3];
+    let shape = Shape::Box { half_extents: h };
+    for _ in 0..2000 {
+        let mut p = || {
+            Point3::new(
+                rng.uniform(-0.8, 0.8),
+                rng.uniform(-0.8, 0.8),
+                rng.uniform(-0.8, 0.8),
+            )
+        };
+        let (a, b) = (p(), p());
+        let exact = cella_collision::shape::segment_box_distance(&a, &b, &h);
+        let brute = (0..=4000)
+            .map(|k| shape.point_distance(&(a + (b - a) * (k as f64 / 4000.0))))
+            .fold(f64::INFINITY, f64::min);
+        // brute force samples can only overestimate, by at most half a sample spacing
+        assert!(exact <= brute + 1e-12, "{a:?} {b:?}: {exact} > {brute}");
+        assert!(
+            brute - exact <= (b - a).norm() / 8000.0 + 1e-12,
+            "{a:?} {b:?}: {exact} vs {brute}"
+        );
+    }
 }

@@ -40,7 +40,7 @@ impl Default for PlanOptions {
             acceleration_scale: 1.0,
             period: 0.004,
             range: 1.0,
-            shortcut_attempts: 64,
+            shortcut_attempts: 24,
         }
     }
 }
@@ -62,6 +62,10 @@ pub struct PlannedMotion {
     pub iterations: usize,
     /// Wall time from the call to the validated trajectory.
     pub planning_time: Duration,
+    /// Of which: the search (direct motion and RRT-Connect).
+    pub search_time: Duration,
+    /// Of which: path simplification.
+    pub simplify_time: Duration,
 }
 
 /// Plans from `start` to any of `goals` in joint space.
@@ -135,6 +139,8 @@ pub fn plan_joint<C: ValidityChecker>(
             break;
         }
     }
+    let mut search_time = began.elapsed();
+    let mut simplify_time = Duration::ZERO;
     let (path, goal_index, iterations, is_direct) = match direct {
         Some(k) => (
             vec![start.to_vec(), valid_goals[k].1.clone()],
@@ -156,6 +162,7 @@ pub fn plan_joint<C: ValidityChecker>(
                 },
             );
             let (result, stats) = rrt.solve(&mut scratch, start, &goal_states, cancel);
+            search_time = began.elapsed();
             let raw = match result {
                 Ok(p) => p,
                 Err(SearchFailure::Timeout) => {
@@ -175,6 +182,7 @@ pub fn plan_joint<C: ValidityChecker>(
                 .iter()
                 .find(|(_, g)| *g == last)
                 .map_or(0, |(i, _)| *i);
+            let simplify_began = Instant::now();
             let short = simplify(
                 checker,
                 &mut scratch,
@@ -182,9 +190,12 @@ pub fn plan_joint<C: ValidityChecker>(
                 &SimplifyOptions {
                     shortcut_attempts: options.shortcut_attempts,
                     seed: options.seed,
-                    ..SimplifyOptions::default()
+                    // simplification should not cost more than the search that needed it
+                    time_budget: (2 * search_time)
+                        .clamp(Duration::from_micros(200), Duration::from_millis(20)),
                 },
             );
+            simplify_time = simplify_began.elapsed();
             (short, goal_index, stats.iterations, false)
         }
     };
@@ -198,6 +209,8 @@ pub fn plan_joint<C: ValidityChecker>(
         direct: is_direct,
         iterations,
         planning_time: began.elapsed(),
+        search_time,
+        simplify_time,
     })
 }
 

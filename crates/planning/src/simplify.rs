@@ -20,15 +20,16 @@ pub struct SimplifyOptions {
 impl Default for SimplifyOptions {
     fn default() -> Self {
         Self {
-            shortcut_attempts: 100,
-            time_budget: Duration::from_millis(50),
+            shortcut_attempts: 24,
+            time_budget: Duration::from_millis(20),
             seed: 7,
         }
     }
 }
 
-/// Removes waypoints greedily: from each kept waypoint, jump to the farthest later waypoint
-/// reachable by one valid straight motion.
+/// Removes waypoints greedily: from each kept waypoint, extend the straight motion forward
+/// waypoint by waypoint while it stays valid, and keep the last reachable one. Checks grow from
+/// short to long, so a blocked shortcut is found after little work.
 pub fn reduce_vertices<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
@@ -40,9 +41,9 @@ pub fn reduce_vertices<C: ValidityChecker>(
     let mut out = vec![path[0].clone()];
     let mut i = 0;
     while i < path.len() - 1 {
-        let mut j = path.len() - 1;
-        while j > i + 1 && !checker.motion_valid(scratch, &path[i], &path[j]) {
-            j -= 1;
+        let mut j = i + 1;
+        while j + 1 < path.len() && checker.motion_valid(scratch, &path[i], &path[j + 1]) {
+            j += 1;
         }
         out.push(path[j].clone());
         i = j;

@@ -1,0 +1,129 @@
+//! Collision checking speed: single-state validity of the Panda among the obstacles of
+//! MotionBenchMaker scenes (and a synthetic 30-obstacle cell), distance queries, and motion
+//! (edge) checks per metre of robot motion.
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
+
+use cella_collision::problem::Problem;
+use cella_collision::{Checker, RobotGeometry, Shape, World, WorldObject};
+use cella_kinematics::Rng;
+use criterion::{Criterion, criterion_group, criterion_main};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// 30 boxes, cylinders and spheres around the Panda, 0.35-0.9 m from its base.
+fn synthetic_world() -> World {
+    let mut rng = Rng::new(5);
+    let mut w = World::new();
+    for i in 0..30 {
+        let (r, a) = (rng.uniform(0.45, 0.9), rng.uniform(-3.1, 3.1));
+        let pose = Isometry3::from_parts(
+            Translation3::new(r * a.cos(), r * a.sin(), rng.uniform(0.0, 1.0)),
+            UnitQuaternion::from_euler_angles(rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), 0.0),
+        );
+        let shape = match i % 3 {
+            0 => Shape::Box {
+                half_extents: [0.05, 0.04, 0.06],
+            },
+            1 => Shape::Cylinder {
+                radius: 0.03,
+                half_length: 0.07,
+            },
+            _ => Shape::Sphere { radius: 0.05 },
+        };
+        w.add(WorldObject {
+            name: format!("o{i}"),
+            shape,
+            pose,
+        })
+        .unwrap();
+    }
+    w
+}
+
+fn random_states(checker: &Checker, n: usize, valid: Option<bool>) -> Vec<Vec<f64>> {
+    let chain = checker.geometry().robot().chain();
+    let mut rng = Rng::new(11);
+    let mut s = checker.scratch();
+    let mut out = Vec::new();
+    let mut q = vec![0.0; chain.dof()];
+    while out.len() < n {
+        chain.random_configuration(&mut rng, &mut q);
+        if valid.is_none_or(|v| checker.is_valid(&mut s, &q) == v) {
+            out.push(q.clone());
+        }
+    }
+    out
+}
+
+fn bench_checker(c: &mut Criterion, label: &str, checker: &Checker) {
+    let mut s = checker.scratch();
+    for (kind, filter) in [("valid", Some(true)), ("any", None)] {
+        let states = random_states(checker, 256, filter);
+        let mut i = 0;
+        c.bench_function(&format!("is_valid/{label}/{kind}_state"), |b| {
+            b.iter(|| {
+                i = (i + 1) % states.len();
+                black_box(checker.is_valid(&mut s, &states[i]))
+            })
+        });
+    }
+    let states = random_states(checker, 256, Some(true));
+    let mut i = 0;
+    c.bench_function(&format!("distance/{label}"), |b| {
+        b.iter(|| {
+            i = (i + 1) % states.len();
+            black_box(checker.distance(&mut s, &states[i]))
+        })
+    });
+}
+
+fn problems() -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
+    d.is_dir().then_some(d)
+}
+
+fn benches(c: &mut Criterion) {
+    let g = Arc::new(RobotGeometry::library("panda").unwrap());
+    let synthetic =
+        Checker::new(g.clone(), Isometry3::identity(), &synthetic_world(), &[]).unwrap();
+    bench_checker(c, "panda_30_obstacles", &synthetic);
+    // edge check: a free straight motion, per metre of the fastest-moving robot point bound
+    let mut s = synthetic.scratch();
+    let states = random_states(&synthetic, 2000, Some(true));
+    let pairs: Vec<(&Vec<f64>, &Vec<f64>)> = states
+        .iter()
+        .zip(states.iter().skip(1))
+        .filter(|(a, b)| synthetic.motion_valid(&mut s, a, b))
+        .take(64)
+        .collect();
+    let sweep: f64 = pairs
+        .iter()
+        .map(|(a, b)| synthetic.motion_steps(a, b) as f64 * synthetic.resolution())
+        .sum::<f64>()
+        / pairs.len().max(1) as f64;
+    println!(
+        "motion_valid: {} free edges, mean bounded sweep {sweep:.3} m",
+        pairs.len()
+    );
+    let mut i = 0;
+    c.bench_function("motion_valid/panda_30_obstacles/free_edge", |b| {
+        b.iter(|| {
+            i = (i + 1) % pairs.len();
+            black_box(synthetic.motion_valid(&mut s, pairs[i].0, pairs[i].1))
+        })
+    });
+    if let Some(dir) = problems() {
+        for scene in ["table_pick", "bookshelf_small", "cage"] {
+            let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
+            let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+            bench_checker(c, &format!("mbm_{scene}"), &checker);
+        }
+    } else {
+        println!("MBM problems absent (../shared): scene benchmarks skipped");
+    }
+}
+
+criterion_group!(name = group; config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2)); targets = benches);
+criterion_main!(group);
