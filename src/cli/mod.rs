@@ -7,6 +7,7 @@ mod ik;
 mod output;
 mod plan;
 mod robot;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Plan every problem below a directory and report statistics per scene.
     Bench(plan::BenchArgs),
+    /// Serve the cella.v1 gRPC API on a cell (default: the embedded demo cell).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs a parsed command line.
@@ -41,5 +44,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Ik(a) => ik::run(a),
         Command::Plan(a) => plan::run_plan(&a),
         Command::Bench(a) => plan::run_bench(&a),
+        Command::Serve(a) => serve::run(&a),
     }
 }

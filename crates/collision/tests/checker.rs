@@ -385,3 +385,44 @@ fn segment_box_distance_matches_brute_force() {
         );
     }
 }
+
+/// A ball on the TCP's path between two states: the straight motion must be rejected even
+/// though both ends are free, whatever the ball's size relative to the step.
+#[test]
+fn motion_through_a_ball_on_the_tcp_path_is_rejected() {
+    let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
+    let a = vec![
+        0.0,
+        -std::f64::consts::FRAC_PI_2,
+        std::f64::consts::FRAC_PI_2,
+        0.0,
+        std::f64::consts::FRAC_PI_2,
+        0.0,
+    ];
+    let mut b = a.clone();
+    b[0] = 2.5;
+    let mut mid = a.clone();
+    mid[0] = 1.25;
+    let tcp = g.robot().fk(&mid).unwrap().translation.vector;
+    for radius in [0.08, 0.02, 0.005] {
+        let mut world = World::new();
+        world
+            .add(WorldObject {
+                name: "ball".into(),
+                shape: Shape::Sphere { radius },
+                pose: Isometry3::translation(tcp.x, tcp.y, tcp.z),
+            })
+            .unwrap();
+        let c = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
+        let mut s = c.scratch();
+        assert!(c.is_valid(&mut s, &a) && c.is_valid(&mut s, &b));
+        assert!(
+            !c.is_valid(&mut s, &mid),
+            "radius {radius}: the midway state must collide"
+        );
+        assert!(
+            !c.motion_valid(&mut s, &a, &b),
+            "radius {radius}: motion through the ball accepted"
+        );
+    }
+}

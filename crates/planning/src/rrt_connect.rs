@@ -164,8 +164,9 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
         let mut forward = true;
         for iteration in 0..self.options.max_iterations {
             stats.iterations = iteration + 1;
-            if iteration % 32 == 0 {
-                if began.elapsed() > self.options.time_budget {
+            // the clock costs ~25 ns against ≥ µs per extension: check every iteration
+            {
+                if began.elapsed() >= self.options.time_budget {
                     stats.nodes = start_tree.len() + goal_tree.len();
                     return (Err(SearchFailure::Timeout), stats);
                 }

@@ -1,0 +1,232 @@
+//! A robot cell: robots from the library (or a robot.toml / URDF) placed in the world, static
+//! objects, and the world version. The cell is an immutable [`CellSnapshot`]; every edit builds
+//! a new snapshot with the next version after validating the whole edit, so readers always see
+//! a consistent world and an edit is never half-applied.
+//!
+//! Poses are in the cell (world) frame, metres and radians.
+
+mod file;
+
+pub use file::{CellFile, DEMO_CELL};
+
+use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
+use nalgebra::Isometry3;
+use std::sync::Arc;
+
+/// Errors of cell loading and editing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CellError {
+    /// The cell file is malformed (the message names the field).
+    #[error("cell file: {0}")]
+    File(String),
+    /// An unknown robot, object or link.
+    #[error("unknown {kind} '{name}'")]
+    NotFound {
+        /// "robot", "object", "link".
+        kind: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// An edit or value is invalid (the message names the field).
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// Offending field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The world would exceed its size limit.
+    #[error("the world is full: at most {max} objects")]
+    WorldFull {
+        /// Object limit.
+        max: usize,
+    },
+}
+
+impl From<cella_collision::CollisionError> for CellError {
+    fn from(e: cella_collision::CollisionError) -> Self {
+        match e {
+            cella_collision::CollisionError::Unknown { kind, name, .. } => {
+                CellError::NotFound { kind, name }
+            }
+            other => CellError::Invalid {
+                field: "object".into(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, CellError>;
+
+/// Most objects a world may hold.
+pub const MAX_OBJECTS: usize = 1000;
+
+/// A robot placed in the cell.
+#[derive(Debug, Clone)]
+pub struct CellRobot {
+    /// Unique id in the cell.
+    pub id: String,
+    /// Library or file name of the model.
+    pub model: String,
+    /// Kinematics and collision geometry.
+    pub geometry: Arc<RobotGeometry>,
+    /// Base pose in the world frame.
+    pub base: Isometry3<f64>,
+    /// Current joint values (group order).
+    pub joints: Vec<f64>,
+}
+
+/// An immutable, versioned state of the cell.
+#[derive(Debug, Clone)]
+pub struct CellSnapshot {
+    /// World version, incremented by every edit.
+    pub version: u64,
+    /// The robots.
+    pub robots: Vec<CellRobot>,
+    /// Objects, attachments, padding.
+    pub world: World,
+}
+
+impl CellSnapshot {
+    /// The robot with this id.
+    pub fn robot(&self, id: &str) -> Result<&CellRobot> {
+        self.robots
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| CellError::NotFound {
+                kind: "robot",
+                name: id.to_owned(),
+            })
+    }
+
+    /// A collision checker for robot `id`, the other robots held at their current joints.
+    pub fn checker(&self, id: &str) -> Result<Checker> {
+        let robot = self.robot(id)?;
+        let others: Vec<StaticRobot> = self
+            .robots
+            .iter()
+            .filter(|r| r.id != id)
+            .map(|r| StaticRobot {
+                name: r.id.clone(),
+                geometry: r.geometry.clone(),
+                base: r.base,
+                joints: r.joints.clone(),
+            })
+            .collect();
+        Ok(Checker::new(
+            robot.geometry.clone(),
+            robot.base,
+            &self.world,
+            &others,
+        )?)
+    }
+
+    /// World pose of a robot link at the robot's current joints.
+    pub fn link_pose(&self, robot_id: &str, link: &str) -> Result<Isometry3<f64>> {
+        let r = self.robot(robot_id)?;
+        let robot = r.geometry.robot();
+        let model = robot.model();
+        let index = model.link_index(link).map_err(|_| CellError::NotFound {
+            kind: "link",
+            name: link.to_owned(),
+        })?;
+        let mut full = vec![0.0; model.variables().len()];
+        let mut poses = vec![Isometry3::identity(); model.links().len()];
+        robot
+            .model_state(&r.joints, &mut full)
+            .and_then(|()| model.link_poses(&full, &mut poses))
+            .map_err(|e| CellError::Invalid {
+                field: "joints".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(r.base * poses[index])
+    }
+
+    fn next(&self, world: World) -> Arc<Self> {
+        Arc::new(Self {
+            version: self.version + 1,
+            robots: self.robots.clone(),
+            world,
+        })
+    }
+
+    /// A new snapshot with `object` added.
+    pub fn with_object(&self, object: WorldObject) -> Result<Arc<Self>> {
+        if self.world.objects().len() + self.world.attached().len() >= MAX_OBJECTS {
+            return Err(CellError::WorldFull { max: MAX_OBJECTS });
+        }
+        let mut world = self.world.clone();
+        world.add(object)?;
+        Ok(self.next(world))
+    }
+
+    /// A new snapshot with object `name` moved to `pose` (world frame).
+    pub fn with_moved_object(&self, name: &str, pose: Isometry3<f64>) -> Result<Arc<Self>> {
+        let mut world = self.world.clone();
+        world.move_object(name, pose)?;
+        Ok(self.next(world))
+    }
+
+    /// A new snapshot without object `name`.
+    pub fn without_object(&self, name: &str) -> Result<Arc<Self>> {
+        let mut world = self.world.clone();
+        world.remove(name)?;
+        Ok(self.next(world))
+    }
+
+    /// A new snapshot with object `name` attached to `link` of robot `robot_id`.
+    pub fn with_attached(
+        &self,
+        name: &str,
+        robot_id: &str,
+        link: &str,
+        touch_links: Vec<String>,
+    ) -> Result<Arc<Self>> {
+        let pose = self.link_pose(robot_id, link)?;
+        let model = self.robot(robot_id)?.geometry.robot().model().clone();
+        for t in &touch_links {
+            model.link_index(t).map_err(|_| CellError::NotFound {
+                kind: "link",
+                name: t.clone(),
+            })?;
+        }
+        let mut world = self.world.clone();
+        world.attach(name, link, &pose, touch_links)?;
+        Ok(self.next(world))
+    }
+
+    /// A new snapshot with object `name` detached and left where it is.
+    pub fn with_detached(&self, name: &str) -> Result<Arc<Self>> {
+        let att = self
+            .world
+            .attached()
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| CellError::NotFound {
+                kind: "object",
+                name: name.to_owned(),
+            })?;
+        let owner = self
+            .robots
+            .iter()
+            .find(|r| r.geometry.robot().model().link_index(&att.link).is_ok())
+            .ok_or_else(|| CellError::NotFound {
+                kind: "link",
+                name: att.link.clone(),
+            })?;
+        let pose = self.link_pose(&owner.id, &att.link)?;
+        let mut world = self.world.clone();
+        world.detach(name, &pose)?;
+        Ok(self.next(world))
+    }
+}
+
+/// Checks that a shape is usable (finite, positive) and names the field otherwise.
+pub fn check_shape(field: &str, shape: &Shape) -> Result<()> {
+    shape.validate().map_err(|reason| CellError::Invalid {
+        field: field.to_owned(),
+        reason,
+    })
+}

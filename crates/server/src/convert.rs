@@ -1,0 +1,181 @@
+//! Validation in one place: proto messages become domain values here, and every error names the
+//! field (INVALID_ARGUMENT with BadRequest field violations).
+
+use cella_collision::{Shape, WorldObject};
+use cella_proto::v1 as pb;
+use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion, Vector3};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Most joint values, points or goals accepted in one request.
+pub const MAX_LIST: usize = 100_000;
+
+/// INVALID_ARGUMENT naming `field` with a BadRequest field violation.
+pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
+    let reason = reason.into();
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("{field}: {reason}"),
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+/// Finite values, at most `MAX_LIST`.
+pub fn values(field: &str, v: &[f64]) -> Result<Vec<f64>, Status> {
+    if v.len() > MAX_LIST {
+        return Err(invalid(field, format!("{} values is too many", v.len())));
+    }
+    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        return Err(invalid(
+            &format!("{field}[{i}]"),
+            format!("{x} is not finite"),
+        ));
+    }
+    Ok(v.to_vec())
+}
+
+/// A pose message into an isometry (unit quaternion required, within 1e-6).
+pub fn pose(field: &str, p: Option<&pb::Pose>) -> Result<Isometry3<f64>, Status> {
+    let p = p.ok_or_else(|| invalid(field, "missing"))?;
+    let pos = values(&format!("{field}.position"), &p.position)?;
+    let q = values(&format!("{field}.quaternion_xyzw"), &p.quaternion_xyzw)?;
+    if pos.len() != 3 {
+        return Err(invalid(
+            &format!("{field}.position"),
+            format!("{} values, need 3", pos.len()),
+        ));
+    }
+    if q.len() != 4 {
+        return Err(invalid(
+            &format!("{field}.quaternion_xyzw"),
+            format!("{} values, need 4", q.len()),
+        ));
+    }
+    let quat = Quaternion::new(q[3], q[0], q[1], q[2]);
+    if (quat.norm() - 1.0).abs() > 1e-6 {
+        return Err(invalid(
+            &format!("{field}.quaternion_xyzw"),
+            format!("norm {} is not 1", quat.norm()),
+        ));
+    }
+    Ok(Isometry3::from_parts(
+        Translation3::from(Vector3::new(pos[0], pos[1], pos[2])),
+        UnitQuaternion::from_quaternion(quat),
+    ))
+}
+
+/// An isometry into a pose message (w ≥ 0).
+pub fn pose_msg(p: &Isometry3<f64>) -> pb::Pose {
+    let q = p.rotation.quaternion();
+    let s = if q.w < 0.0 { -1.0 } else { 1.0 };
+    pb::Pose {
+        position: p.translation.vector.iter().copied().collect(),
+        quaternion_xyzw: vec![s * q.i, s * q.j, s * q.k, s * q.w],
+    }
+}
+
+/// A shape message into a validated shape.
+pub fn shape(field: &str, s: Option<&pb::Shape>) -> Result<Shape, Status> {
+    use pb::shape::Kind;
+    let kind = s
+        .and_then(|s| s.kind.as_ref())
+        .ok_or_else(|| invalid(field, "missing"))?;
+    let shape = match kind {
+        Kind::Box(b) => {
+            let h = values(&format!("{field}.box.half_extents"), &b.half_extents)?;
+            if h.len() != 3 {
+                return Err(invalid(
+                    &format!("{field}.box.half_extents"),
+                    "need 3 values",
+                ));
+            }
+            Shape::Box {
+                half_extents: [h[0], h[1], h[2]],
+            }
+        }
+        Kind::Sphere(s) => Shape::Sphere { radius: s.radius },
+        Kind::Cylinder(c) => Shape::Cylinder {
+            radius: c.radius,
+            half_length: c.length / 2.0,
+        },
+        Kind::Capsule(c) => Shape::Capsule {
+            radius: c.radius,
+            half_length: c.length / 2.0,
+        },
+    };
+    shape.validate().map_err(|r| invalid(field, r))?;
+    Ok(shape)
+}
+
+/// A shape into its message.
+pub fn shape_msg(s: &Shape) -> pb::Shape {
+    use pb::shape::Kind;
+    let kind = match *s {
+        Shape::Box { half_extents } => Kind::Box(pb::Box {
+            half_extents: half_extents.to_vec(),
+        }),
+        Shape::Sphere { radius } => Kind::Sphere(pb::Sphere { radius }),
+        Shape::Cylinder {
+            radius,
+            half_length,
+        } => Kind::Cylinder(pb::Cylinder {
+            radius,
+            length: 2.0 * half_length,
+        }),
+        Shape::Capsule {
+            radius,
+            half_length,
+        } => Kind::Capsule(pb::Capsule {
+            radius,
+            length: 2.0 * half_length,
+        }),
+    };
+    pb::Shape { kind: Some(kind) }
+}
+
+/// A world object message (static object) into a domain object.
+pub fn world_object(o: Option<&pb::WorldObject>) -> Result<WorldObject, Status> {
+    let o = o.ok_or_else(|| invalid("object", "missing"))?;
+    if o.name.trim().is_empty() || o.name.len() > 256 {
+        return Err(invalid("object.name", "must be 1-256 characters"));
+    }
+    Ok(WorldObject {
+        name: o.name.clone(),
+        shape: shape("object.shape", o.shape.as_ref())?,
+        pose: pose("object.pose", o.pose.as_ref())?,
+    })
+}
+
+/// Maps cell errors to statuses (no catch-all arm: a new error kind must be mapped here).
+pub fn cell_status(e: cella_cell::CellError) -> Status {
+    use cella_cell::CellError;
+    match e {
+        CellError::NotFound { kind, ref name } => {
+            Status::not_found(format!("unknown {kind} '{name}'"))
+        }
+        CellError::Invalid {
+            ref field,
+            ref reason,
+        } => invalid(field, reason.clone()),
+        CellError::File(msg) => Status::invalid_argument(msg),
+        CellError::WorldFull { .. } => Status::resource_exhausted(e.to_string()),
+    }
+}
+
+/// Maps planning errors to statuses.
+pub fn planning_status(e: cella_planning::PlanningError) -> Status {
+    use cella_planning::PlanningError as P;
+    let text = e.to_string();
+    match e {
+        P::InvalidInput { field, reason } => invalid(&field, reason),
+        P::OutOfLimits { field, .. } => invalid(&field, text),
+        P::StartInCollision { .. } | P::GoalInCollision { .. } => Status::failed_precondition(text),
+        P::GoalUnreachable { .. } | P::CartesianPathFailed { .. } | P::MotionInCollision { .. } => {
+            Status::failed_precondition(text)
+        }
+        P::Timeout { .. } | P::NoPath { .. } => Status::deadline_exceeded(text),
+        P::Cancelled => Status::cancelled(text),
+        P::Trajectory(_) => Status::internal(text),
+        P::Kinematics(_) => Status::invalid_argument(text),
+    }
+}

@@ -1,0 +1,55 @@
+//! The cella gRPC server: the `cella.v1.CellService` over a cell, with `grpc.health.v1`,
+//! server reflection, message size limits and graceful shutdown.
+
+pub mod convert;
+pub mod service;
+
+pub use service::CellServer;
+
+use cella_proto::v1::cell_service_server::CellServiceServer;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Largest request or response message, bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Transport failure.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection setup failure.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Serves `cell` on an already bound listener until `shutdown` completes.
+pub async fn serve_on(
+    listener: TcpListener,
+    cell: Arc<cella_cell::CellSnapshot>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let service = CellServer::new(cell, workers);
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<CellServiceServer<CellServer>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(cella_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            CellServiceServer::new(service)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,615 @@
+//! The `cella.v1.CellService` implementation: requests are validated (`convert`), CPU work runs
+//! on the blocking pool behind a semaphore sized to the cores, and every answer is computed
+//! against one immutable cell snapshot (its version is returned with it).
+
+use crate::convert::{self, invalid};
+use cella_cell::CellSnapshot;
+use cella_kinematics::{IkOptions, IkSolutions};
+use cella_planning::{JointSpace, PlanOptions, plan_joint};
+use cella_proto::v1 as pb;
+use cella_proto::v1::cell_service_server::CellService;
+use cella_trajectory::Limits;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+use tonic::{Request, Response, Status};
+
+/// Longest planning budget a request may ask for.
+const MAX_TIME_BUDGET: f64 = 60.0;
+/// Most requests in one batch.
+const MAX_BATCH: usize = 256;
+
+/// Shared state of the service.
+#[derive(Debug, Clone)]
+pub struct CellServer {
+    current: Arc<RwLock<Arc<CellSnapshot>>>,
+    edits: Arc<Mutex<()>>,
+    workers: Arc<Semaphore>,
+}
+
+impl CellServer {
+    /// A service over an initial cell snapshot, with `workers` concurrent CPU-heavy requests.
+    pub fn new(cell: Arc<CellSnapshot>, workers: usize) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(cell)),
+            edits: Arc::new(Mutex::new(())),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+        }
+    }
+
+    /// The current snapshot (the lock is held only to clone the `Arc`).
+    pub fn snapshot(&self) -> Arc<CellSnapshot> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let _permit = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+    }
+
+    /// Applies an edit atomically: edits are serialized, the new snapshot replaces the old one
+    /// only when the whole edit succeeded.
+    async fn edit(
+        &self,
+        f: impl FnOnce(&CellSnapshot) -> Result<Arc<CellSnapshot>, cella_cell::CellError>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let _guard = self.edits.lock().await;
+        let next = f(&self.snapshot()).map_err(convert::cell_status)?;
+        let version = next.version;
+        match self.current.write() {
+            Ok(mut g) => *g = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        tracing::info!(version, "world edited");
+        Ok(Response::new(pb::WorldEditResponse {
+            world_version: version,
+        }))
+    }
+}
+
+/// The client's deadline (`grpc-timeout` header), if any.
+fn deadline<T>(request: &Request<T>) -> Option<Duration> {
+    let v = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+fn robot_info(r: &cella_cell::CellRobot) -> pb::RobotInfo {
+    let robot = r.geometry.robot();
+    let dynamic = robot.dynamic_limits();
+    pb::RobotInfo {
+        id: r.id.clone(),
+        model: r.model.clone(),
+        joints: robot
+            .chain()
+            .variables()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| pb::JointInfo {
+                name: v.name.clone(),
+                lower: v.limits.lower,
+                upper: v.limits.upper,
+                max_velocity: v.limits.velocity,
+                max_acceleration: dynamic
+                    .get(i)
+                    .and_then(|d| d.acceleration)
+                    .unwrap_or(2.0 * v.limits.velocity),
+                max_jerk: dynamic.get(i).and_then(|d| d.jerk).unwrap_or(0.0),
+            })
+            .collect(),
+        base_pose: Some(convert::pose_msg(&r.base)),
+        tcp_frame: robot.tool_frame().unwrap_or(robot.chain().tip()).to_owned(),
+        named_poses: robot
+            .named_poses()
+            .iter()
+            .map(|(k, v)| (k.clone(), pb::JointValues { values: v.clone() }))
+            .collect(),
+        current: Some(pb::JointValues {
+            values: r.joints.clone(),
+        }),
+        links: robot
+            .model()
+            .links()
+            .iter()
+            .map(|l| l.name.clone())
+            .collect(),
+    }
+}
+
+/// Resolves the goals of a plan request into joint states (TCP poses through every IK
+/// solution within limits).
+fn goal_states(
+    cell: &CellSnapshot,
+    robot_id: &str,
+    goals: &[pb::Goal],
+    seed: &[f64],
+) -> Result<Vec<Vec<f64>>, Status> {
+    let r = cell.robot(robot_id).map_err(convert::cell_status)?;
+    let robot = r.geometry.robot();
+    if goals.is_empty() {
+        return Err(invalid("goals", "no goal given"));
+    }
+    if goals.len() > 64 {
+        return Err(invalid(
+            "goals",
+            format!("{} goals is too many (64)", goals.len()),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, g) in goals.iter().enumerate() {
+        let field = format!("goals[{i}]");
+        match g.kind.as_ref() {
+            None => return Err(invalid(&field, "empty goal")),
+            Some(pb::goal::Kind::Joints(j)) => out.push(convert::values(&field, &j.values)?),
+            Some(pb::goal::Kind::NamedPose(name)) => out.push(
+                robot
+                    .named_pose(name)
+                    .map_err(|e| Status::not_found(format!("{field}: {e}")))?
+                    .to_vec(),
+            ),
+            Some(pb::goal::Kind::Pose(p)) => {
+                let world = convert::pose(&format!("{field}.pose"), Some(p))?;
+                let target = r.base.inverse() * world;
+                let mut sols = IkSolutions::new();
+                let options = IkOptions {
+                    max_solutions: 16,
+                    ..IkOptions::default()
+                };
+                robot
+                    .ik(&target, Some(seed), &options, &mut sols)
+                    .map_err(|e| {
+                        Status::failed_precondition(format!("{field}: goal unreachable: {e}"))
+                    })?;
+                out.extend(sols.as_slice().iter().map(|s| s.joints().to_vec()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn plan_once(
+    cell: &CellSnapshot,
+    req: &pb::PlanRequest,
+    deadline: Option<Duration>,
+) -> Result<pb::PlanResponse, Status> {
+    let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+    let robot = r.geometry.robot();
+    let start = if req.start.is_empty() {
+        r.joints.clone()
+    } else {
+        convert::values("start", &req.start)?
+    };
+    if start.len() != robot.chain().dof() {
+        return Err(invalid(
+            "start",
+            format!("{} values for {} joints", start.len(), robot.chain().dof()),
+        ));
+    }
+    let goals = goal_states(cell, &req.robot_id, &req.goals, &start)?;
+    let scale = |field: &str, v: f64| {
+        if v == 0.0 {
+            Ok(1.0)
+        } else if v.is_finite() && v > 0.0 && v <= 1.0 {
+            Ok(v)
+        } else {
+            Err(invalid(field, format!("{v} is not in (0, 1]")))
+        }
+    };
+    let mut budget = if req.time_budget == 0.0 {
+        1.0
+    } else {
+        req.time_budget
+    };
+    if !(budget.is_finite() && budget > 0.0 && budget <= MAX_TIME_BUDGET) {
+        return Err(invalid(
+            "time_budget",
+            format!("{budget} s is not in (0, {MAX_TIME_BUDGET}]"),
+        ));
+    }
+    if let Some(d) = deadline {
+        // answer DEADLINE_EXCEEDED ourselves, before the transport's timer cancels the call:
+        // keep a margin for sampling, validation and the response
+        budget = budget.min(0.5 * d.as_secs_f64());
+    }
+    let period = if req.period == 0.0 { 0.004 } else { req.period };
+    if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
+        return Err(invalid(
+            "period",
+            format!("{period} s is not in [0.0005, 1]"),
+        ));
+    }
+    let options = PlanOptions {
+        time_budget: Duration::from_secs_f64(budget),
+        seed: req.seed,
+        velocity_scale: scale("velocity_scale", req.velocity_scale)?,
+        acceleration_scale: scale("acceleration_scale", req.acceleration_scale)?,
+        period,
+        ..PlanOptions::default()
+    };
+    let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+    let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
+    let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+    let motion = plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
+        .map_err(convert::planning_status)?;
+    let s = &motion.samples;
+    Ok(pb::PlanResponse {
+        trajectory: Some(pb::Trajectory {
+            joint_names: robot.chain().joint_names().map(str::to_owned).collect(),
+            points: (0..s.len())
+                .map(|k| pb::TrajectoryPoint {
+                    t: s.times[k],
+                    q: s.q_at(k).to_vec(),
+                    qd: s.qd_at(k).to_vec(),
+                    qdd: s.qdd_at(k).to_vec(),
+                })
+                .collect(),
+        }),
+        world_version: cell.version,
+        planning_time: motion.planning_time.as_secs_f64(),
+        goal_index: 0,
+    })
+}
+
+#[tonic::async_trait]
+impl CellService for CellServer {
+    async fn get_cell_info(
+        &self,
+        _request: Request<pb::GetCellInfoRequest>,
+    ) -> Result<Response<pb::CellInfo>, Status> {
+        let cell = self.snapshot();
+        let mut objects: Vec<pb::WorldObject> = cell
+            .world
+            .objects()
+            .iter()
+            .map(|o| pb::WorldObject {
+                name: o.name.clone(),
+                shape: Some(convert::shape_msg(&o.shape)),
+                pose: Some(convert::pose_msg(&o.pose)),
+                attached_to_robot: String::new(),
+                attached_to_link: String::new(),
+            })
+            .collect();
+        for a in cell.world.attached() {
+            let owner = cell
+                .robots
+                .iter()
+                .find(|r| r.geometry.robot().model().link_index(&a.link).is_ok())
+                .map(|r| r.id.clone())
+                .unwrap_or_default();
+            objects.push(pb::WorldObject {
+                name: a.name.clone(),
+                shape: Some(convert::shape_msg(&a.shape)),
+                pose: Some(convert::pose_msg(&a.pose_in_link)),
+                attached_to_robot: owner,
+                attached_to_link: a.link.clone(),
+            });
+        }
+        Ok(Response::new(pb::CellInfo {
+            world_version: cell.version,
+            robots: cell.robots.iter().map(robot_info).collect(),
+            objects,
+            padding: cell.world.padding(),
+        }))
+    }
+
+    async fn compute_fk(
+        &self,
+        request: Request<pb::FkRequest>,
+    ) -> Result<Response<pb::FkResponse>, Status> {
+        let req = request.into_inner();
+        let cell = self.snapshot();
+        let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+        let q = convert::values("joints", &req.joints)?;
+        let robot = r.geometry.robot();
+        let pose = if req.frame.is_empty() {
+            robot.fk(&q).map_err(|e| invalid("joints", e.to_string()))?
+        } else {
+            let model = robot.model();
+            let index = model
+                .link_index(&req.frame)
+                .map_err(|_| Status::not_found(format!("unknown frame '{}'", req.frame)))?;
+            let mut full = vec![0.0; model.variables().len()];
+            let mut poses = vec![nalgebra::Isometry3::identity(); model.links().len()];
+            robot
+                .model_state(&q, &mut full)
+                .and_then(|()| model.link_poses(&full, &mut poses))
+                .map_err(|e| invalid("joints", e.to_string()))?;
+            poses[index]
+        };
+        Ok(Response::new(pb::FkResponse {
+            pose: Some(convert::pose_msg(&(r.base * pose))),
+        }))
+    }
+
+    async fn compute_ik(
+        &self,
+        request: Request<pb::IkRequest>,
+    ) -> Result<Response<pb::IkResponse>, Status> {
+        let req = request.into_inner();
+        let cell = self.snapshot();
+        let r = cell
+            .robot(&req.robot_id)
+            .map_err(convert::cell_status)?
+            .clone();
+        let world_pose = convert::pose("pose", req.pose.as_ref())?;
+        let seed = convert::values("seed", &req.seed)?;
+        let id = req.robot_id.clone();
+        let solutions = self
+            .blocking(move || {
+                let robot = r.geometry.robot();
+                if !seed.is_empty() {
+                    robot
+                        .chain()
+                        .check_joints("seed", &seed)
+                        .map_err(|e| invalid("seed", e.to_string()))?;
+                }
+                let mut sols = IkSolutions::new();
+                let options = IkOptions {
+                    max_solutions: if req.all_solutions { 16 } else { 1 },
+                    ..IkOptions::default()
+                };
+                let target = r.base.inverse() * world_pose;
+                robot
+                    .ik(
+                        &target,
+                        (!seed.is_empty()).then_some(&seed[..]),
+                        &options,
+                        &mut sols,
+                    )
+                    .map_err(|e| match e {
+                        cella_kinematics::KinematicsError::Unreachable { .. } => {
+                            Status::failed_precondition(format!("pose unreachable: {e}"))
+                        }
+                        other => invalid("pose", other.to_string()),
+                    })?;
+                let mut out: Vec<Vec<f64>> = sols
+                    .as_slice()
+                    .iter()
+                    .map(|s| s.joints().to_vec())
+                    .collect();
+                if req.collision_free {
+                    let checker = cell.checker(&id).map_err(convert::cell_status)?;
+                    let mut s = checker.scratch();
+                    out.retain(|q| checker.is_valid(&mut s, q));
+                }
+                if !req.all_solutions {
+                    out.truncate(1);
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(Response::new(pb::IkResponse {
+            solutions: solutions
+                .into_iter()
+                .map(|values| pb::JointValues { values })
+                .collect(),
+        }))
+    }
+
+    async fn check_state(
+        &self,
+        request: Request<pb::CheckStateRequest>,
+    ) -> Result<Response<pb::CheckStateResponse>, Status> {
+        let req = request.into_inner();
+        let cell = self.snapshot();
+        let q = convert::values("joints", &req.joints)?;
+        let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+        r.geometry
+            .robot()
+            .chain()
+            .check_joints("joints", &q)
+            .map_err(|e| invalid("joints", e.to_string()))?;
+        let answer = self
+            .blocking(move || {
+                let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+                let mut s = checker.scratch();
+                let valid = checker.is_valid(&mut s, &q);
+                let collisions = checker.contacts(&mut s, &q);
+                let closest = checker.distance(&mut s, &q);
+                Ok(pb::CheckStateResponse {
+                    valid,
+                    collisions: collisions
+                        .into_iter()
+                        .map(|(a, b)| pb::CollisionPair { a, b })
+                        .collect(),
+                    min_distance: closest.as_ref().map_or(f64::INFINITY, |c| c.distance),
+                    closest_a: closest.as_ref().map(|c| c.a.clone()).unwrap_or_default(),
+                    closest_b: closest.map(|c| c.b).unwrap_or_default(),
+                    world_version: cell.version,
+                })
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn add_object(
+        &self,
+        request: Request<pb::AddObjectRequest>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let object = convert::world_object(request.into_inner().object.as_ref())?;
+        self.edit(move |c| c.with_object(object)).await
+    }
+
+    async fn move_object(
+        &self,
+        request: Request<pb::MoveObjectRequest>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let req = request.into_inner();
+        let pose = convert::pose("pose", req.pose.as_ref())?;
+        self.edit(move |c| c.with_moved_object(&req.name, pose))
+            .await
+    }
+
+    async fn remove_object(
+        &self,
+        request: Request<pb::RemoveObjectRequest>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let name = request.into_inner().name;
+        self.edit(move |c| c.without_object(&name)).await
+    }
+
+    async fn attach_object(
+        &self,
+        request: Request<pb::AttachObjectRequest>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let req = request.into_inner();
+        self.edit(move |c| c.with_attached(&req.name, &req.robot_id, &req.link, req.touch_links))
+            .await
+    }
+
+    async fn detach_object(
+        &self,
+        request: Request<pb::DetachObjectRequest>,
+    ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let name = request.into_inner().name;
+        self.edit(move |c| c.with_detached(&name)).await
+    }
+
+    async fn plan(
+        &self,
+        request: Request<pb::PlanRequest>,
+    ) -> Result<Response<pb::PlanResponse>, Status> {
+        let deadline = deadline(&request);
+        let req = request.into_inner();
+        let cell = self.snapshot();
+        let answer = self
+            .blocking(move || plan_once(&cell, &req, deadline))
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn plan_batch(
+        &self,
+        request: Request<pb::PlanBatchRequest>,
+    ) -> Result<Response<pb::PlanBatchResponse>, Status> {
+        let deadline = deadline(&request);
+        let reqs = request.into_inner().requests;
+        if reqs.len() > MAX_BATCH {
+            return Err(invalid(
+                "requests",
+                format!("{} requests is too many ({MAX_BATCH})", reqs.len()),
+            ));
+        }
+        let cell = self.snapshot();
+        let items = self
+            .blocking(move || {
+                Ok(reqs
+                    .iter()
+                    .map(|r| match plan_once(&cell, r, deadline) {
+                        Ok(resp) => pb::PlanBatchItem {
+                            response: Some(resp),
+                            code: 0,
+                            message: String::new(),
+                        },
+                        Err(s) => pb::PlanBatchItem {
+                            response: None,
+                            code: s.code() as i32,
+                            message: s.message().to_owned(),
+                        },
+                    })
+                    .collect())
+            })
+            .await?;
+        Ok(Response::new(pb::PlanBatchResponse { items }))
+    }
+
+    async fn validate_trajectory(
+        &self,
+        request: Request<pb::ValidateTrajectoryRequest>,
+    ) -> Result<Response<pb::ValidateTrajectoryResponse>, Status> {
+        let req = request.into_inner();
+        let cell = self.snapshot();
+        let answer = self
+            .blocking(move || {
+                let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+                let robot = r.geometry.robot();
+                let traj = req
+                    .trajectory
+                    .ok_or_else(|| invalid("trajectory", "missing"))?;
+                let n = robot.chain().dof();
+                if traj.points.len() > crate::convert::MAX_LIST {
+                    return Err(invalid("trajectory.points", "too many points"));
+                }
+                let mut sampled = cella_trajectory::SampledTrajectory {
+                    dof: n,
+                    ..Default::default()
+                };
+                for (k, p) in traj.points.iter().enumerate() {
+                    let field = format!("trajectory.points[{k}]");
+                    let q = convert::values(&format!("{field}.q"), &p.q)?;
+                    if q.len() != n {
+                        return Err(invalid(
+                            &format!("{field}.q"),
+                            format!("{} values for {n} joints", q.len()),
+                        ));
+                    }
+                    let qd = if p.qd.is_empty() {
+                        vec![0.0; n]
+                    } else {
+                        convert::values(&format!("{field}.qd"), &p.qd)?
+                    };
+                    let qdd = if p.qdd.is_empty() {
+                        vec![0.0; n]
+                    } else {
+                        convert::values(&format!("{field}.qdd"), &p.qdd)?
+                    };
+                    if qd.len() != n || qdd.len() != n {
+                        return Err(invalid(&field, "qd/qdd length does not match the joints"));
+                    }
+                    sampled.times.push(p.t);
+                    sampled.q.extend(q);
+                    sampled.qd.extend(qd);
+                    sampled.qdd.extend(qdd);
+                }
+                let limits =
+                    Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+                let mut reason = cella_trajectory::validate(&sampled, &limits, 1e-6)
+                    .err()
+                    .map(|e| e.to_string());
+                if reason.is_none() {
+                    let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+                    let mut s = checker.scratch();
+                    for k in 1..sampled.len() {
+                        if !checker.motion_valid(&mut s, sampled.q_at(k - 1), sampled.q_at(k)) {
+                            let pairs = checker.contacts(&mut s, sampled.q_at(k));
+                            reason = Some(format!(
+                                "collision between samples {} and {k} (t = {:.4} s): {pairs:?}",
+                                k - 1,
+                                sampled.times[k]
+                            ));
+                            break;
+                        }
+                    }
+                }
+                Ok(pb::ValidateTrajectoryResponse {
+                    valid: reason.is_none(),
+                    reason: reason.unwrap_or_default(),
+                    world_version: cell.version,
+                })
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+}
