@@ -22,10 +22,17 @@ pub struct FkArgs {
     /// Print `{"position": [x,y,z], "quaternion_xyzw": [x,y,z,w]}`.
     #[arg(long)]
     json: bool,
+    /// Ask a running `cella serve` instead (then --robot is the robot's id in its cell and
+    /// the pose is in the cell frame).
+    #[arg(long)]
+    server: Option<String>,
 }
 
 /// Runs `cella fk`.
 pub fn run(a: FkArgs) -> Result<(), String> {
+    if let Some(url) = &a.server {
+        return super::client::fk(url, &a.robot, parse_list("--joints", &a.joints)?, a.json);
+    }
     let robot = load_robot(&a.robot, a.base.as_deref(), a.tip.as_deref())?;
     let q = parse_list("--joints", &a.joints)?;
     robot

@@ -33,10 +33,28 @@ pub struct IkArgs {
     /// Print `{"solutions": [[q1,...], ...]}`, nearest to the seed first.
     #[arg(long)]
     json: bool,
+    /// Ask a running `cella serve` instead (then --robot is the robot's id in its cell and
+    /// the pose is in the cell frame).
+    #[arg(long)]
+    server: Option<String>,
 }
 
 /// Runs `cella ik`.
 pub fn run(a: IkArgs) -> Result<(), String> {
+    if let Some(url) = &a.server {
+        let pose = super::args::parse_list("--pose", &a.pose)?;
+        if pose.len() != 7 {
+            return Err(format!(
+                "--pose: {} values, need x,y,z,qx,qy,qz,qw",
+                pose.len()
+            ));
+        }
+        let seed = match &a.seed {
+            Some(s) => super::args::parse_list("--seed", s)?,
+            None => Vec::new(),
+        };
+        return super::client::ik(url, &a.robot, &pose, seed, a.all, a.json);
+    }
     let robot = load_robot(&a.robot, a.base.as_deref(), a.tip.as_deref())?;
     let v = parse_list("--pose", &a.pose)?;
     if v.len() != 7 {

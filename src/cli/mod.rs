@@ -2,6 +2,7 @@
 //! module and returns an error instead of exiting, so `main` owns the exit code.
 
 mod args;
+mod client;
 mod fk;
 mod ik;
 mod output;

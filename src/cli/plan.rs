@@ -14,8 +14,21 @@ use std::time::{Duration, Instant};
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Problem file (`peer-bench-problem/v1` JSON).
+    #[arg(long, required_unless_present = "server")]
+    pub problem: Option<PathBuf>,
+    /// Plan on a running `cella serve` instead, for --robot (its cell id) from its current
+    /// state to --goal or --named.
+    #[arg(long, requires = "robot")]
+    pub server: Option<String>,
+    /// Robot id in the server's cell.
     #[arg(long)]
-    pub problem: PathBuf,
+    pub robot: Option<String>,
+    /// Joint goal, comma-separated (rad), with --server.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "named")]
+    pub goal: Option<String>,
+    /// Named pose goal, with --server.
+    #[arg(long)]
+    pub named: Option<String>,
     /// Write the trajectory (joint_names, points with t, q, qd, qdd) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -175,7 +188,28 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 
 /// Runs `cella plan`.
 pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
-    let problem = Problem::from_file(&a.problem).map_err(|e| e.to_string())?;
+    if let Some(url) = &a.server {
+        let robot = a.robot.as_deref().unwrap_or_default();
+        let goal = match (&a.goal, &a.named) {
+            (Some(g), _) => cella_proto::v1::goal::Kind::Joints(cella_proto::v1::JointValues {
+                values: crate::cli::args::parse_list("--goal", g)?,
+            }),
+            (None, Some(n)) => cella_proto::v1::goal::Kind::NamedPose(n.clone()),
+            (None, None) => return Err("--server needs --goal or --named".into()),
+        };
+        return crate::cli::client::plan(
+            url,
+            robot,
+            goal,
+            a.velocity_scale,
+            a.out.as_deref(),
+            a.json,
+        );
+    }
+    let Some(problem_path) = &a.problem else {
+        return Err("--problem is required without --server".into());
+    };
+    let problem = Problem::from_file(problem_path).map_err(|e| e.to_string())?;
     let opts = options(
         a.time_budget,
         a.seed,

@@ -40,7 +40,8 @@ pub async fn serve_on(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(cella_proto::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // no Nagle: a response written in several segments must not wait for a delayed ACK
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
