@@ -40,7 +40,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PAD = 0.0005  # metres added to every fitted radius (covers rounding and float noise generously)
+SURFACE_SPACING = 0.0015  # surface sample grid: every surface point is within this of a sample
+# metres added to every fitted radius: the sample spacing (so the whole surface, not only the
+# samples, is inside) plus 0.6 mm that the Rust coverage test verifies at 0.5 mm sampling
+PAD = SURFACE_SPACING + 0.0006
 MAX_CAPSULES = 3
 GAIN_FOR_EXTRA = 0.12  # an extra capsule must cut the link's primitive volume by >= 12 %
 
@@ -117,6 +120,8 @@ ROBOTS = {
         poses={"home": [0.0, 0.0, HALF_PI, 0.0, HALF_PI, 0.0]},
     ),
     "panda": dict(
+        # the hand works in tight spaces (grasps, shelves): finer covers pay for themselves
+        max_capsules=6,
         src="franka_panda", urdf="panda_hand.urdf",
         description="Franka Emika Panda (FER) with Franka Hand, 7 axes",
         source="frankaemika/franka_ros franka_description @ c11f000c, panda_hand.urdf "
@@ -423,8 +428,31 @@ def fmt_rpy(v):
     return s if s not in ("-0", "") else "0"
 
 
+def surface_samples(V):
+    """Points on every triangle of a triangle soup V (3 rows per triangle): a barycentric grid
+    fine enough that every point of every triangle is within SURFACE_SPACING of a sample."""
+    tris = V.reshape(-1, 3, 3)
+    out = [V]
+    for t in tris:
+        edge = max(np.linalg.norm(t[1] - t[0]), np.linalg.norm(t[2] - t[1]), np.linalg.norm(t[0] - t[2]))
+        n = int(math.ceil(edge / SURFACE_SPACING))
+        if n <= 1:
+            continue
+        i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+        m = (i + j) <= n
+        u, v = i[m] / n, j[m] / n
+        w = 1.0 - u - v
+        out.append(np.outer(w, t[0]) + np.outer(u, t[1]) + np.outer(v, t[2]))
+    return np.concatenate(out)
+
+
+BOX_TRIANGLES = [(0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
+                 (2, 3, 7), (2, 7, 6), (0, 2, 6), (0, 6, 4), (1, 5, 7), (1, 7, 3)]
+
+
 def collision_points(link, robot_dir):
-    """Real collision vertices of a manufacturer link, in the link frame (or None)."""
+    """The real collision geometry of a manufacturer link in the link frame: its distinct
+    vertices and its triangle soup (3 rows per triangle), or None."""
     pts = []
     for col in link.findall("collision"):
         T = origin_of(col)
@@ -438,13 +466,15 @@ def collision_points(link, robot_dir):
                 V = read_stl(os.path.join(robot_dir, uri[len("package://"):]))
             elif shape.tag == "box":
                 h = np.array([float(v) for v in shape.get("size").split()]) / 2
-                V = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * h
+                C = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * h
+                V = np.concatenate([C[list(t)] for t in BOX_TRIANGLES])
             else:
                 raise ValueError(f"unsupported collision shape {shape.tag}")
             pts.append(V @ T[:3, :3].T + T[:3, 3])
     if not pts:
         return None
-    return np.unique(np.concatenate(pts), axis=0)
+    soup = np.concatenate(pts)
+    return np.unique(soup, axis=0), soup
 
 
 class Model:
@@ -510,13 +540,25 @@ def build(name, cfg, data, fast=False):
     prims = {}
     stats = []
     for l in links:
-        P = collision_points(l, robot_dir)
-        if P is None:
+        geo = collision_points(l, robot_dir)
+        if geo is None:
             continue
-        caps = fit_link(P, rng, max_k=1 if (fast or len(P) <= 8) else MAX_CAPSULES)
+        # a union of several capsules that holds every vertex can still miss the middle of a
+        # long face (a tube's mesh has vertices only at its ends): fit and size on the surface
+        vertices, soup = geo
+        P = surface_samples(soup)
+        # fit on vertices plus the surface thinned to one sample per 6 mm voxel (fast), size on all
+        keys = np.unique(np.floor(P / 0.006).astype(np.int64), axis=0, return_index=True)[1]
+        P_fit = np.concatenate([vertices, P[np.sort(keys)]])
+        caps = fit_link(P_fit, rng, max_k=1 if (fast or len(P_fit) <= 8) else cfg.get("max_capsules", MAX_CAPSULES))
+        # every full-resolution sample joins the capsule it needs the least growth for
+        need = np.stack([seg_dist(P, a, b) - r for a, b, r, _ in caps], axis=1)
+        lab = np.argmin(need, axis=1)
         out = []
-        for a, b, r, m in caps:
-            out.append(finalize_capsule(a, b, P[m]))
+        for j, (a, b, r, _) in enumerate(caps):
+            m = lab == j
+            if m.any():
+                out.append(finalize_capsule(a, b, P[m]))
         # sanity: every vertex inside the written union
         d = np.min(np.stack([seg_dist(P, *prim_segment(p)[:2]) - prim_segment(p)[2] for p in out], 1), 1)
         assert d.max() <= 0, (name, l.get("name"), d.max())

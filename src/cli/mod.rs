@@ -2,6 +2,7 @@
 //! module and returns an error instead of exiting, so `main` owns the exit code.
 
 mod args;
+mod check;
 mod client;
 mod fk;
 mod ik;
@@ -33,6 +34,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Plan every problem below a directory and report statistics per scene.
     Bench(plan::BenchArgs),
+    /// Check a joint state of a problem's robot against its scene (collisions, clearance).
+    Check(check::CheckArgs),
     /// Serve the cella.v1 gRPC API on a cell (default: the embedded demo cell).
     Serve(serve::ServeArgs),
 }
@@ -46,5 +49,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Plan(a) => plan::run_plan(&a),
         Command::Bench(a) => plan::run_bench(&a),
         Command::Serve(a) => serve::run(&a),
+        Command::Check(a) => check::run(&a),
     }
 }

@@ -98,26 +98,87 @@ fn signed_distance_known_answers() {
     );
 }
 
+/// Grid spacing on every real triangle; every surface point is within this of a sample.
+const SPACING: f64 = 0.0005;
+
+/// Points on triangle `t`: a barycentric grid whose nodes are at most `SPACING` apart along
+/// each edge, so every point of the triangle is within `SPACING` of a node.
+fn triangle_samples(t: [Point3<f64>; 3], out: &mut Vec<Point3<f64>>) {
+    let edge = (t[1] - t[0])
+        .norm()
+        .max((t[2] - t[1]).norm())
+        .max((t[0] - t[2]).norm());
+    let n = ((edge / SPACING).ceil() as usize).max(1);
+    for i in 0..=n {
+        for j in 0..=(n - i) {
+            let (u, v) = (i as f64 / n as f64, j as f64 / n as f64);
+            out.push(Point3::from(
+                t[0].coords * (1.0 - u - v) + t[1].coords * u + t[2].coords * v,
+            ));
+        }
+    }
+}
+
+/// The real collision surface of a link, sampled: mesh triangles and box faces, link frame.
+fn surface_of(
+    link: &urdf_rs::Link,
+    dir: &std::path::Path,
+    out: &mut Vec<Point3<f64>>,
+) -> usize {
+    let mut shapes = 0;
+    for c in &link.collision {
+        let origin = pose(&c.origin);
+        let mut triangles: Vec<[Point3<f64>; 3]> = Vec::new();
+        match &c.geometry {
+            urdf_rs::Geometry::Mesh { filename, .. } => {
+                let path = resolve_mesh_uri(filename, dir, &[dir.to_path_buf()]).unwrap();
+                let mesh = load_mesh(&path).unwrap();
+                for t in &mesh.triangles {
+                    triangles.push(t.map(|i| origin * mesh.vertices[i as usize]));
+                }
+            }
+            urdf_rs::Geometry::Box { size } => {
+                let h = [size[0] / 2.0, size[1] / 2.0, size[2] / 2.0];
+                let corner = |k: usize| {
+                    origin
+                        * Point3::new(
+                            if k & 4 != 0 { h[0] } else { -h[0] },
+                            if k & 2 != 0 { h[1] } else { -h[1] },
+                            if k & 1 != 0 { h[2] } else { -h[2] },
+                        )
+                };
+                for f in [
+                    [0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                    [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3],
+                ] {
+                    triangles.push(f.map(corner));
+                }
+            }
+            _ => continue,
+        }
+        shapes += 1;
+        for t in triangles {
+            triangle_samples(t, out);
+        }
+    }
+    shapes
+}
+
+/// Every point of every real collision surface (mesh triangles, not only vertices) lies inside
+/// our primitives: every surface sample is at least `SPACING` deep inside, and every surface
+/// point is within `SPACING` of a sample.
 #[test]
-fn primitives_cover_every_real_mesh_vertex() {
+fn primitives_cover_every_real_collision_surface() {
     let Some(data) = data() else { return };
     let robots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../robots");
     for (name, dir, file) in ROBOTS {
         let real = urdf_rs::read_file(data.join(dir).join(file)).unwrap();
         let ours = urdf_rs::read_file(robots.join(name).join(format!("{name}.urdf"))).unwrap();
         let mut links_checked = 0;
+        let mut samples = Vec::new();
         for link in &real.links {
-            let meshes: Vec<_> = link
-                .collision
-                .iter()
-                .filter_map(|c| match &c.geometry {
-                    urdf_rs::Geometry::Mesh { filename, .. } => {
-                        Some((filename.clone(), pose(&c.origin)))
-                    }
-                    _ => None,
-                })
-                .collect();
-            if meshes.is_empty() {
+            samples.clear();
+            if surface_of(link, &data.join(dir), &mut samples) == 0 {
                 continue;
             }
             let our_link = ours.links.iter().find(|l| l.name == link.name);
@@ -131,38 +192,35 @@ fn primitives_cover_every_real_mesh_vertex() {
                 .unwrap_or_default();
             assert!(
                 !prims.is_empty(),
-                "{name}: link '{}' has real collision meshes but no primitives",
+                "{name}: link '{}' has real collision geometry but no primitives",
                 link.name
             );
-            let (mut tightest, mut count) = (f64::INFINITY, 0usize);
-            for (uri, origin) in meshes {
-                let path = resolve_mesh_uri(&uri, &data.join(dir), &[data.join(dir)]).unwrap();
-                let mesh = load_mesh(&path).unwrap();
-                for v in &mesh.vertices {
-                    let p = origin * v;
-                    let d = prims
-                        .iter()
-                        .filter_map(|(g, o)| signed_distance(g, o, &p))
-                        .fold(f64::INFINITY, f64::min);
-                    assert!(
-                        d <= 1e-9,
-                        "{name}: vertex {p:?} of link '{}' ({uri}) is {d:e} m outside",
-                        link.name
-                    );
-                    tightest = tightest.min(-d);
-                    count += 1;
-                }
+            let mut tightest = f64::INFINITY;
+            for p in &samples {
+                let d = prims
+                    .iter()
+                    .filter_map(|(g, o)| signed_distance(g, o, p))
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    d <= -SPACING,
+                    "{name}: surface point {p:?} of link '{}' is only {:.3} mm inside (need {:.1})",
+                    link.name,
+                    -d * 1e3,
+                    SPACING * 1e3
+                );
+                tightest = tightest.min(-d);
             }
             links_checked += 1;
             eprintln!(
-                "{name:<18} {:<18} {count:>6} vertices inside, tightest slack {:.3} mm",
+                "{name:<18} {:<18} {:>8} surface samples inside, tightest slack {:.3} mm",
                 link.name,
+                samples.len(),
                 tightest * 1e3
             );
         }
         assert!(
             links_checked >= 7,
-            "{name}: only {links_checked} links with meshes checked"
+            "{name}: only {links_checked} links with geometry checked"
         );
     }
 }

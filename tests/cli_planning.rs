@@ -1,0 +1,119 @@
+#![allow(clippy::unwrap_used)]
+//! End-to-end tests of `cella check`, `cella plan` and `cella bench` on MotionBenchMaker
+//! problems: the exact flags and `--json` shapes, and trajectories that start at the start, end
+//! at a goal and respect the Panda's limits.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn problems() -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("skipped: ../shared/problems is absent (CI provides it)");
+        None
+    }
+}
+
+fn cella(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cella")).args(args).output().unwrap()
+}
+
+fn csv(v: &[f64]) -> String {
+    v.iter().map(|x| format!("{x:.17}")).collect::<Vec<_>>().join(",")
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+#[test]
+fn check_reports_validity_pairs_and_distance() {
+    let Some(dir) = problems() else { return };
+    let file = dir.join("table_pick/table_pick_0001.json");
+    let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let start = floats(&problem["start"]);
+    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", &csv(&start), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["collisions"], serde_json::json!([]));
+    assert!(v["min_distance"].as_f64().unwrap() > 0.0);
+    // shoulder pitched down into the table: invalid, with named pairs
+    let mut down = start.clone();
+    down[1] = 1.7;
+    down[3] = -0.1;
+    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", &csv(&down), "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false, "{v}");
+    let pairs = v["collisions"].as_array().unwrap();
+    assert!(!pairs.is_empty());
+    assert!(pairs.iter().all(|p| p.as_array().unwrap().len() == 2));
+    assert!(v["min_distance"].as_f64().unwrap() < 0.0);
+    // bad input
+    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", "0,0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
+    let Some(dir) = problems() else { return };
+    let file = dir.join("bookshelf_small/bookshelf_small_0003.json");
+    let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let traj_path = std::env::temp_dir().join(format!("cella-plan-{}.json", std::process::id()));
+    let out = cella(&[
+        "plan", "--problem", file.to_str().unwrap(), "--out", traj_path.to_str().unwrap(), "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["solved"], true);
+    let traj: Value = serde_json::from_str(&std::fs::read_to_string(&traj_path).unwrap()).unwrap();
+    std::fs::remove_file(&traj_path).unwrap();
+    assert_eq!(traj["joint_names"], problem["joint_names"]);
+    let points = traj["points"].as_array().unwrap();
+    assert_eq!(floats(&points[0]["q"]), floats(&problem["start"]));
+    let last = floats(&points.last().unwrap()["q"]);
+    let goals: Vec<Vec<f64>> = problem["goals"].as_array().unwrap().iter().map(floats).collect();
+    assert!(goals.iter().any(|g| g == &last), "last point is not one of the goals");
+    // limits of the Panda (velocity from its URDF) hold on every sample
+    let robot = cella_kinematics::library::load("panda").unwrap();
+    let mut t_prev = -1.0;
+    for p in points {
+        let t = p["t"].as_f64().unwrap();
+        assert!(t > t_prev);
+        t_prev = t;
+        for (v, var) in floats(&p["qd"]).iter().zip(robot.chain().variables()) {
+            assert!(v.abs() <= var.limits.velocity * (1.0 + 1e-6));
+        }
+    }
+    assert!((summary["duration_s"].as_f64().unwrap() - t_prev).abs() < 1e-9);
+}
+
+#[test]
+fn bench_prints_and_writes_the_documented_shape() {
+    let Some(dir) = problems() else { return };
+    let tmp = std::env::temp_dir().join(format!("cella-bench-{}", std::process::id()));
+    let scene = tmp.join("box");
+    std::fs::create_dir_all(&scene).unwrap();
+    for n in ["box_0001.json", "box_0002.json"] {
+        std::fs::copy(dir.join("box").join(n), scene.join(n)).unwrap();
+    }
+    let results = tmp.join("results.json");
+    let out = cella(&["bench", tmp.to_str().unwrap(), "--out", results.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("box") && table.contains("median"), "{table}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2);
+    for p in problems {
+        for key in ["name", "scene", "solved", "invalid", "reason", "planning_time_us", "path_length", "duration_s"] {
+            assert!(p.get(key).is_some(), "missing {key} in {p}");
+        }
+        assert_eq!(p["scene"], "box");
+    }
+    assert!(v["scenes"]["box"]["solved"].as_u64().is_some());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
