@@ -17,7 +17,8 @@ enum Kind {
     Plan,
 }
 
-async fn one(c: &mut CellServiceClient<tonic::transport::Channel>, kind: Kind, k: u64) {
+/// Returns the server-side planning time (s) for plans, 0 otherwise.
+async fn one(c: &mut CellServiceClient<tonic::transport::Channel>, kind: Kind, k: u64) -> f64 {
     let q = vec![0.1 * (k % 7) as f64, -1.4, 1.4, 0.0, 1.2, 0.0];
     match kind {
         Kind::Fk => {
@@ -74,19 +75,35 @@ async fn scenario(url: &str, name: &str, kind: Kind, clients: usize, seconds: f6
         tasks.push(tokio::spawn(async move {
             let mut c = CellServiceClient::connect(url).await.unwrap();
             let mut lat = Vec::new();
+            let mut overhead = Vec::new();
             let mut k = i as u64;
             while Instant::now() < end {
                 let t = Instant::now();
-                one(&mut c, kind, k).await;
-                lat.push(t.elapsed().as_secs_f64() * 1e6);
+                let planning = one(&mut c, kind, k).await;
+                let total = t.elapsed().as_secs_f64() * 1e6;
+                lat.push(total);
+                if planning > 0.0 {
+                    overhead.push(total - planning * 1e6);
+                }
                 k += 1;
             }
-            lat
+            (lat, overhead)
         }));
     }
     let mut all: Vec<f64> = Vec::new();
+    let mut overhead: Vec<f64> = Vec::new();
     for t in tasks {
-        all.extend(t.await.unwrap());
+        let (l, o) = t.await.unwrap();
+        all.extend(l);
+        overhead.extend(o);
+    }
+    if !overhead.is_empty() {
+        overhead.sort_by(f64::total_cmp);
+        println!(
+            "{name:<6} {clients:>3} clients: round trip minus the planner's own time: p50 {:.0} µs, p99 {:.0} µs",
+            overhead[overhead.len() / 2],
+            overhead[(overhead.len() - 1) * 99 / 100]
+        );
     }
     all.sort_by(f64::total_cmp);
     let pct = |p: f64| all[((all.len() - 1) as f64 * p) as usize];

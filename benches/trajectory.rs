@@ -43,7 +43,9 @@ fn benches(c: &mut Criterion) {
     let five = limits.scaled(5.0f64.recip().min(1.0), 0.2).unwrap();
     let traj5 = SegmentedTrajectory::new(&path[..2], &five, &options).unwrap();
     println!("sampling benchmark trajectory: {:.2} s", traj5.duration());
-    c.bench_function("sample/1ms", |b| b.iter(|| traj5.sample(black_box(0.001)).unwrap()));
+    c.bench_function("sample/1ms", |b| {
+        b.iter(|| traj5.sample(black_box(0.001)).unwrap())
+    });
 }
 
 criterion_group!(name = group; config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2)); targets = benches);
