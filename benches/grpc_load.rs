@@ -29,6 +29,7 @@ async fn one(c: &mut CellServiceClient<tonic::transport::Channel>, kind: Kind, k
             })
             .await
             .unwrap();
+            0.0
         }
         Kind::Ik => {
             let pose = pb::Pose {
@@ -43,6 +44,7 @@ async fn one(c: &mut CellServiceClient<tonic::transport::Channel>, kind: Kind, k
                     ..Default::default()
                 })
                 .await;
+            0.0
         }
         Kind::Check => {
             c.check_state(pb::CheckStateRequest {
@@ -51,18 +53,19 @@ async fn one(c: &mut CellServiceClient<tonic::transport::Channel>, kind: Kind, k
             })
             .await
             .unwrap();
+            0.0
         }
         Kind::Plan => {
             let goal = pb::Goal {
                 kind: Some(pb::goal::Kind::Joints(pb::JointValues { values: q })),
             };
-            let _ = c
-                .plan(pb::PlanRequest {
-                    robot_id: "kuka".into(),
-                    goals: vec![goal],
-                    ..Default::default()
-                })
-                .await;
+            c.plan(pb::PlanRequest {
+                robot_id: "kuka".into(),
+                goals: vec![goal],
+                ..Default::default()
+            })
+            .await
+            .map_or(0.0, |r| r.into_inner().planning_time)
         }
     }
 }

@@ -18,15 +18,25 @@ fn problems() -> Option<PathBuf> {
 }
 
 fn cella(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cella")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_cella"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn csv(v: &[f64]) -> String {
-    v.iter().map(|x| format!("{x:.17}")).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| format!("{x:.17}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -35,8 +45,19 @@ fn check_reports_validity_pairs_and_distance() {
     let file = dir.join("table_pick/table_pick_0001.json");
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let start = floats(&problem["start"]);
-    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", &csv(&start), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cella(&[
+        "check",
+        "--problem",
+        file.to_str().unwrap(),
+        "--joints",
+        &csv(&start),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["collisions"], serde_json::json!([]));
@@ -45,7 +66,14 @@ fn check_reports_validity_pairs_and_distance() {
     let mut down = start.clone();
     down[1] = 1.7;
     down[3] = -0.1;
-    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", &csv(&down), "--json"]);
+    let out = cella(&[
+        "check",
+        "--problem",
+        file.to_str().unwrap(),
+        "--joints",
+        &csv(&down),
+        "--json",
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false, "{v}");
     let pairs = v["collisions"].as_array().unwrap();
@@ -53,7 +81,13 @@ fn check_reports_validity_pairs_and_distance() {
     assert!(pairs.iter().all(|p| p.as_array().unwrap().len() == 2));
     assert!(v["min_distance"].as_f64().unwrap() < 0.0);
     // bad input
-    let out = cella(&["check", "--problem", file.to_str().unwrap(), "--joints", "0,0"]);
+    let out = cella(&[
+        "check",
+        "--problem",
+        file.to_str().unwrap(),
+        "--joints",
+        "0,0",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -64,9 +98,18 @@ fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let traj_path = std::env::temp_dir().join(format!("cella-plan-{}.json", std::process::id()));
     let out = cella(&[
-        "plan", "--problem", file.to_str().unwrap(), "--out", traj_path.to_str().unwrap(), "--json",
+        "plan",
+        "--problem",
+        file.to_str().unwrap(),
+        "--out",
+        traj_path.to_str().unwrap(),
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["solved"], true);
     let traj: Value = serde_json::from_str(&std::fs::read_to_string(&traj_path).unwrap()).unwrap();
@@ -75,8 +118,16 @@ fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
     let points = traj["points"].as_array().unwrap();
     assert_eq!(floats(&points[0]["q"]), floats(&problem["start"]));
     let last = floats(&points.last().unwrap()["q"]);
-    let goals: Vec<Vec<f64>> = problem["goals"].as_array().unwrap().iter().map(floats).collect();
-    assert!(goals.iter().any(|g| g == &last), "last point is not one of the goals");
+    let goals: Vec<Vec<f64>> = problem["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(floats)
+        .collect();
+    assert!(
+        goals.iter().any(|g| g == &last),
+        "last point is not one of the goals"
+    );
     // limits of the Panda (velocity from its URDF) hold on every sample
     let robot = cella_kinematics::library::load("panda").unwrap();
     let mut t_prev = -1.0;
@@ -101,15 +152,33 @@ fn bench_prints_and_writes_the_documented_shape() {
         std::fs::copy(dir.join("box").join(n), scene.join(n)).unwrap();
     }
     let results = tmp.join("results.json");
-    let out = cella(&["bench", tmp.to_str().unwrap(), "--out", results.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cella(&[
+        "bench",
+        tmp.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("box") && table.contains("median"), "{table}");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let problems = v["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 2);
     for p in problems {
-        for key in ["name", "scene", "solved", "invalid", "reason", "planning_time_us", "path_length", "duration_s"] {
+        for key in [
+            "name",
+            "scene",
+            "solved",
+            "invalid",
+            "reason",
+            "planning_time_us",
+            "path_length",
+            "duration_s",
+        ] {
             assert!(p.get(key).is_some(), "missing {key} in {p}");
         }
         assert_eq!(p["scene"], "box");

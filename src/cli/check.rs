@@ -43,12 +43,19 @@ pub fn run(a: &CheckArgs) -> Result<(), String> {
             "min_distance": min_distance,
         }));
     } else {
-        line(format!("{}: {}", problem.name, if valid { "valid" } else { "IN COLLISION" }));
+        line(format!(
+            "{}: {}",
+            problem.name,
+            if valid { "valid" } else { "IN COLLISION" }
+        ));
         for (l, o) in &collisions {
             line(format!("  {l} - {o}"));
         }
         if let Some(c) = closest {
-            line(format!("  min distance {:.4} m ({} - {})", c.distance, c.a, c.b));
+            line(format!(
+                "  min distance {:.4} m ({} - {})",
+                c.distance, c.a, c.b
+            ));
         }
     }
     Ok(())

@@ -23,13 +23,33 @@ pub const DEFAULT_RESOLUTION: f64 = 0.01;
 /// Longest conservative-advancement step, in motion resolutions.
 const LOOKAHEAD: f64 = 8.0;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Obstacle {
     name: String,
     shape: Shape,
     inverse_pose: Isometry3<f64>,
     center: Point3<f64>,
     bound: f64,
+    /// The same object for the exact layer (parry shape and world pose).
+    exact: (parry3d::shape::SharedShape, parry3d::math::Pose),
+}
+
+impl std::fmt::Debug for Obstacle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Obstacle({}, {:?})", self.name, self.shape)
+    }
+}
+
+fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
+    let (parry, offset) = crate::exact::parry_shape(&shape);
+    Obstacle {
+        name,
+        shape,
+        inverse_pose: pose.inverse(),
+        center: Point3::from(pose.translation.vector),
+        bound: shape.bounding_radius(),
+        exact: (parry, crate::exact::pose_of(&(pose * offset))),
+    }
 }
 
 /// Another robot held at fixed joint values: its capsules become static obstacles.
@@ -239,13 +259,7 @@ impl Checker {
         let mut obstacles: Vec<Obstacle> = world
             .objects()
             .iter()
-            .map(|o| Obstacle {
-                name: o.name.clone(),
-                shape: o.shape,
-                inverse_pose: o.pose.inverse(),
-                center: Point3::from(o.pose.translation.vector),
-                bound: o.shape.bounding_radius(),
-            })
+            .map(|o| obstacle(o.name.clone(), o.shape, &o.pose))
             .collect();
         let mut scratch_poses = Vec::new();
         for other in others {
@@ -258,13 +272,11 @@ impl Checker {
             for (i, c) in other.geometry.capsules().iter().enumerate() {
                 let t = other.base * scratch_poses[c.link];
                 let (shape, pose) = capsule_shape(&(t * c.a), &(t * c.b), c.radius);
-                obstacles.push(Obstacle {
-                    name: format!("{}/{}", other.name, other.geometry.capsule_link_name(i)),
+                obstacles.push(obstacle(
+                    format!("{}/{}", other.name, other.geometry.capsule_link_name(i)),
                     shape,
-                    inverse_pose: pose.inverse(),
-                    center: Point3::from(pose.translation.vector),
-                    bound: shape.bounding_radius(),
-                });
+                    &pose,
+                ));
             }
         }
         let n = geometry.capsules().len();
@@ -446,14 +458,101 @@ impl Checker {
     /// capsules contain the real links, so `true` is never wrong. Bad input (length, NaN)
     /// answers `false`.
     pub fn is_valid(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        self.place(s, q) && self.scan(s, |_, _, _| false, false, &mut 0.0)
+        if !self.place(s, q) {
+            return false;
+        }
+        self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s)
+    }
+
+    /// The exact layer's verdict on the placed state: links with hulls of the real meshes are
+    /// tested with their hulls, everything else (attached objects, links without hulls) with
+    /// its capsules. `false` when there is no exact geometry.
+    fn exact_valid(&self, s: &CheckScratch) -> bool {
+        use crate::exact::{EXACT_MARGIN, pose_of, shape_distance};
+        let Some(exact) = self.geometry.exact() else {
+            return false;
+        };
+        let caps = self.geometry.capsules();
+        let n = caps.len();
+        let own = self.geometry.robot_capsules();
+        let link_pose = |g: &LinkGroup| pose_of(&(self.base * s.poses[g.link]));
+        for (g, center) in self.groups.iter().zip(&s.centers) {
+            let hulls = exact.of(g.link);
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                let gap = (center - o.center).norm() - o.bound - g.radius;
+                if gap >= self.padding {
+                    continue;
+                }
+                let link_allowed = g
+                    .capsules
+                    .iter()
+                    .all(|&c| self.allowed[oi * n + c as usize]);
+                if !hulls.is_empty() && !link_allowed {
+                    let p = link_pose(g);
+                    for h in hulls {
+                        match shape_distance(&p, h, &o.exact.1, &o.exact.0) {
+                            Some(d) if d >= self.padding + EXACT_MARGIN => {}
+                            _ => return false,
+                        }
+                    }
+                }
+                // capsules the hulls do not stand for: attached objects, links without hulls
+                for &ci in &g.capsules {
+                    let ci = ci as usize;
+                    if (!hulls.is_empty() && ci < own) || self.allowed[oi * n + ci] {
+                        continue;
+                    }
+                    let (a, b) = &s.ends[ci];
+                    let d = o.shape.segment_distance(
+                        &(o.inverse_pose * a),
+                        &(o.inverse_pose * b),
+                        DISTANCE_TOLERANCE,
+                    ) - caps[ci].radius;
+                    if d < self.padding {
+                        return false;
+                    }
+                }
+            }
+        }
+        for pair in &self.self_groups {
+            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
+            if gap >= 0.0 {
+                continue;
+            }
+            let (ha, hb) = (exact.of(ga.link), exact.of(gb.link));
+            let hulls_cover = !ha.is_empty() && !hb.is_empty();
+            if hulls_cover {
+                let (pa, pb) = (link_pose(ga), link_pose(gb));
+                for x in ha {
+                    for y in hb {
+                        match shape_distance(&pa, x, &pb, y) {
+                            Some(d) if d >= EXACT_MARGIN => {}
+                            _ => return false,
+                        }
+                    }
+                }
+            }
+            for &(i, j) in &pair.pairs {
+                let (i, j) = (i as usize, j as usize);
+                if hulls_cover && i < own && j < own {
+                    continue;
+                }
+                let (a0, a1) = &s.ends[i];
+                let (b0, b1) = &s.ends[j];
+                if segment_segment_distance(a0, a1, b0, b1) < caps[i].radius + caps[j].radius {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
     /// `<robot>/<link>`), each pair once. Empty for a valid state or bad input.
     pub fn contacts(&self, s: &mut CheckScratch, q: &[f64]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        if !self.place(s, q) {
+        if !self.place(s, q) || self.exact_valid(s) {
             return out;
         }
         self.scan(
@@ -656,10 +755,15 @@ impl Checker {
             }
             // look ahead at most LOOKAHEAD resolutions: far pairs are then pruned by their
             // bounding spheres alone, which is cheaper than computing large clearances exactly
-            let step = self.free_step(s, (1.0 - t).min(LOOKAHEAD * floor));
+            let mut step = self.free_step(s, (1.0 - t).min(LOOKAHEAD * floor));
             if step < 0.0 {
-                ok = false;
-                break;
+                // near contact: the exact geometry decides, and the resolution floor applies
+                if self.exact_valid(s) {
+                    step = 0.0;
+                } else {
+                    ok = false;
+                    break;
+                }
             }
             t += step.max(floor);
             if t >= 1.0 {

@@ -9,6 +9,7 @@
 pub mod acm;
 pub mod checker;
 pub mod error;
+pub mod exact;
 pub mod mesh;
 pub mod problem;
 pub mod robot_geometry;

@@ -42,6 +42,9 @@ pub struct RobotGeometry {
     self_pairs: Vec<(u16, u16)>,
     /// Per group joint: bound on the displacement (m) of any robot point per unit of motion.
     lever: Vec<f64>,
+    /// Exact geometry (convex hulls of the real meshes), when available.
+    exact: Option<Arc<crate::exact::ExactLinks>>,
+    robot_capsule_count: usize,
 }
 
 impl RobotGeometry {
@@ -91,11 +94,26 @@ impl RobotGeometry {
         Self::from_capsules(robot, capsules, None)
     }
 
-    /// A bundled robot of the library, with its embedded URDF.
+    /// A bundled robot of the library, with its embedded URDF and its exact hulls.
     pub fn library(name: &str) -> Result<Self> {
         let robot = Arc::new(cella_kinematics::library::load(name)?);
         let urdf = cella_kinematics::library::urdf_text(name)?;
-        Self::from_urdf(robot, urdf, &MeshSource::default())
+        let mut g = Self::from_urdf(robot, urdf, &MeshSource::default())?;
+        if let Some(text) = crate::exact::library_hulls(name) {
+            let exact = crate::exact::ExactLinks::parse(text, g.robot.model())?;
+            g.exact = Some(Arc::new(exact));
+        }
+        Ok(g)
+    }
+
+    /// The exact geometry, when the robot has it.
+    pub fn exact(&self) -> Option<&Arc<crate::exact::ExactLinks>> {
+        self.exact.as_ref()
+    }
+
+    /// Number of capsules of the robot itself (attached objects come after).
+    pub fn robot_capsules(&self) -> usize {
+        self.robot_capsule_count
     }
 
     /// Builds the model from explicit capsules; `acm = None` computes it by sampling.
@@ -117,7 +135,10 @@ impl RobotGeometry {
             acm: AllowedCollisions::default(),
             self_pairs: Vec::new(),
             lever,
+            exact: None,
+            robot_capsule_count: 0,
         };
+        geometry.robot_capsule_count = geometry.capsules.len();
         let acm = match acm {
             Some(a) => a,
             None => AllowedCollisions::compute(&geometry, 1000, 1),
@@ -220,7 +241,9 @@ impl RobotGeometry {
             acm.allow(link, other, "attached object");
         }
         let new_index = capsules.len() - 1;
-        let geometry = Self::from_capsules(self.robot.clone(), capsules, Some(acm))?;
+        let mut geometry = Self::from_capsules(self.robot.clone(), capsules, Some(acm))?;
+        geometry.exact = self.exact.clone();
+        geometry.robot_capsule_count = self.robot_capsule_count;
         Ok((geometry, new_index))
     }
 }

@@ -265,9 +265,11 @@ fn padding_and_other_robots_count() {
         }
         hi
     };
+    // along the surface normal the contact moves by exactly the padding; approached
+    // vertically, a slanted face of the exact hull moves it by padding / cos(slope)
     let shift = first_rejected(0.01) - first_rejected(0.0);
     assert!(
-        (shift - 0.01).abs() < 2e-4,
+        (0.0098..0.0125).contains(&shift),
         "padding 10 mm shifted contact by {shift}"
     );
 }

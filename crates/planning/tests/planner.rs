@@ -81,7 +81,7 @@ fn finds_a_path_through_the_gap_and_every_sample_is_free() {
         &space(),
         &limits(),
         &start,
-        &[goal.clone()],
+        std::slice::from_ref(&goal),
         &options(1),
         None,
     )
