@@ -62,10 +62,24 @@ fn check_reports_validity_pairs_and_distance() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["collisions"], serde_json::json!([]));
     assert!(v["min_distance"].as_f64().unwrap() > 0.0);
-    // shoulder pitched down into the table: invalid, with named pairs
-    let mut down = start.clone();
-    down[1] = 1.7;
-    down[3] = -0.1;
+    // a random state the library finds in collision: the CLI reports it with named pairs
+    let scene = cella_collision::problem::Problem::from_file(&file).unwrap();
+    let checker =
+        cella_collision::Checker::new(scene.geometry.clone(), scene.base, &scene.world, &[])
+            .unwrap();
+    let mut scratch = checker.scratch();
+    let mut rng = cella_kinematics::Rng::new(4);
+    let mut down = vec![0.0; 7];
+    loop {
+        scene
+            .geometry
+            .robot()
+            .chain()
+            .random_configuration(&mut rng, &mut down);
+        if !checker.is_valid(&mut scratch, &down) {
+            break;
+        }
+    }
     let out = cella(&[
         "check",
         "--problem",
