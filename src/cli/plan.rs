@@ -128,13 +128,8 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
     };
     let result = (|| -> Result<_, PlanningError> {
         let robot = problem.geometry.robot();
-        let mut checker = Checker::new(problem.geometry.clone(), problem.base, &problem.world, &[])
+        let checker = Checker::new(problem.geometry.clone(), problem.base, &problem.world, &[])
             .map_err(|e| PlanningError::invalid("problem", e.to_string()))?;
-        if let Ok(r) = std::env::var("CELLA_RESOLUTION") {
-            checker
-                .set_resolution(r.parse().unwrap_or(0.01))
-                .map_err(|e| PlanningError::invalid("resolution", e.to_string()))?;
-        }
         let space = JointSpace::of_chain(robot.chain())?;
         let limits =
             Limits::of_robot(robot).map_err(|e| PlanningError::invalid("limits", e.to_string()))?;

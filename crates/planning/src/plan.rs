@@ -39,7 +39,7 @@ impl Default for PlanOptions {
             velocity_scale: 1.0,
             acceleration_scale: 1.0,
             period: 0.004,
-            range: 1.0,
+            range: 0.5,
             shortcut_attempts: 24,
         }
     }
