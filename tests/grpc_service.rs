@@ -181,6 +181,30 @@ async fn bad_requests_get_proper_codes_and_field_details() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
+    // oversized lists and messages are refused, and the server keeps serving
+    let e = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "ur5e".into(),
+            joints: vec![0.0; 200_000],
+            frame: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+    let e = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "ur5e".into(),
+            joints: vec![0.0; 2_200_000],
+            frame: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.code(), Code::OutOfRange | Code::ResourceExhausted),
+        "17.6 MB message: {:?} {}",
+        e.code(),
+        e.message()
+    );
     // unknown robot / object
     let e = c
         .check_state(pb::CheckStateRequest {
