@@ -29,7 +29,10 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("plan/mbm/{scene}_{index:04}"), |b| {
             b.iter(|| {
                 let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-                plan_joint(&checker, &space, &limits, &p.start, &p.goals, &options, None).unwrap()
+                plan_joint(
+                    &checker, &space, &limits, &p.start, &p.goals, &options, None,
+                )
+                .unwrap()
             })
         });
     }

@@ -139,8 +139,16 @@ impl RobotGeometry {
             robot_capsule_count: 0,
         };
         geometry.robot_capsule_count = geometry.capsules.len();
+        let stored = geometry.robot.allowed_collisions();
         let acm = match acm {
             Some(a) => a,
+            None if !stored.is_empty() => {
+                let mut a = AllowedCollisions::default();
+                for pair in stored {
+                    a.allow(&pair.links[0], &pair.links[1], &pair.reason);
+                }
+                a
+            }
             None => AllowedCollisions::compute(&geometry, 1000, 1),
         };
         geometry.set_acm(acm)?;

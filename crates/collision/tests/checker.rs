@@ -428,3 +428,43 @@ fn motion_through_a_ball_on_the_tcp_path_is_rejected() {
         );
     }
 }
+
+/// The allowed-collision matrices stored in the bundled robot.toml files are what sampling
+/// finds for the current geometry (regenerate with `cella robot acm NAME`).
+#[test]
+fn stored_acms_match_sampling() {
+    for name in LIBRARY {
+        let g = RobotGeometry::library(name).unwrap();
+        assert!(
+            !g.robot().allowed_collisions().is_empty(),
+            "{name}: no stored ACM"
+        );
+        let computed = cella_collision::AllowedCollisions::compute(&g, 1000, 1);
+        let stored: Vec<_> = g.acm().pairs().collect();
+        let fresh: Vec<_> = computed.pairs().collect();
+        assert_eq!(stored, fresh, "{name}: stored ACM is stale");
+    }
+}
+
+/// An unknown link in a stored ACM is an error naming it.
+#[test]
+fn unknown_link_in_the_acm_is_named() {
+    let config = cella_kinematics::library::config("ur5e").unwrap().clone();
+    let mut config = config;
+    config
+        .allowed_collisions
+        .push(cella_kinematics::config::AllowedCollision {
+            links: ["wrist_3_link".into(), "no_such_link".into()],
+            reason: "test".into(),
+        });
+    let urdf = cella_kinematics::library::urdf_text("ur5e").unwrap();
+    let robot = cella_kinematics::Robot::from_config(config, urdf, None).unwrap();
+    let e = RobotGeometry::from_urdf(
+        Arc::new(robot),
+        urdf,
+        &cella_collision::MeshSource::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no_such_link"), "{e}");
+}

@@ -33,6 +33,21 @@ pub struct RobotConfig {
     /// Joints outside the group and the values they are held at (e.g. gripper fingers).
     #[serde(default)]
     pub fixed_joints: BTreeMap<String, f64>,
+    /// The allowed-collision matrix: link pairs the collision checker skips. Empty: computed
+    /// by sampling when the robot is loaded (`cella robot acm` prints it for pasting here).
+    #[serde(default)]
+    pub allowed_collisions: Vec<AllowedCollision>,
+}
+
+/// One allowed link pair of the allowed-collision matrix.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedCollision {
+    /// The two links.
+    pub links: [String; 2],
+    /// Why they may touch (adjacent, default, always, or a note).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The planning group: a chain from `base` to `tip` and the default TCP frame `tool`.

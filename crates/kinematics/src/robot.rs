@@ -50,6 +50,8 @@ pub struct Robot {
     solver: IkSolver,
     dynamic_limits: Vec<DynamicLimits>,
     named_poses: BTreeMap<String, Vec<f64>>,
+    /// The stored allowed-collision matrix (empty: to be computed).
+    allowed_collisions: Vec<crate::config::AllowedCollision>,
     /// Model-variable values used for joints outside the group.
     default_state: Vec<f64>,
     tool_frame: Option<String>,
@@ -79,6 +81,7 @@ impl Robot {
             solver: IkSolver::Numerical,
             dynamic_limits: vec![DynamicLimits::default(); n],
             named_poses: BTreeMap::new(),
+            allowed_collisions: Vec::new(),
             tool_frame: None,
         })
     }
@@ -244,6 +247,7 @@ impl Robot {
             solver,
             dynamic_limits,
             named_poses: config.named_poses.clone(),
+            allowed_collisions: config.allowed_collisions.clone(),
             default_state,
             tool_frame: g.tool.clone(),
         })
@@ -317,6 +321,11 @@ impl Robot {
     /// Sets the mount (base link pose in the cell frame); FK and IK then use the cell frame.
     pub fn set_mount(&mut self, mount: Isometry3<f64>) {
         self.chain.set_mount(mount);
+    }
+
+    /// The allowed-collision matrix stored in robot.toml (empty when none is stored).
+    pub fn allowed_collisions(&self) -> &[crate::config::AllowedCollision] {
+        &self.allowed_collisions
     }
 
     /// Forward kinematics of the TCP in the reference frame (see [`Chain::fk`]).
