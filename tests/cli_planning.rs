@@ -200,3 +200,86 @@ fn bench_prints_and_writes_the_documented_shape() {
     assert!(v["scenes"]["box"]["solved"].as_u64().is_some());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+#[test]
+fn retime_writes_a_validated_trajectory_through_the_path() {
+    let dir = std::env::temp_dir().join(format!("cella-retime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("path.json");
+    let waypoints = [
+        [0.0, -1.57, 1.57, 0.0, 1.57, 0.0],
+        [0.5, -1.2, 1.4, 0.0, 1.2, 0.3],
+        [1.0, -1.0, 1.0, 0.5, 1.0, 0.0],
+    ];
+    let points: Vec<Value> = waypoints
+        .iter()
+        .map(|q| serde_json::json!({"t": 0.0, "q": q}))
+        .collect();
+    let names = [
+        "joint_a1", "joint_a2", "joint_a3", "joint_a4", "joint_a5", "joint_a6",
+    ];
+    std::fs::write(
+        &path,
+        serde_json::json!({"joint_names": names, "points": points}).to_string(),
+    )
+    .unwrap();
+    let out = dir.join("traj.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "retime",
+            "--robot",
+            "kuka_kr6_r700",
+            "--path",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        cella(&args)
+    };
+    let full = run(&["--period", "0.002"]);
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let traj: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let pts = traj["points"].as_array().unwrap();
+    assert_eq!(floats(&pts[0]["q"]), waypoints[0]);
+    assert_eq!(floats(&pts.last().unwrap()["q"]), waypoints[2]);
+    // it passes through the middle waypoint (joint-synchronized segments stop there, so the
+    // nearest 2 ms sample is within a hair of it)
+    let nearest = pts
+        .iter()
+        .map(|p| {
+            floats(&p["q"])
+                .iter()
+                .zip(&waypoints[1])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        })
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        nearest < 1e-4,
+        "closest sample {nearest} rad from the middle waypoint"
+    );
+    let duration = pts.last().unwrap()["t"].as_f64().unwrap();
+    // half the velocity and acceleration: slower
+    assert!(
+        run(&["--velocity-scale", "0.5", "--acceleration-scale", "0.5"])
+            .status
+            .success()
+    );
+    let slow: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        slow["points"].as_array().unwrap().last().unwrap()["t"]
+            .as_f64()
+            .unwrap()
+            > duration * 1.25, // at least 2^(1/3): a purely jerk-limited move
+    );
+    // bad inputs name the field
+    let e = run(&["--velocity-scale", "0"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("velocity_scale"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

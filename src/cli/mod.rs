@@ -8,6 +8,7 @@ mod fk;
 mod ik;
 mod output;
 mod plan;
+mod retime;
 mod robot;
 mod serve;
 
@@ -34,6 +35,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Plan every problem below a directory and report statistics per scene.
     Bench(plan::BenchArgs),
+    /// Time a joint path under a robot's limits and write the sampled trajectory.
+    Retime(retime::RetimeArgs),
     /// Check a joint state of a problem's robot against its scene (collisions, clearance).
     Check(check::CheckArgs),
     /// Serve the cella.v1 gRPC API on a cell (default: the embedded demo cell).
@@ -50,5 +53,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Bench(a) => plan::run_bench(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Retime(a) => retime::run(&a),
     }
 }

@@ -120,9 +120,13 @@ impl SegmentedTrajectory {
     }
 
     /// Position, velocity and acceleration at time `t` (clamped to [0, duration]) into the
-    /// caller's buffers. No allocation.
+    /// caller's buffers (each at least `dof` long; shorter buffers are left untouched).
+    /// No allocation.
     pub fn evaluate(&self, t: f64, q: &mut [f64], qd: &mut [f64], qdd: &mut [f64]) {
         let n = self.dof;
+        if q.len() < n || qd.len() < n || qdd.len() < n {
+            return;
+        }
         if self.profiles.is_empty() || t >= self.duration {
             let last = self.waypoints.len() - n;
             q[..n].copy_from_slice(&self.waypoints[last..]);

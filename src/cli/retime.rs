@@ -1,0 +1,100 @@
+//! `cella retime`: time a joint path (trajectory-format JSON, `t` ignored) under a robot's
+//! limits and write the sampled trajectory with `t`, `q`, `qd`, `qdd`.
+
+use super::args::load_robot;
+use super::output::line;
+use cella_trajectory::segmented::SegmentOptions;
+use cella_trajectory::{Limits, SegmentedTrajectory, validate};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// Arguments of `cella retime`.
+#[derive(Debug, clap::Args)]
+pub struct RetimeArgs {
+    /// Bundled robot name, a robot.toml, or a URDF file.
+    #[arg(long)]
+    pub robot: String,
+    /// Path file: `{"joint_names": [...], "points": [{"q": [...]}, ...]}` (`t`, `qd`, `qdd` ignored).
+    #[arg(long)]
+    pub path: PathBuf,
+    /// Velocity scaling in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub velocity_scale: f64,
+    /// Acceleration (and jerk) scaling in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub acceleration_scale: f64,
+    /// Jerk-limited (double-S) profiles; needs jerk limits in robot.toml.
+    #[arg(long)]
+    pub jerk_limited: bool,
+    /// Sampling period, seconds.
+    #[arg(long, default_value_t = 0.004)]
+    pub period: f64,
+    /// Output trajectory file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Runs `cella retime`.
+pub fn run(a: &RetimeArgs) -> Result<(), String> {
+    let robot = load_robot(&a.robot, None, None)?;
+    let text = std::fs::read_to_string(&a.path)
+        .map_err(|e| format!("--path {}: {e}", a.path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("--path: {e}"))?;
+    let names: Vec<&str> = robot.chain().joint_names().collect();
+    let given: Vec<&str> = v["joint_names"]
+        .as_array()
+        .ok_or("--path: joint_names missing")?
+        .iter()
+        .map(|n| n.as_str().unwrap_or(""))
+        .collect();
+    if given != names {
+        return Err(format!(
+            "--path: joint_names {given:?} do not match the robot's {names:?}"
+        ));
+    }
+    let points = v["points"].as_array().ok_or("--path: points missing")?;
+    let mut path = Vec::with_capacity(points.len());
+    for (k, p) in points.iter().enumerate() {
+        let q: Vec<f64> = p["q"]
+            .as_array()
+            .ok_or(format!("--path: points[{k}].q missing"))?
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .ok_or(format!("--path: points[{k}].q has a non-number"))
+            })
+            .collect::<Result<_, _>>()?;
+        path.push(q);
+    }
+    if path.len() < 2 {
+        return Err(format!(
+            "--path: {} point(s); a path needs at least 2",
+            path.len()
+        ));
+    }
+    let limits = Limits::of_robot(&robot)
+        .and_then(|l| l.scaled(a.velocity_scale, a.acceleration_scale))
+        .map_err(|e| e.to_string())?;
+    // a robot with jerk limits always gets jerk-limited profiles: no trajectory may break a
+    // limit that is set; --jerk-limited insists on them (an error without jerk limits)
+    let jerk_limited = a.jerk_limited || limits.jerk.is_some();
+    let traj = SegmentedTrajectory::new(&path, &limits, &SegmentOptions { jerk_limited })
+        .map_err(|e| e.to_string())?;
+    let s = traj.sample(a.period).map_err(|e| e.to_string())?;
+    validate(&s, &limits, 1e-6).map_err(|e| format!("validation: {e}"))?;
+    let out: Vec<Value> = (0..s.len())
+        .map(|k| json!({"t": s.times[k], "q": s.q_at(k), "qd": s.qd_at(k), "qdd": s.qdd_at(k)}))
+        .collect();
+    std::fs::write(
+        &a.out,
+        json!({"joint_names": names, "points": out}).to_string(),
+    )
+    .map_err(|e| format!("--out {}: {e}", a.out.display()))?;
+    line(format!(
+        "{} samples, duration {:.4} s -> {}",
+        s.len(),
+        s.duration(),
+        a.out.display()
+    ));
+    Ok(())
+}
