@@ -458,6 +458,32 @@ async fn plan_edit_attach_and_validate() {
         .unwrap()
         .into_inner();
     assert_eq!(removed.world_version, 6);
+    // PTP: the straight joint motion; through an obstacle it fails saying where
+    let ptp = c
+        .plan(pb::PlanRequest {
+            robot_id: "kuka".into(),
+            goals: vec![pb::Goal {
+                kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                    values: goal.clone(),
+                })),
+            }],
+            motion: pb::MotionType::Ptp as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let pts = ptp.trajectory.unwrap().points;
+    let (q0, q1) = (&pts[0].q, &pts.last().unwrap().q);
+    for p in &pts {
+        // every joint at the same fraction of its move: joint-synchronized, straight in joints
+        let f = (p.q[0] - q0[0]) / (q1[0] - q0[0]);
+        for j in 1..6 {
+            if (q1[j] - q0[j]).abs() > 1e-6 {
+                assert!(((p.q[j] - q0[j]) / (q1[j] - q0[j]) - f).abs() < 1e-9);
+            }
+        }
+    }
     // batch: one good, one bad item
     let batch = c
         .plan_batch(pb::PlanBatchRequest {

@@ -87,6 +87,7 @@ pub struct CheckScratch {
     pair_sweep: Vec<f64>,
     dof: usize,
     q: Vec<f64>,
+    batch: crate::batch::BatchScratch,
 }
 
 /// Fast validity checks of one robot (its planning group) in a world.
@@ -104,6 +105,8 @@ pub struct Checker {
     groups: Vec<LinkGroup>,
     /// Link-group pairs checked for self-collision, with their capsule pairs.
     self_groups: Vec<SelfGroupPair>,
+    /// The same model as `f32` sphere lanes for [`Checker::is_valid_batch`].
+    batch: crate::batch::BatchModel,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.
@@ -294,7 +297,26 @@ impl Checker {
         }
         let groups = link_groups(&geometry);
         let self_groups = self_group_pairs(&geometry, &groups);
+        let batch = crate::batch::BatchModel::new(crate::batch::BatchInput {
+            geometry: &geometry,
+            base: &base,
+            groups: groups
+                .iter()
+                .map(|g| (g.link, g.capsules.clone()))
+                .collect(),
+            obstacles: obstacles
+                .iter()
+                .map(|o| (o.shape, o.inverse_pose))
+                .collect(),
+            allowed: &allowed,
+            self_pairs: self_groups
+                .iter()
+                .map(|p| (p.a, p.b, p.pairs.clone()))
+                .collect(),
+            padding: world.padding(),
+        });
         Ok(Self {
+            batch,
             groups,
             self_groups,
             geometry,
@@ -347,7 +369,83 @@ impl Checker {
             pair_sweep: vec![0.0; self.self_groups.len()],
             dof: robot.chain().dof(),
             q: vec![0.0; robot.chain().dof()],
+            batch: self.batch.scratch(),
         }
+    }
+
+    /// Validity of many states at once: `states` holds `out.len()` group joint vectors back to
+    /// back (`states[i * dof .. (i + 1) * dof]`, rad or m), `out[i]` receives the verdict of
+    /// state `i`, identical to [`Checker::is_valid`]'s.
+    ///
+    /// States go through the `f32` sphere-lane filter [`crate::batch::LANES`] at a time (see
+    /// [`crate::batch`]); only the states it cannot clear are checked one by one (capsules in
+    /// `f64`, then the exact layer). No allocation. A length mismatch is an error.
+    pub fn is_valid_batch(
+        &self,
+        s: &mut CheckScratch,
+        states: &[f64],
+        out: &mut [bool],
+    ) -> Result<()> {
+        use crate::batch::LANES;
+        let dof = s.dof;
+        if states.len() != out.len() * dof {
+            return Err(CollisionError::Kinematics(
+                cella_kinematics::KinematicsError::JointCountMismatch {
+                    what: "batch states (states x joints)".into(),
+                    expected: out.len() * dof,
+                    got: states.len(),
+                },
+            ));
+        }
+        let mut hit = [false; LANES];
+        for (chunk, verdicts) in states.chunks(LANES * dof).zip(out.chunks_mut(LANES)) {
+            let count = verdicts.len();
+            if chunk.iter().all(|v| v.is_finite()) {
+                self.batch.filter(&mut s.batch, chunk, count, &mut hit);
+            } else {
+                hit = [true; LANES];
+            }
+            for (i, v) in verdicts.iter_mut().enumerate() {
+                *v = !hit[i] || self.is_valid(s, &chunk[i * dof..(i + 1) * dof]);
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch filter alone (no scalar fallback): `out[i]` is true when the `f32` sphere
+    /// cover clears state `i` (then [`Checker::is_valid`] is true as well); false means "maybe
+    /// colliding". For tests and statistics of the batch path.
+    pub fn batch_prefilter(
+        &self,
+        s: &mut CheckScratch,
+        states: &[f64],
+        out: &mut [bool],
+    ) -> Result<()> {
+        use crate::batch::LANES;
+        let dof = s.dof;
+        if states.len() != out.len() * dof || states.iter().any(|v| !v.is_finite()) {
+            return Err(CollisionError::Kinematics(
+                cella_kinematics::KinematicsError::JointCountMismatch {
+                    what: "batch states (states x joints), all finite".into(),
+                    expected: out.len() * dof,
+                    got: states.len(),
+                },
+            ));
+        }
+        let mut hit = [false; LANES];
+        for (chunk, verdicts) in states.chunks(LANES * dof).zip(out.chunks_mut(LANES)) {
+            self.batch
+                .filter(&mut s.batch, chunk, verdicts.len(), &mut hit);
+            for (v, h) in verdicts.iter_mut().zip(hit) {
+                *v = !h;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `f32` pad (m) of the batch path and the number of spheres covering the robot.
+    pub fn batch_stats(&self) -> (f64, usize) {
+        (f64::from(self.batch.f32_pad()), self.batch.sphere_count())
     }
 
     /// Places every capsule for joint values `q`; false on bad input (length, NaN).

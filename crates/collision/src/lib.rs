@@ -7,6 +7,7 @@
 //! their link frames, robot bases are placed in the world frame.
 
 pub mod acm;
+pub mod batch;
 pub mod checker;
 pub mod error;
 pub mod exact;

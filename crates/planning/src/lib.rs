@@ -15,5 +15,5 @@ pub mod space;
 
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result};
-pub use plan::{PlanOptions, PlannedMotion, plan_joint};
+pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
 pub use space::JointSpace;

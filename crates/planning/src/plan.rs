@@ -250,3 +250,75 @@ pub fn time_and_validate<C: ValidityChecker>(
     }
     Ok((trajectory, samples))
 }
+
+/// Industrial point-to-point motion (PTP, as on KUKA/ABB pendants and in the Pilz planner):
+/// the straight joint-space motion from `start` to `goal`, all joints starting and stopping
+/// together, time-optimal under the (scaled) limits, jerk-limited when the limits have jerk
+/// limits. No search: if the motion collides, the answer is
+/// [`PlanningError::MotionInCollision`] with the fraction of the motion where it first
+/// collides and the colliding pairs there.
+pub fn plan_ptp<C: ValidityChecker>(
+    checker: &C,
+    space: &JointSpace,
+    limits: &Limits,
+    start: &[f64],
+    goal: &[f64],
+    options: &PlanOptions,
+) -> Result<PlannedMotion> {
+    let began = Instant::now();
+    if checker.dof() != space.dof() || limits.dof() != space.dof() {
+        return Err(PlanningError::invalid(
+            "robot",
+            "checker, space and limits disagree on the joint count",
+        ));
+    }
+    space.check("start", start, 1e-9)?;
+    space.check("goal", goal, 1e-9)?;
+    let scaled = limits
+        .scaled(options.velocity_scale, options.acceleration_scale)
+        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    let mut scratch = checker.scratch();
+    if !checker.state_valid(&mut scratch, start) {
+        return Err(PlanningError::StartInCollision {
+            pairs: checker.colliding_pairs(&mut scratch, start),
+        });
+    }
+    if !checker.state_valid(&mut scratch, goal) {
+        return Err(PlanningError::GoalInCollision {
+            pairs: checker.colliding_pairs(&mut scratch, goal),
+        });
+    }
+    if !checker.motion_valid(&mut scratch, start, goal) {
+        // the first colliding fraction: motions from the start are valid up to it (bisection)
+        let (mut lo, mut hi) = (0.0, 1.0);
+        let mut q = vec![0.0; start.len()];
+        for _ in 0..30 {
+            let mid = 0.5 * (lo + hi);
+            crate::space::interpolate(start, goal, mid, &mut q);
+            if checker.motion_valid(&mut scratch, start, &q) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        crate::space::interpolate(start, goal, hi, &mut q);
+        return Err(PlanningError::MotionInCollision {
+            fraction: hi,
+            pairs: checker.colliding_pairs(&mut scratch, &q),
+        });
+    }
+    let path = vec![start.to_vec(), goal.to_vec()];
+    let (trajectory, samples) =
+        time_and_validate(checker, &mut scratch, &path, &scaled, options.period)?;
+    Ok(PlannedMotion {
+        path,
+        trajectory,
+        samples,
+        goal_index: 0,
+        direct: true,
+        iterations: 0,
+        planning_time: began.elapsed(),
+        search_time: Duration::ZERO,
+        simplify_time: Duration::ZERO,
+    })
+}

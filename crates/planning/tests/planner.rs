@@ -252,3 +252,43 @@ fn failures_are_answers_with_reasons() {
     .unwrap_err();
     assert!(matches!(e, PlanningError::Cancelled), "{e}");
 }
+
+#[test]
+fn ptp_moves_straight_or_says_where_it_collides() {
+    use cella_planning::plan_ptp;
+    let free = Walls(vec![]);
+    let m = plan_ptp(
+        &free,
+        &space(),
+        &limits(),
+        &[0.1, 0.1],
+        &[0.9, 0.5],
+        &options(1),
+    )
+    .unwrap();
+    // every sample on the straight line (joint-synchronized)
+    let s = &m.samples;
+    for k in 0..s.len() {
+        let q = s.q_at(k);
+        let along = (q[0] - 0.1) / 0.8;
+        assert!((q[1] - (0.1 + 0.4 * along)).abs() < 1e-9);
+    }
+    // the wall crosses the straight line at x = 0.45: fraction (0.45 - 0.1) / 0.8
+    let walls = wall_with_gap();
+    let e = plan_ptp(
+        &walls,
+        &space(),
+        &limits(),
+        &[0.1, 0.1],
+        &[0.9, 0.1],
+        &options(1),
+    )
+    .unwrap_err();
+    match e {
+        PlanningError::MotionInCollision { fraction, pairs } => {
+            assert!((fraction - 0.35 / 0.8).abs() < 2e-3, "{fraction}");
+            assert_eq!(pairs[0].1, "wall0");
+        }
+        other => panic!("{other}"),
+    }
+}

@@ -5,7 +5,7 @@
 use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
 use cella_kinematics::{IkOptions, IkSolutions};
-use cella_planning::{JointSpace, PlanOptions, plan_joint};
+use cella_planning::{JointSpace, PlanOptions, plan_joint, plan_ptp};
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_server::CellService;
 use cella_trajectory::Limits;
@@ -251,8 +251,29 @@ fn plan_once(
     let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
     let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
     let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
-    let motion = plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
-        .map_err(convert::planning_status)?;
+    let motion = match pb::MotionType::try_from(req.motion) {
+        Ok(pb::MotionType::Free) => {
+            plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
+        }
+        Ok(pb::MotionType::Ptp) => {
+            // the goal state nearest the start (a TCP goal has one per IK solution)
+            let goal = goals
+                .iter()
+                .min_by(|a, b| {
+                    cella_planning::space::squared_distance(&start, a)
+                        .total_cmp(&cella_planning::space::squared_distance(&start, b))
+                })
+                .ok_or_else(|| invalid("goals", "no goal given"))?;
+            plan_ptp(&checker, &space, &limits, &start, goal, &options)
+        }
+        Err(_) => {
+            return Err(invalid(
+                "motion",
+                format!("unknown motion type {}", req.motion),
+            ));
+        }
+    }
+    .map_err(convert::planning_status)?;
     let s = &motion.samples;
     Ok(pb::PlanResponse {
         trajectory: Some(pb::Trajectory {

@@ -1,0 +1,763 @@
+//! The batched fast path: [`LANES`] states at once, VAMP-style, over a sphere cover of the
+//! robot capsules, in `f32` structure-of-arrays lanes (`[f32; LANES]` arithmetic that LLVM
+//! vectorises; stable Rust, no `unsafe`, no allocation per query).
+//!
+//! Layout. Forward kinematics runs only for *frames*: the robot base and every link whose
+//! parent joint is driven by a group joint (directly or as a mimic). Links behind constant
+//! joints (fixed joints, joints held at their `fixed_joints` value) are folded into the frame
+//! of their nearest moving ancestor, so their geometry is stored in that frame. A frame's
+//! rotation is `R_parent · (A + cos θ·B + sin θ·C)` with constant matrices (Rodrigues split),
+//! its translation `t_parent + R_parent·t_k`. Each capsule is covered by spheres centred on its
+//! segment, spaced at most half the radius apart: a sphere of radius `sqrt(r² + (s/2)²)`
+//! (≤ 1.031·r) around each centre contains every point of the capsule (a point at distance ≤ r
+//! from the segment point p is within `sqrt(r² + |p − c|²)` of the nearest centre c).
+//!
+//! Hierarchy: per link group a bounding sphere, per capsule a bounding sphere, then spheres;
+//! a level is skipped when *no* lane is near. Checks stop when every lane collides.
+//!
+//! Precision: everything here is `f32`. Every clearance test is padded by
+//! [`BatchModel::f32_pad`] (5·10⁻⁵ m per metre of the scene's extent, at least 5·10⁻⁵ m): far
+//! more than the accumulated `f32` rounding of a kinematic chain of a few metres (about
+//! 10⁻⁶ m), so a lane declared free is free for the `f64` capsule model as well. A lane that may
+//! collide is handed to the scalar checker (capsules in `f64`, then the exact layer), so the
+//! batch verdict is the scalar verdict, only faster.
+
+use crate::robot_geometry::RobotGeometry;
+use crate::shape::Shape;
+use nalgebra::{Isometry3, Matrix3, Point3, Vector3};
+
+/// Number of states checked together.
+pub const LANES: usize = 8;
+
+type L = [f32; LANES];
+
+#[inline(always)]
+fn splat(v: f32) -> L {
+    [v; LANES]
+}
+
+/// How a frame moves relative to its parent frame.
+#[derive(Debug, Clone, Copy)]
+enum Motion {
+    /// The robot base: constant pose in the world.
+    Root,
+    /// Rotation by `multiplier·q[variable] + offset` about a joint axis.
+    Revolute {
+        variable: usize,
+        multiplier: f64,
+        offset: f64,
+    },
+    /// Translation by `multiplier·q[variable] + offset` along `axis` (parent frame).
+    Prismatic {
+        variable: usize,
+        multiplier: f64,
+        offset: f64,
+        axis: [f32; 3],
+    },
+}
+
+/// One moving frame of the batch forward kinematics.
+#[derive(Debug, Clone)]
+struct Frame {
+    parent: usize,
+    motion: Motion,
+    /// Translation of the joint frame in the parent frame.
+    t: [f32; 3],
+    /// Rotation = A + cos·B + sin·C (revolute) or A (root, prismatic); row-major.
+    a: [f32; 9],
+    b: [f32; 9],
+    c: [f32; 9],
+}
+
+/// A sphere of the cover, in its frame.
+#[derive(Debug, Clone, Copy)]
+struct Sphere {
+    center: [f32; 3],
+    radius: f32,
+}
+
+/// A capsule of the cover: its spheres and a bounding sphere (frame coordinates).
+#[derive(Debug, Clone)]
+struct CoverCapsule {
+    /// Index of the capsule in the robot geometry.
+    capsule: usize,
+    frame: usize,
+    center: [f32; 3],
+    radius: f32,
+    spheres: std::ops::Range<usize>,
+}
+
+/// A link group (the capsules of one link): bounding sphere and capsules.
+#[derive(Debug, Clone)]
+struct CoverGroup {
+    frame: usize,
+    center: [f32; 3],
+    radius: f32,
+    capsules: std::ops::Range<usize>,
+}
+
+/// An obstacle in `f32`: world→local transform, bounding sphere, shape parameters.
+#[derive(Debug, Clone, Copy)]
+struct BatchObstacle {
+    /// World→local rotation (row-major) and translation.
+    r: [f32; 9],
+    t: [f32; 3],
+    center: [f32; 3],
+    bound: f32,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sphere { radius: f32 },
+    Box { h: [f32; 3] },
+    Cylinder { radius: f32, half: f32 },
+    Capsule { radius: f32, half: f32 },
+}
+
+/// Input to [`BatchModel::new`]: the checker's link groups, obstacles and ACM.
+pub(crate) struct BatchInput<'a> {
+    pub geometry: &'a RobotGeometry,
+    pub base: &'a Isometry3<f64>,
+    /// Per link group: its link and capsule indices.
+    pub groups: Vec<(usize, Vec<u16>)>,
+    /// Obstacles: shape and world→local transform.
+    pub obstacles: Vec<(Shape, Isometry3<f64>)>,
+    /// `allowed[o * n_capsules + c]`.
+    pub allowed: &'a [bool],
+    /// Self-collision group pairs with their capsule pairs.
+    pub self_pairs: Vec<(usize, usize, Vec<(u16, u16)>)>,
+    pub padding: f64,
+}
+
+/// The immutable batch model of a checker.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchModel {
+    dof: usize,
+    frames: Vec<Frame>,
+    spheres: Vec<Sphere>,
+    capsules: Vec<CoverCapsule>,
+    groups: Vec<CoverGroup>,
+    obstacles: Vec<BatchObstacle>,
+    /// `allowed[o * n_capsules + c]` (capsule index of the geometry).
+    allowed: Vec<bool>,
+    n_capsules: usize,
+    /// Self pairs: (group a, group b, capsule pairs as cover-capsule indices).
+    self_pairs: Vec<(usize, usize, Vec<(usize, usize)>)>,
+    padding: f32,
+    pad: f32,
+}
+
+/// Per-thread lanes of the batch path.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchScratch {
+    rot: Vec<[L; 9]>,
+    pos: Vec<[L; 3]>,
+    /// World centres of spheres, valid when `placed[sphere]`.
+    world: Vec<[L; 3]>,
+    placed: Vec<bool>,
+}
+
+fn m9(m: &Matrix3<f64>) -> [f32; 9] {
+    let mut o = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            o[3 * r + c] = m[(r, c)] as f32;
+        }
+    }
+    o
+}
+
+fn v3(v: &Vector3<f64>) -> [f32; 3] {
+    [v.x as f32, v.y as f32, v.z as f32]
+}
+
+impl BatchModel {
+    /// Builds the frames, the sphere cover and the `f32` obstacles.
+    pub(crate) fn new(input: BatchInput<'_>) -> Self {
+        let geometry = input.geometry;
+        let robot = geometry.robot();
+        let model = robot.model();
+        let chain = robot.chain();
+        let caps = geometry.capsules();
+        // constant joint values: the model state of any group vector (group joints overwritten)
+        let mut full = vec![0.0; model.variables().len()];
+        let zeros = vec![0.0; chain.dof()];
+        if robot.model_state(&zeros, &mut full).is_err() {
+            full.iter_mut().for_each(|v| *v = 0.0);
+        }
+        // model variable -> group joint
+        let mut group_of_var = vec![None; model.variables().len()];
+        for (k, v) in chain.variables().iter().enumerate() {
+            if let Some(slot) = group_of_var.get_mut(v.model_variable) {
+                *slot = Some(k);
+            }
+        }
+        let joints = model.joints();
+        // the group joint driving a joint, with multiplier and offset
+        let driver = |ji: usize| -> Option<(usize, f64, f64)> {
+            let j = &joints[ji];
+            if !j.kind.is_movable() {
+                return None;
+            }
+            if let Some(v) = j.variable {
+                return group_of_var
+                    .get(v)
+                    .copied()
+                    .flatten()
+                    .map(|k| (k, 1.0, 0.0));
+            }
+            let m = j.mimic?;
+            let v = joints[m.source].variable?;
+            group_of_var
+                .get(v)
+                .copied()
+                .flatten()
+                .map(|k| (k, m.multiplier, m.offset))
+        };
+        // links in depth order; per link: (frame, offset of the link in that frame)
+        let n_links = model.links().len();
+        let mut order: Vec<usize> = (0..n_links).collect();
+        order.sort_by_key(|&l| model.ancestors(l).len());
+        let mut place: Vec<Option<(usize, Isometry3<f64>)>> = vec![None; n_links];
+        let base = input.base;
+        let mut frames = vec![Frame {
+            parent: 0,
+            motion: Motion::Root,
+            t: v3(&base.translation.vector),
+            a: m9(&base.rotation.to_rotation_matrix().into_inner()),
+            b: [0.0; 9],
+            c: [0.0; 9],
+        }];
+        for &l in &order {
+            let Some(ji) = model.links()[l].parent_joint else {
+                place[l] = Some((0, Isometry3::identity()));
+                continue;
+            };
+            let j = &joints[ji];
+            let Some((pf, poff)) = place[j.parent] else {
+                continue;
+            };
+            let k = poff * j.origin;
+            match driver(ji) {
+                None => {
+                    let value = model.joint_value(ji, &full);
+                    place[l] = Some((pf, k * j.motion(value)));
+                }
+                Some((variable, multiplier, offset)) => {
+                    let rk = k.rotation.to_rotation_matrix().into_inner();
+                    let axis = j.axis.into_inner();
+                    let aat = axis * axis.transpose();
+                    let cross = axis.cross_matrix();
+                    let (motion, a, b, c) = if j.kind == cella_kinematics::JointKind::Prismatic {
+                        (
+                            Motion::Prismatic {
+                                variable,
+                                multiplier,
+                                offset,
+                                axis: v3(&(rk * axis)),
+                            },
+                            m9(&rk),
+                            [0.0; 9],
+                            [0.0; 9],
+                        )
+                    } else {
+                        (
+                            Motion::Revolute {
+                                variable,
+                                multiplier,
+                                offset,
+                            },
+                            m9(&(rk * aat)),
+                            m9(&(rk * (Matrix3::identity() - aat))),
+                            m9(&(rk * cross)),
+                        )
+                    };
+                    frames.push(Frame {
+                        parent: pf,
+                        motion,
+                        t: v3(&k.translation.vector),
+                        a,
+                        b,
+                        c,
+                    });
+                    place[l] = Some((frames.len() - 1, Isometry3::identity()));
+                }
+            }
+        }
+        // sphere cover of each capsule, grouped like the checker's link groups
+        let mut spheres = Vec::new();
+        let mut capsules = Vec::new();
+        let mut groups = Vec::new();
+        let mut cover_of = vec![usize::MAX; caps.len()];
+        let mut extent: f64 = base.translation.vector.norm();
+        for (link, members) in &input.groups {
+            let (frame, off) = place[*link].unwrap_or((0, Isometry3::identity()));
+            let first_capsule = capsules.len();
+            let mut pts: Vec<(Point3<f64>, f64)> = Vec::new();
+            for &ci in members {
+                let c = &caps[ci as usize];
+                let (a, b) = (off * c.a, off * c.b);
+                let len = (b - a).norm();
+                let spacing = 0.5 * c.radius;
+                let n = if len > 0.0 {
+                    (len / spacing).ceil().max(1.0) as usize + 1
+                } else {
+                    1
+                };
+                let step = if n > 1 { len / (n - 1) as f64 } else { 0.0 };
+                let r = (c.radius * c.radius + 0.25 * step * step).sqrt();
+                let first = spheres.len();
+                for i in 0..n {
+                    let t = if n > 1 {
+                        i as f64 / (n - 1) as f64
+                    } else {
+                        0.0
+                    };
+                    let p = a + (b - a) * t;
+                    spheres.push(Sphere {
+                        center: v3(&p.coords),
+                        radius: r as f32,
+                    });
+                }
+                let mid = nalgebra::center(&a, &b);
+                let bound = 0.5 * len + r;
+                extent = extent.max(mid.coords.norm() + bound);
+                pts.push((mid, bound));
+                cover_of[ci as usize] = capsules.len();
+                capsules.push(CoverCapsule {
+                    capsule: ci as usize,
+                    frame,
+                    center: v3(&mid.coords),
+                    radius: bound as f32,
+                    spheres: first..spheres.len(),
+                });
+            }
+            let (mut lo, mut hi) = (
+                Vector3::repeat(f64::INFINITY),
+                Vector3::repeat(-f64::INFINITY),
+            );
+            for (p, r) in &pts {
+                lo = lo.inf(&(p.coords - Vector3::repeat(*r)));
+                hi = hi.sup(&(p.coords + Vector3::repeat(*r)));
+            }
+            let center = (lo + hi) / 2.0;
+            let radius = pts
+                .iter()
+                .map(|(p, r)| (p.coords - center).norm() + r)
+                .fold(0.0, f64::max);
+            groups.push(CoverGroup {
+                frame,
+                center: v3(&center),
+                radius: radius as f32,
+                capsules: first_capsule..capsules.len(),
+            });
+        }
+        // reach of the robot around its base: bounded by the sum of frame offsets + extents
+        let reach: f64 = frames
+            .iter()
+            .skip(1)
+            .map(|f| {
+                let t = f.t;
+                ((t[0] * t[0] + t[1] * t[1] + t[2] * t[2]) as f64).sqrt()
+            })
+            .sum::<f64>()
+            + extent;
+        let mut scene = base.translation.vector.norm() + reach;
+        let obstacles: Vec<BatchObstacle> = input
+            .obstacles
+            .iter()
+            .map(|(shape, inv)| {
+                let pose = inv.inverse();
+                scene = scene.max(pose.translation.vector.norm() + shape.bounding_radius());
+                BatchObstacle {
+                    r: m9(&inv.rotation.to_rotation_matrix().into_inner()),
+                    t: v3(&inv.translation.vector),
+                    center: v3(&pose.translation.vector),
+                    bound: shape.bounding_radius() as f32,
+                    kind: match *shape {
+                        Shape::Sphere { radius } => Kind::Sphere {
+                            radius: radius as f32,
+                        },
+                        Shape::Box { half_extents: h } => Kind::Box {
+                            h: [h[0] as f32, h[1] as f32, h[2] as f32],
+                        },
+                        Shape::Cylinder {
+                            radius,
+                            half_length,
+                        } => Kind::Cylinder {
+                            radius: radius as f32,
+                            half: half_length as f32,
+                        },
+                        Shape::Capsule {
+                            radius,
+                            half_length,
+                        } => Kind::Capsule {
+                            radius: radius as f32,
+                            half: half_length as f32,
+                        },
+                    },
+                }
+            })
+            .collect();
+        let self_pairs = input
+            .self_pairs
+            .iter()
+            .map(|(a, b, pairs)| {
+                (
+                    *a,
+                    *b,
+                    pairs
+                        .iter()
+                        .map(|&(i, j)| (cover_of[i as usize], cover_of[j as usize]))
+                        .filter(|(i, j)| *i != usize::MAX && *j != usize::MAX)
+                        .collect(),
+                )
+            })
+            .collect();
+        Self {
+            dof: chain.dof(),
+            frames,
+            spheres,
+            capsules,
+            groups,
+            obstacles,
+            allowed: input.allowed.to_vec(),
+            n_capsules: caps.len(),
+            self_pairs,
+            padding: input.padding as f32,
+            pad: (5e-5 * scene.max(1.0)) as f32,
+        }
+    }
+
+    /// The `f32` safety pad (m) added to every batch clearance test.
+    pub(crate) fn f32_pad(&self) -> f32 {
+        self.pad
+    }
+
+    /// Number of spheres of the cover.
+    pub(crate) fn sphere_count(&self) -> usize {
+        self.spheres.len()
+    }
+
+    pub(crate) fn scratch(&self) -> BatchScratch {
+        BatchScratch {
+            rot: vec![[splat(0.0); 9]; self.frames.len()],
+            pos: vec![[splat(0.0); 3]; self.frames.len()],
+            world: vec![[splat(0.0); 3]; self.spheres.len()],
+            placed: vec![false; self.spheres.len()],
+        }
+    }
+
+    /// Forward kinematics of the frames for `LANES` states (`q[lane * dof + k]`; lanes past
+    /// `count` repeat the last state).
+    fn fk(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
+        let dof = self.dof;
+        for (fi, f) in self.frames.iter().enumerate() {
+            match f.motion {
+                Motion::Root => {
+                    s.rot[fi] = f.a.map(splat);
+                    s.pos[fi] = f.t.map(splat);
+                }
+                Motion::Revolute {
+                    variable,
+                    multiplier,
+                    offset,
+                } => {
+                    let mut sin = splat(0.0);
+                    let mut cos = splat(0.0);
+                    for l in 0..LANES {
+                        let lane = l.min(count - 1);
+                        let v = multiplier * q[lane * dof + variable] + offset;
+                        let (sv, cv) = sin_cos(v);
+                        sin[l] = sv;
+                        cos[l] = cv;
+                    }
+                    let mut local = [splat(0.0); 9];
+                    for e in 0..9 {
+                        for l in 0..LANES {
+                            local[e][l] = f.a[e] + cos[l] * f.b[e] + sin[l] * f.c[e];
+                        }
+                    }
+                    let (pr, pp) = (s.rot[f.parent], s.pos[f.parent]);
+                    s.rot[fi] = mat_mul(&pr, &local);
+                    s.pos[fi] = add3(&pp, &mat_vec_const(&pr, &f.t));
+                }
+                Motion::Prismatic {
+                    variable,
+                    multiplier,
+                    offset,
+                    axis,
+                } => {
+                    let mut t = [splat(0.0); 3];
+                    for l in 0..LANES {
+                        let lane = l.min(count - 1);
+                        let v = (multiplier * q[lane * dof + variable] + offset) as f32;
+                        for k in 0..3 {
+                            t[k][l] = f.t[k] + axis[k] * v;
+                        }
+                    }
+                    let (pr, pp) = (s.rot[f.parent], s.pos[f.parent]);
+                    let local = f.a.map(splat);
+                    s.rot[fi] = mat_mul(&pr, &local);
+                    s.pos[fi] = add3(&pp, &mat_vec(&pr, &t));
+                }
+            }
+        }
+    }
+
+    /// World centre of a point fixed in frame `f`.
+    #[inline(always)]
+    fn world_point(s: &BatchScratch, f: usize, p: &[f32; 3]) -> [L; 3] {
+        add3(&s.pos[f], &mat_vec_const(&s.rot[f], p))
+    }
+
+    fn sphere_world(&self, s: &mut BatchScratch, frame: usize, i: usize) -> [L; 3] {
+        if !s.placed[i] {
+            s.world[i] = Self::world_point(s, frame, &self.spheres[i].center);
+            s.placed[i] = true;
+        }
+        s.world[i]
+    }
+
+    /// Marks in `hit` the lanes (of `count` states, `q` flat row-major) whose sphere cover may
+    /// be within the padding of an obstacle or in self-collision. Lanes left `false` are free.
+    pub(crate) fn filter(
+        &self,
+        s: &mut BatchScratch,
+        q: &[f64],
+        count: usize,
+        hit: &mut [bool; LANES],
+    ) {
+        *hit = [false; LANES];
+        for l in count..LANES {
+            hit[l] = true; // padding lanes: never reported
+        }
+        self.fk(s, q, count);
+        s.placed.iter_mut().for_each(|p| *p = false);
+        let pad = self.pad;
+        let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
+        for g in &self.groups {
+            let gc = Self::world_point(s, g.frame, &g.center);
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                let reach = g.radius + o.bound + self.padding + pad;
+                if !any_within(&gc, &o.center, reach) {
+                    continue;
+                }
+                for cc in &self.capsules[g.capsules.clone()] {
+                    if self.allowed[oi * self.n_capsules + cc.capsule] {
+                        continue;
+                    }
+                    let cw = Self::world_point(s, cc.frame, &cc.center);
+                    if !any_within(&cw, &o.center, cc.radius + o.bound + self.padding + pad) {
+                        continue;
+                    }
+                    for si in cc.spheres.clone() {
+                        let p = self.sphere_world(s, cc.frame, si);
+                        let r = self.spheres[si].radius + self.padding + pad;
+                        obstacle_hits(o, &p, r, hit);
+                    }
+                    if all(hit) {
+                        return;
+                    }
+                }
+            }
+        }
+        for (ga, gb, pairs) in &self.self_pairs {
+            let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
+            let ca = Self::world_point(s, a.frame, &a.center);
+            let cb = Self::world_point(s, b.frame, &b.center);
+            if !any_within_lanes(&ca, &cb, a.radius + b.radius + pad) {
+                continue;
+            }
+            for &(i, j) in pairs {
+                let (x, y) = (&self.capsules[i], &self.capsules[j]);
+                let cx = Self::world_point(s, x.frame, &x.center);
+                let cy = Self::world_point(s, y.frame, &y.center);
+                if !any_within_lanes(&cx, &cy, x.radius + y.radius + pad) {
+                    continue;
+                }
+                for si in x.spheres.clone() {
+                    let p = self.sphere_world(s, x.frame, si);
+                    for sj in y.spheres.clone() {
+                        let p2 = self.sphere_world(s, y.frame, sj);
+                        let r = self.spheres[si].radius + self.spheres[sj].radius + pad;
+                        let d2 = dist2(&p, &p2);
+                        for l in 0..LANES {
+                            hit[l] |= d2[l] < r * r;
+                        }
+                    }
+                }
+                if all(hit) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Lanes where the sphere at `p` (radius + padding = `r`) comes closer than `r` to the
+/// obstacle are set in `hit`.
+#[inline(always)]
+fn obstacle_hits(o: &BatchObstacle, p: &[L; 3], r: f32, hit: &mut [bool; LANES]) {
+    // local coordinates
+    let mut x = [splat(0.0); 3];
+    for k in 0..3 {
+        for l in 0..LANES {
+            x[k][l] =
+                o.r[3 * k] * p[0][l] + o.r[3 * k + 1] * p[1][l] + o.r[3 * k + 2] * p[2][l] + o.t[k];
+        }
+    }
+    let mut d2 = splat(0.0);
+    let (r2, extra) = match o.kind {
+        Kind::Sphere { radius } => {
+            for l in 0..LANES {
+                d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + x[2][l] * x[2][l];
+            }
+            (r + radius, 0.0)
+        }
+        Kind::Box { h } => {
+            for l in 0..LANES {
+                let dx = (x[0][l].abs() - h[0]).max(0.0);
+                let dy = (x[1][l].abs() - h[1]).max(0.0);
+                let dz = (x[2][l].abs() - h[2]).max(0.0);
+                d2[l] = dx * dx + dy * dy + dz * dz;
+            }
+            (r, 0.0)
+        }
+        Kind::Cylinder { radius, half } => {
+            for l in 0..LANES {
+                let radial = (x[0][l] * x[0][l] + x[1][l] * x[1][l]).sqrt();
+                let dr = (radial - radius).max(0.0);
+                let dz = (x[2][l].abs() - half).max(0.0);
+                d2[l] = dr * dr + dz * dz;
+            }
+            (r, 0.0)
+        }
+        Kind::Capsule { radius, half } => {
+            for l in 0..LANES {
+                let dz = (x[2][l].abs() - half).max(0.0);
+                d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + dz * dz;
+            }
+            (r + radius, 0.0)
+        }
+    };
+    let reach = r2 + extra;
+    for l in 0..LANES {
+        hit[l] |= d2[l] < reach * reach;
+    }
+}
+
+#[inline(always)]
+fn dist2(a: &[L; 3], b: &[L; 3]) -> L {
+    let mut d = splat(0.0);
+    for l in 0..LANES {
+        let (x, y, z) = (a[0][l] - b[0][l], a[1][l] - b[1][l], a[2][l] - b[2][l]);
+        d[l] = x * x + y * y + z * z;
+    }
+    d
+}
+
+/// True when some lane of `p` is within `reach` of the fixed point `c`.
+#[inline(always)]
+fn any_within(p: &[L; 3], c: &[f32; 3], reach: f32) -> bool {
+    let mut near = false;
+    for l in 0..LANES {
+        let (x, y, z) = (p[0][l] - c[0], p[1][l] - c[1], p[2][l] - c[2]);
+        near |= x * x + y * y + z * z < reach * reach;
+    }
+    near
+}
+
+#[inline(always)]
+fn any_within_lanes(a: &[L; 3], b: &[L; 3], reach: f32) -> bool {
+    let d = dist2(a, b);
+    d.iter().any(|&v| v < reach * reach)
+}
+
+#[inline(always)]
+fn mat_mul(a: &[L; 9], b: &[L; 9]) -> [L; 9] {
+    let mut o = [splat(0.0); 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            for l in 0..LANES {
+                o[3 * r + c][l] = a[3 * r][l] * b[c][l]
+                    + a[3 * r + 1][l] * b[3 + c][l]
+                    + a[3 * r + 2][l] * b[6 + c][l];
+            }
+        }
+    }
+    o
+}
+
+#[inline(always)]
+fn mat_vec_const(a: &[L; 9], v: &[f32; 3]) -> [L; 3] {
+    let mut o = [splat(0.0); 3];
+    for r in 0..3 {
+        for l in 0..LANES {
+            o[r][l] = a[3 * r][l] * v[0] + a[3 * r + 1][l] * v[1] + a[3 * r + 2][l] * v[2];
+        }
+    }
+    o
+}
+
+#[inline(always)]
+fn mat_vec(a: &[L; 9], v: &[L; 3]) -> [L; 3] {
+    let mut o = [splat(0.0); 3];
+    for r in 0..3 {
+        for l in 0..LANES {
+            o[r][l] = a[3 * r][l] * v[0][l] + a[3 * r + 1][l] * v[1][l] + a[3 * r + 2][l] * v[2][l];
+        }
+    }
+    o
+}
+
+#[inline(always)]
+fn add3(a: &[L; 3], b: &[L; 3]) -> [L; 3] {
+    let mut o = [splat(0.0); 3];
+    for k in 0..3 {
+        for l in 0..LANES {
+            o[k][l] = a[k][l] + b[k][l];
+        }
+    }
+    o
+}
+
+/// `(sin x, cos x)` in `f32` (absolute error below 4·10⁻⁷ for |x| < 10⁶): reduction by π/2
+/// in `f64`, Taylor polynomials on [−π/4, π/4] in `f32`.
+#[inline(always)]
+pub(crate) fn sin_cos(x: f64) -> (f32, f32) {
+    let y = x * std::f64::consts::FRAC_2_PI;
+    let k = (y + if y >= 0.0 { 0.5 } else { -0.5 }) as i64;
+    let r = (x - k as f64 * std::f64::consts::FRAC_PI_2) as f32;
+    let r2 = r * r;
+    let s =
+        r * (1.0 + r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 / 362_880.0))));
+    let c = 1.0
+        + r2 * (-0.5
+            + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40_320.0 - r2 / 3_628_800.0))));
+    match k & 3 {
+        0 => (s, c),
+        1 => (c, -s),
+        2 => (-s, -c),
+        _ => (-c, s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sin_cos_matches_std() {
+        let mut worst: f64 = 0.0;
+        for i in -200_000..200_000 {
+            let x = i as f64 * 1e-4 + 0.3e-5;
+            let (s, c) = sin_cos(x);
+            worst = worst
+                .max((f64::from(s) - x.sin()).abs())
+                .max((f64::from(c) - x.cos()).abs());
+        }
+        assert!(worst < 4e-7, "worst error {worst}");
+    }
+}
