@@ -761,3 +761,61 @@ mod tests {
         assert!(worst < 4e-7, "worst error {worst}");
     }
 }
+
+#[cfg(test)]
+mod fk_tests {
+    use super::*;
+    use crate::{Checker, RobotGeometry, World};
+    use std::sync::Arc;
+
+    /// The first sphere of every capsule sits on the capsule's start point, placed by the
+    /// scalar f64 kinematics.
+    #[test]
+    fn batch_kinematics_match_the_model() {
+        for name in [
+            "ur5e",
+            "kuka_kr6_r700",
+            "abb_irb2400",
+            "fanuc_lrmate200id",
+            "staubli_tx2_60",
+            "panda",
+        ] {
+            let g = Arc::new(RobotGeometry::library(name).unwrap());
+            let base = Isometry3::translation(0.3, -0.1, 0.2)
+                * Isometry3::rotation(Vector3::new(0.1, 0.2, 0.7));
+            let checker = Checker::new(g.clone(), base, &World::new(), &[]).unwrap();
+            let b = &checker.batch;
+            let mut s = b.scratch();
+            let robot = g.robot();
+            let mut rng = cella_kinematics::Rng::new(3);
+            let dof = robot.chain().dof();
+            let mut q = vec![0.0; dof * LANES];
+            for lane in q.chunks_mut(dof) {
+                robot.chain().random_configuration(&mut rng, lane);
+            }
+            b.fk(&mut s, &q, LANES);
+            let mut full = vec![0.0; robot.model().variables().len()];
+            let mut poses = vec![Isometry3::identity(); robot.model().links().len()];
+            for l in 0..LANES {
+                robot
+                    .model_state(&q[l * dof..(l + 1) * dof], &mut full)
+                    .unwrap();
+                robot.model().link_poses(&full, &mut poses).unwrap();
+                for cc in &b.capsules {
+                    let c = &g.capsules()[cc.capsule];
+                    let want = base * poses[c.link] * c.a;
+                    let got =
+                        BatchModel::world_point(&s, cc.frame, &b.spheres[cc.spheres.start].center);
+                    let err = (0..3)
+                        .map(|k| (f64::from(got[k][l]) - want[k]).abs())
+                        .fold(0.0, f64::max);
+                    assert!(
+                        err < 1e-5,
+                        "{name} capsule {} lane {l}: error {err}",
+                        cc.capsule
+                    );
+                }
+            }
+        }
+    }
+}

@@ -106,7 +106,7 @@ pub struct Checker {
     /// Link-group pairs checked for self-collision, with their capsule pairs.
     self_groups: Vec<SelfGroupPair>,
     /// The same model as `f32` sphere lanes for [`Checker::is_valid_batch`].
-    batch: crate::batch::BatchModel,
+    pub(crate) batch: crate::batch::BatchModel,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.

@@ -1,0 +1,173 @@
+#![allow(clippy::unwrap_used)]
+//! The batched path (f32 sphere lanes) against the scalar checker: on random states of every
+//! bundled robot in a cluttered cell (and the MotionBenchMaker scenes), the batch verdicts are
+//! the scalar verdicts, and every state the f32 filter clears is valid for the scalar f64
+//! capsule checker (the filter is conservative).
+
+use cella_collision::problem::Problem;
+use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
+use cella_kinematics::Rng;
+use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const LIBRARY: [&str; 6] = [
+    "ur5e",
+    "kuka_kr6_r700",
+    "abb_irb2400",
+    "fanuc_lrmate200id",
+    "staubli_tx2_60",
+    "panda",
+];
+
+/// 30 objects of every primitive kind within the robot's reach (scaled to `reach` metres),
+/// placed around the robot base `base` (world frame), none touching the base itself.
+pub fn cluttered_world(base: &Isometry3<f64>, reach: f64, seed: u64) -> World {
+    let mut rng = Rng::new(seed);
+    let mut w = World::new();
+    for i in 0..30 {
+        let (r, a) = (rng.uniform(0.4, 1.0) * reach, rng.uniform(-3.1, 3.1));
+        let pose = base
+            * Isometry3::from_parts(
+                Translation3::new(r * a.cos(), r * a.sin(), rng.uniform(0.0, 1.0) * reach),
+                UnitQuaternion::from_euler_angles(
+                    rng.uniform(-3.0, 3.0),
+                    rng.uniform(-3.0, 3.0),
+                    rng.uniform(-3.0, 3.0),
+                ),
+            );
+        let s = 0.1 * reach;
+        let shape = match i % 4 {
+            0 => Shape::Box {
+                half_extents: [0.5 * s, 0.3 * s, 0.8 * s],
+            },
+            1 => Shape::Cylinder {
+                radius: 0.3 * s,
+                half_length: 0.7 * s,
+            },
+            2 => Shape::Sphere { radius: 0.5 * s },
+            _ => Shape::Capsule {
+                radius: 0.25 * s,
+                half_length: 0.6 * s,
+            },
+        };
+        w.add(WorldObject {
+            name: format!("o{i}"),
+            shape,
+            pose,
+        })
+        .unwrap();
+    }
+    w
+}
+
+fn reach(g: &RobotGeometry) -> f64 {
+    g.lever_arms().iter().copied().fold(0.0, f64::max)
+}
+
+fn compare(checker: &Checker, states: usize, seed: u64, label: &str) {
+    let chain = checker.geometry().robot().chain();
+    let dof = chain.dof();
+    let mut rng = Rng::new(seed);
+    let mut qs = vec![0.0; states * dof];
+    for q in qs.chunks_mut(dof) {
+        chain.random_configuration(&mut rng, q);
+    }
+    let mut s = checker.scratch();
+    let mut batch = vec![false; states];
+    let mut filter = vec![false; states];
+    checker.is_valid_batch(&mut s, &qs, &mut batch).unwrap();
+    checker.batch_prefilter(&mut s, &qs, &mut filter).unwrap();
+    let (mut valid, mut cleared) = (0, 0);
+    for (i, q) in qs.chunks(dof).enumerate() {
+        let scalar = checker.is_valid(&mut s, q);
+        assert_eq!(batch[i], scalar, "{label}: state {q:?} batch/scalar differ");
+        if filter[i] {
+            // conservative: cleared by the f32 spheres -> the f64 capsules are free too
+            assert!(
+                checker.distance(&mut s, q).unwrap().distance >= 0.0,
+                "{label}: f32 filter cleared a colliding state {q:?}"
+            );
+            assert!(scalar);
+            cleared += 1;
+        }
+        valid += usize::from(scalar);
+    }
+    eprintln!(
+        "{label:28} {states} states: {valid} valid, {cleared} cleared by the f32 filter ({:.1} % of valid)",
+        100.0 * cleared as f64 / valid.max(1) as f64
+    );
+    assert!(
+        valid > 0 && cleared > 0,
+        "{label}: the test exercises nothing"
+    );
+}
+
+#[test]
+fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
+    let n: usize = std::env::var("CELLA_BATCH_STATES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000);
+    for (k, name) in LIBRARY.iter().enumerate() {
+        let g = Arc::new(RobotGeometry::library(name).unwrap());
+        let base = Isometry3::from_parts(
+            Translation3::new(0.1, -0.2, 0.05),
+            UnitQuaternion::from_euler_angles(0.0, 0.0, 0.7),
+        );
+        let mut world = cluttered_world(&base, reach(&g), 40 + k as u64);
+        world.set_padding(0.01).unwrap();
+        // a second robot of the same kind, 1.5 reach away, as static geometry
+        let home = g.robot().named_pose("home").unwrap().to_vec();
+        let other = StaticRobot {
+            name: "twin".into(),
+            geometry: g.clone(),
+            base: Isometry3::translation(1.5 * reach(&g), 0.0, 0.0),
+            joints: home,
+        };
+        let checker = Checker::new(g, base, &world, &[other]).unwrap();
+        compare(&checker, n, 7 + k as u64, name);
+    }
+}
+
+#[test]
+fn batch_matches_scalar_on_motionbenchmaker_scenes() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/problems/panda-mbm");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} absent", dir.display());
+        return;
+    }
+    for scene in ["bookshelf_small", "box", "cage", "table_pick"] {
+        let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
+        let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+        compare(&checker, 2000, 3, scene);
+        // the problem's own states, including the colliding cage goals
+        let mut qs = p.start.clone();
+        for g in &p.goals {
+            qs.extend_from_slice(g);
+        }
+        let mut out = vec![false; 1 + p.goals.len()];
+        let mut s = checker.scratch();
+        checker.is_valid_batch(&mut s, &qs, &mut out).unwrap();
+        for (i, q) in qs.chunks(p.start.len()).enumerate() {
+            assert_eq!(out[i], checker.is_valid(&mut s, q));
+        }
+    }
+}
+
+#[test]
+fn batch_rejects_mismatched_lengths_and_bad_values() {
+    let g = Arc::new(RobotGeometry::library("panda").unwrap());
+    let checker = Checker::new(g, Isometry3::identity(), &World::new(), &[]).unwrap();
+    let mut s = checker.scratch();
+    let mut out = vec![true; 3];
+    assert!(
+        checker
+            .is_valid_batch(&mut s, &[0.0; 20], &mut out)
+            .is_err()
+    );
+    let mut qs = vec![0.0; 21];
+    qs[9] = f64::NAN;
+    checker.is_valid_batch(&mut s, &qs, &mut out).unwrap();
+    assert!(!out[1], "a NaN state is invalid");
+}
