@@ -69,6 +69,21 @@ fn bench_checker(c: &mut Criterion, label: &str, checker: &Checker) {
             })
         });
     }
+    for (kind, filter) in [("valid", Some(true)), ("any", None)] {
+        let states: Vec<f64> = random_states(checker, 256, filter).concat();
+        let mut out = vec![false; 256];
+        let mut group = c.benchmark_group(format!("is_valid_batch/{label}"));
+        group.throughput(criterion::Throughput::Elements(256));
+        group.bench_function(format!("{kind}_states_x256"), |b| {
+            b.iter(|| {
+                checker
+                    .is_valid_batch(&mut s, black_box(&states), &mut out)
+                    .unwrap();
+                black_box(&out);
+            })
+        });
+        group.finish();
+    }
     let states = random_states(checker, 256, Some(true));
     let mut i = 0;
     c.bench_function(&format!("distance/{label}"), |b| {

@@ -8,8 +8,8 @@
 //! of their nearest moving ancestor, so their geometry is stored in that frame. A frame's
 //! rotation is `R_parent · (A + cos θ·B + sin θ·C)` with constant matrices (Rodrigues split),
 //! its translation `t_parent + R_parent·t_k`. Each capsule is covered by spheres centred on its
-//! segment, spaced at most half the radius apart: a sphere of radius `sqrt(r² + (s/2)²)`
-//! (≤ 1.031·r) around each centre contains every point of the capsule (a point at distance ≤ r
+//! segment, spaced at most 0.75 radius apart: a sphere of radius `sqrt(r² + (s/2)²)`
+//! (≤ 1.07·r) around each centre contains every point of the capsule (a point at distance ≤ r
 //! from the segment point p is within `sqrt(r² + |p − c|²)` of the nearest centre c).
 //!
 //! Hierarchy: per link group a bounding sphere, per capsule a bounding sphere, then spheres;
@@ -85,6 +85,10 @@ struct CoverCapsule {
     center: [f32; 3],
     radius: f32,
     spheres: std::ops::Range<usize>,
+    /// Segment ends (frame coordinates) and the capsule radius.
+    a: [f32; 3],
+    b: [f32; 3],
+    r: f32,
 }
 
 /// A link group (the capsules of one link): bounding sphere and capsules.
@@ -102,9 +106,13 @@ struct BatchObstacle {
     /// World→local rotation (row-major) and translation.
     r: [f32; 9],
     t: [f32; 3],
+    /// Bounding sphere (world centre, radius).
     center: [f32; 3],
     bound: f32,
     kind: Kind,
+    /// World segment of a capsule obstacle (both ends at the centre for a sphere).
+    p0: [f32; 3],
+    p1: [f32; 3],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +164,9 @@ pub(crate) struct BatchScratch {
     /// World centres of spheres, valid when `placed[sphere]`.
     world: Vec<[L; 3]>,
     placed: Vec<bool>,
+    /// World segment ends of capsules, valid when `cap_placed[capsule]`.
+    cap_world: Vec<([L; 3], [L; 3])>,
+    cap_placed: Vec<bool>,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -299,7 +310,7 @@ impl BatchModel {
                 let c = &caps[ci as usize];
                 let (a, b) = (off * c.a, off * c.b);
                 let len = (b - a).norm();
-                let spacing = 0.5 * c.radius;
+                let spacing = 0.75 * c.radius;
                 let n = if len > 0.0 {
                     (len / spacing).ceil().max(1.0) as usize + 1
                 } else {
@@ -331,6 +342,9 @@ impl BatchModel {
                     center: v3(&mid.coords),
                     radius: bound as f32,
                     spheres: first..spheres.len(),
+                    a: v3(&a.coords),
+                    b: v3(&b.coords),
+                    r: c.radius as f32,
                 });
             }
             let (mut lo, mut hi) = (
@@ -370,11 +384,20 @@ impl BatchModel {
             .map(|(shape, inv)| {
                 let pose = inv.inverse();
                 scene = scene.max(pose.translation.vector.norm() + shape.bounding_radius());
+                let (p0, p1) = match *shape {
+                    Shape::Capsule { half_length, .. } => (
+                        pose * Point3::new(0.0, 0.0, -half_length),
+                        pose * Point3::new(0.0, 0.0, half_length),
+                    ),
+                    _ => (pose * Point3::origin(), pose * Point3::origin()),
+                };
                 BatchObstacle {
-                    r: m9(&inv.rotation.to_rotation_matrix().into_inner()),
-                    t: v3(&inv.translation.vector),
+                    p0: v3(&p0.coords),
+                    p1: v3(&p1.coords),
                     center: v3(&pose.translation.vector),
                     bound: shape.bounding_radius() as f32,
+                    r: m9(&inv.rotation.to_rotation_matrix().into_inner()),
+                    t: v3(&inv.translation.vector),
                     kind: match *shape {
                         Shape::Sphere { radius } => Kind::Sphere {
                             radius: radius as f32,
@@ -446,6 +469,8 @@ impl BatchModel {
             pos: vec![[splat(0.0); 3]; self.frames.len()],
             world: vec![[splat(0.0); 3]; self.spheres.len()],
             placed: vec![false; self.spheres.len()],
+            cap_world: vec![([splat(0.0); 3], [splat(0.0); 3]); self.capsules.len()],
+            cap_placed: vec![false; self.capsules.len()],
         }
     }
 
@@ -520,8 +545,25 @@ impl BatchModel {
         s.world[i]
     }
 
-    /// Marks in `hit` the lanes (of `count` states, `q` flat row-major) whose sphere cover may
-    /// be within the padding of an obstacle or in self-collision. Lanes left `false` are free.
+    fn segment_world(&self, s: &mut BatchScratch, i: usize) -> ([L; 3], [L; 3]) {
+        if !s.cap_placed[i] {
+            let c = &self.capsules[i];
+            s.cap_world[i] = (
+                Self::world_point(s, c.frame, &c.a),
+                Self::world_point(s, c.frame, &c.b),
+            );
+            s.cap_placed[i] = true;
+        }
+        s.cap_world[i]
+    }
+
+    /// Marks in `hit` the lanes (of `count` states, `q` flat row-major) whose capsules may be
+    /// within the padding of an obstacle or in self-collision. Lanes left `false` are free.
+    ///
+    /// Per (link, obstacle): the link's bounding sphere against the exact obstacle shape; per
+    /// capsule: its bounding sphere against the shape, then the capsule itself (segment
+    /// distance for sphere and capsule obstacles, the sphere cover for boxes and cylinders).
+    /// Self pairs: bounding spheres, then segment/segment distances.
     pub(crate) fn filter(
         &self,
         s: &mut BatchScratch,
@@ -530,32 +572,50 @@ impl BatchModel {
         hit: &mut [bool; LANES],
     ) {
         *hit = [false; LANES];
-        for l in count..LANES {
-            hit[l] = true; // padding lanes: never reported
+        for h in hit.iter_mut().skip(count) {
+            *h = true; // padding lanes: never reported
         }
         self.fk(s, q, count);
         s.placed.iter_mut().for_each(|p| *p = false);
+        s.cap_placed.iter_mut().for_each(|p| *p = false);
         let pad = self.pad;
+        let margin = self.padding + pad;
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
         for g in &self.groups {
             let gc = Self::world_point(s, g.frame, &g.center);
             for (oi, o) in self.obstacles.iter().enumerate() {
-                let reach = g.radius + o.bound + self.padding + pad;
-                if !any_within(&gc, &o.center, reach) {
+                // bounding spheres first (cheap), then the link sphere against the shape
+                if !any_within(&gc, &o.center, g.radius + o.bound + margin)
+                    || !any_lane(&obstacle_near(o, &gc, g.radius + margin))
+                {
                     continue;
                 }
-                for cc in &self.capsules[g.capsules.clone()] {
+                for (k, cc) in self.capsules[g.capsules.clone()].iter().enumerate() {
                     if self.allowed[oi * self.n_capsules + cc.capsule] {
                         continue;
                     }
                     let cw = Self::world_point(s, cc.frame, &cc.center);
-                    if !any_within(&cw, &o.center, cc.radius + o.bound + self.padding + pad) {
+                    if !any_lane(&obstacle_near(o, &cw, cc.radius + margin)) {
                         continue;
                     }
-                    for si in cc.spheres.clone() {
-                        let p = self.sphere_world(s, cc.frame, si);
-                        let r = self.spheres[si].radius + self.padding + pad;
-                        obstacle_hits(o, &p, r, hit);
+                    match o.kind {
+                        Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let d2 = segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat));
+                            let reach = cc.r + radius + margin;
+                            for l in 0..LANES {
+                                hit[l] |= d2[l] < reach * reach;
+                            }
+                        }
+                        Kind::Box { .. } | Kind::Cylinder { .. } => {
+                            for si in cc.spheres.clone() {
+                                let p = self.sphere_world(s, cc.frame, si);
+                                let near = obstacle_near(o, &p, self.spheres[si].radius + margin);
+                                for l in 0..LANES {
+                                    hit[l] |= near[l];
+                                }
+                            }
+                        }
                     }
                     if all(hit) {
                         return;
@@ -577,16 +637,12 @@ impl BatchModel {
                 if !any_within_lanes(&cx, &cy, x.radius + y.radius + pad) {
                     continue;
                 }
-                for si in x.spheres.clone() {
-                    let p = self.sphere_world(s, x.frame, si);
-                    for sj in y.spheres.clone() {
-                        let p2 = self.sphere_world(s, y.frame, sj);
-                        let r = self.spheres[si].radius + self.spheres[sj].radius + pad;
-                        let d2 = dist2(&p, &p2);
-                        for l in 0..LANES {
-                            hit[l] |= d2[l] < r * r;
-                        }
-                    }
+                let (a0, a1) = self.segment_world(s, i);
+                let (b0, b1) = self.segment_world(s, j);
+                let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
+                let reach = x.r + y.r + pad;
+                for l in 0..LANES {
+                    hit[l] |= d2[l] < reach * reach;
                 }
                 if all(hit) {
                     return;
@@ -596,11 +652,15 @@ impl BatchModel {
     }
 }
 
-/// Lanes where the sphere at `p` (radius + padding = `r`) comes closer than `r` to the
-/// obstacle are set in `hit`.
 #[inline(always)]
-fn obstacle_hits(o: &BatchObstacle, p: &[L; 3], r: f32, hit: &mut [bool; LANES]) {
-    // local coordinates
+fn any_lane(m: &[bool; LANES]) -> bool {
+    m.iter().any(|&x| x)
+}
+
+/// Lanes where a sphere of radius `r` at `p` (world) comes closer than 0 to the obstacle's
+/// exact shape (sphere, box, cylinder or capsule).
+#[inline(always)]
+fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
     let mut x = [splat(0.0); 3];
     for k in 0..3 {
         for l in 0..LANES {
@@ -609,12 +669,12 @@ fn obstacle_hits(o: &BatchObstacle, p: &[L; 3], r: f32, hit: &mut [bool; LANES])
         }
     }
     let mut d2 = splat(0.0);
-    let (r2, extra) = match o.kind {
+    let reach = match o.kind {
         Kind::Sphere { radius } => {
             for l in 0..LANES {
                 d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + x[2][l] * x[2][l];
             }
-            (r + radius, 0.0)
+            r + radius
         }
         Kind::Box { h } => {
             for l in 0..LANES {
@@ -623,7 +683,7 @@ fn obstacle_hits(o: &BatchObstacle, p: &[L; 3], r: f32, hit: &mut [bool; LANES])
                 let dz = (x[2][l].abs() - h[2]).max(0.0);
                 d2[l] = dx * dx + dy * dy + dz * dz;
             }
-            (r, 0.0)
+            r
         }
         Kind::Cylinder { radius, half } => {
             for l in 0..LANES {
@@ -632,20 +692,78 @@ fn obstacle_hits(o: &BatchObstacle, p: &[L; 3], r: f32, hit: &mut [bool; LANES])
                 let dz = (x[2][l].abs() - half).max(0.0);
                 d2[l] = dr * dr + dz * dz;
             }
-            (r, 0.0)
+            r
         }
         Kind::Capsule { radius, half } => {
             for l in 0..LANES {
                 let dz = (x[2][l].abs() - half).max(0.0);
                 d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + dz * dz;
             }
-            (r + radius, 0.0)
+            r + radius
         }
     };
-    let reach = r2 + extra;
+    let mut out = [false; LANES];
     for l in 0..LANES {
-        hit[l] |= d2[l] < reach * reach;
+        out[l] = d2[l] < reach * reach;
     }
+    out
+}
+
+/// Squared distance between segments `p1 → q1` and `p2 → q2`, lane by lane (Ericson, Real-Time
+/// Collision Detection 5.1.9, branch-free; zero-length segments handled).
+#[inline(always)]
+fn segment_segment_d2(p1: &[L; 3], q1: &[L; 3], p2: &[L; 3], q2: &[L; 3]) -> L {
+    const EPS: f32 = 1e-12;
+    let mut out = splat(0.0);
+    for l in 0..LANES {
+        let d1 = [
+            q1[0][l] - p1[0][l],
+            q1[1][l] - p1[1][l],
+            q1[2][l] - p1[2][l],
+        ];
+        let d2 = [
+            q2[0][l] - p2[0][l],
+            q2[1][l] - p2[1][l],
+            q2[2][l] - p2[2][l],
+        ];
+        let r = [
+            p1[0][l] - p2[0][l],
+            p1[1][l] - p2[1][l],
+            p1[2][l] - p2[2][l],
+        ];
+        let a = d1[0] * d1[0] + d1[1] * d1[1] + d1[2] * d1[2];
+        let e = d2[0] * d2[0] + d2[1] * d2[1] + d2[2] * d2[2];
+        let f = d2[0] * r[0] + d2[1] * r[1] + d2[2] * r[2];
+        let c = d1[0] * r[0] + d1[1] * r[1] + d1[2] * r[2];
+        let b = d1[0] * d2[0] + d1[1] * d2[1] + d1[2] * d2[2];
+        let denom = a * e - b * b;
+        let a_ok = a > EPS;
+        let e_ok = e > EPS;
+        let inv_a = if a_ok { 1.0 / a } else { 0.0 };
+        let inv_e = if e_ok { 1.0 / e } else { 0.0 };
+        let mut s = if denom > EPS {
+            ((b * f - c * e) / denom).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let mut t = (b * s + f) * inv_e;
+        if !e_ok {
+            // the second segment is a point: closest point of the first to it
+            t = 0.0;
+            s = (-c * inv_a).clamp(0.0, 1.0);
+        } else if t < 0.0 {
+            t = 0.0;
+            s = (-c * inv_a).clamp(0.0, 1.0);
+        } else if t > 1.0 {
+            t = 1.0;
+            s = ((b - c) * inv_a).clamp(0.0, 1.0);
+        }
+        let x = r[0] + d1[0] * s - d2[0] * t;
+        let y = r[1] + d1[1] * s - d2[1] * t;
+        let z = r[2] + d1[2] * s - d2[2] * t;
+        out[l] = x * x + y * y + z * z;
+    }
+    out
 }
 
 #[inline(always)]
@@ -661,12 +779,12 @@ fn dist2(a: &[L; 3], b: &[L; 3]) -> L {
 /// True when some lane of `p` is within `reach` of the fixed point `c`.
 #[inline(always)]
 fn any_within(p: &[L; 3], c: &[f32; 3], reach: f32) -> bool {
-    let mut near = false;
+    let mut d = splat(0.0);
     for l in 0..LANES {
         let (x, y, z) = (p[0][l] - c[0], p[1][l] - c[1], p[2][l] - c[2]);
-        near |= x * x + y * y + z * z < reach * reach;
+        d[l] = x * x + y * y + z * z;
     }
-    near
+    d.iter().any(|&v| v < reach * reach)
 }
 
 #[inline(always)]

@@ -585,7 +585,22 @@ impl Checker {
                     .capsules
                     .iter()
                     .all(|&c| self.allowed[oi * n + c as usize]);
-                if !hulls.is_empty() && !link_allowed {
+                // the capsules contain the hulls: when every checked capsule of the link
+                // clears the obstacle, so do its hulls (saves the costly hull queries)
+                let capsules_clear = || {
+                    g.capsules.iter().all(|&ci| {
+                        let ci = ci as usize;
+                        ci >= own
+                            || self.allowed[oi * n + ci]
+                            || o.shape.segment_distance(
+                                &(o.inverse_pose * s.ends[ci].0),
+                                &(o.inverse_pose * s.ends[ci].1),
+                                DISTANCE_TOLERANCE,
+                            ) - caps[ci].radius
+                                >= self.padding
+                    })
+                };
+                if !hulls.is_empty() && !link_allowed && !capsules_clear() {
                     let p = link_pose(g);
                     for h in hulls {
                         match shape_distance(&p, h, &o.exact.1, &o.exact.0) {
@@ -620,7 +635,20 @@ impl Checker {
             }
             let (ha, hb) = (exact.of(ga.link), exact.of(gb.link));
             let hulls_cover = !ha.is_empty() && !hb.is_empty();
-            if hulls_cover {
+            let capsules_clear = || {
+                pair.pairs.iter().all(|&(i, j)| {
+                    let (i, j) = (i as usize, j as usize);
+                    i >= own
+                        || j >= own
+                        || segment_segment_distance(
+                            &s.ends[i].0,
+                            &s.ends[i].1,
+                            &s.ends[j].0,
+                            &s.ends[j].1,
+                        ) >= caps[i].radius + caps[j].radius
+                })
+            };
+            if hulls_cover && !capsules_clear() {
                 let (pa, pb) = (link_pose(ga), link_pose(gb));
                 for x in ha {
                     for y in hb {
