@@ -109,6 +109,9 @@ struct BatchObstacle {
     /// Bounding sphere (world centre, radius).
     center: [f32; 3],
     bound: f32,
+    /// World axis-aligned bounding box.
+    lo: [f32; 3],
+    hi: [f32; 3],
     kind: Kind,
     /// World segment of a capsule obstacle (both ends at the centre for a sphere).
     p0: [f32; 3],
@@ -396,6 +399,8 @@ impl BatchModel {
                     p1: v3(&p1.coords),
                     center: v3(&pose.translation.vector),
                     bound: shape.bounding_radius() as f32,
+                    lo: v3(&(pose.translation.vector - half_box(shape, &pose))),
+                    hi: v3(&(pose.translation.vector + half_box(shape, &pose))),
                     r: m9(&inv.rotation.to_rotation_matrix().into_inner()),
                     t: v3(&inv.translation.vector),
                     kind: match *shape {
@@ -583,7 +588,20 @@ impl BatchModel {
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
         for g in &self.groups {
             let gc = Self::world_point(s, g.frame, &g.center);
+            // the box around the link's sphere in every lane (one scalar test per obstacle)
+            let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+            for k in 0..3 {
+                for l in 0..LANES {
+                    lo[k] = lo[k].min(gc[k][l]);
+                    hi[k] = hi[k].max(gc[k][l]);
+                }
+                lo[k] -= g.radius + margin;
+                hi[k] += g.radius + margin;
+            }
             for (oi, o) in self.obstacles.iter().enumerate() {
+                if (0..3).any(|k| lo[k] > o.hi[k] || hi[k] < o.lo[k]) {
+                    continue;
+                }
                 // bounding spheres first (cheap), then the link sphere against the shape
                 if !any_within(&gc, &o.center, g.radius + o.bound + margin)
                     || !any_lane(&obstacle_near(o, &gc, g.radius + margin))
@@ -774,6 +792,27 @@ fn dist2(a: &[L; 3], b: &[L; 3]) -> L {
         d[l] = x * x + y * y + z * z;
     }
     d
+}
+
+/// Half extents of the world axis-aligned box around a placed shape.
+fn half_box(shape: &Shape, pose: &Isometry3<f64>) -> Vector3<f64> {
+    let r = pose.rotation.to_rotation_matrix().into_inner();
+    let sphere = Vector3::repeat(shape.bounding_radius());
+    match *shape {
+        Shape::Box { half_extents: h } => {
+            let hb = r.abs() * Vector3::from(h);
+            hb.inf(&sphere)
+        }
+        Shape::Capsule {
+            radius,
+            half_length,
+        } => (r.column(2).abs() * half_length + Vector3::repeat(radius)).inf(&sphere),
+        Shape::Cylinder {
+            radius,
+            half_length,
+        } => (r.column(2).abs() * half_length + Vector3::repeat(radius)).inf(&sphere),
+        Shape::Sphere { .. } => sphere,
+    }
 }
 
 /// True when some lane of `p` is within `reach` of the fixed point `c`.
