@@ -22,6 +22,10 @@
 //! collide is handed to the scalar checker (capsules in `f64`, then the exact layer), so the
 //! batch verdict is the scalar verdict, only faster.
 
+// Lane loops index several arrays by the same lane on purpose: that is the form LLVM
+// vectorises. The self-pair lists are plain tuples of indices.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
 use crate::robot_geometry::RobotGeometry;
 use crate::shape::Shape;
 use nalgebra::{Isometry3, Matrix3, Point3, Vector3};
