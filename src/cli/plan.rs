@@ -164,7 +164,9 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
         Err(e) => {
             outcome.invalid = matches!(
                 e,
-                PlanningError::StartInCollision { .. } | PlanningError::GoalInCollision { .. }
+                PlanningError::StartInCollision { .. }
+                    | PlanningError::GoalInCollision { .. }
+                    | PlanningError::OutOfLimits { .. }
             );
             outcome.reason = e.to_string();
         }

@@ -181,13 +181,15 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             } else {
                 (&mut goal_tree, &mut start_tree)
             };
-            let new_node = match self.extend(scratch, grow, &sample, &mut scratch_q) {
+            let new_node = match self.extend(scratch, grow, &sample, &mut scratch_q, !forward) {
                 Extend::Trapped => None,
                 Extend::Advanced(i) | Extend::Reached(i) => Some(i),
             };
             if let Some(i) = new_node {
                 meet.copy_from_slice(grow.node(i));
-                if let Extend::Reached(j) = self.connect(scratch, other, &meet, &mut scratch_q) {
+                if let Extend::Reached(j) =
+                    self.connect(scratch, other, &meet, &mut scratch_q, forward)
+                {
                     let (si, gi) = if forward { (i, j) } else { (j, i) };
                     let mut path = start_tree.path_to(si);
                     let mut tail = goal_tree.path_to(gi);
@@ -204,13 +206,16 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
         (Err(SearchFailure::IterationLimit), stats)
     }
 
-    /// One step from the nearest node toward `target`, at most `range` long.
+    /// One step from the nearest node toward `target`, at most `range` long. Edges of the goal
+    /// tree (`toward_root`) are checked in the direction the final path travels them (new node
+    /// to tree node), so the final validation re-checks exactly what the search checked.
     fn extend(
         &self,
         scratch: &mut C::Scratch,
         tree: &mut Tree,
         target: &[f64],
         buf: &mut [f64],
+        toward_root: bool,
     ) -> Extend {
         let near = tree.nearest(target);
         let from = tree.node(near);
@@ -221,7 +226,12 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
         } else {
             interpolate(from, target, self.options.range / d, buf);
         }
-        if !self.checker.motion_valid(scratch, from, buf) {
+        let valid = if toward_root {
+            self.checker.motion_valid(scratch, buf, from)
+        } else {
+            self.checker.motion_valid(scratch, from, buf)
+        };
+        if !valid {
             return Extend::Trapped;
         }
         let i = tree.push(buf, near as u32);
@@ -239,9 +249,10 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
         tree: &mut Tree,
         target: &[f64],
         buf: &mut [f64],
+        toward_root: bool,
     ) -> Extend {
         loop {
-            match self.extend(scratch, tree, target, buf) {
+            match self.extend(scratch, tree, target, buf, toward_root) {
                 Extend::Advanced(_) => continue,
                 other => return other,
             }

@@ -87,7 +87,14 @@ pub fn simplify<C: ValidityChecker>(
                 .map(|k| distance(&path[k], &path[k + 1]))
                 .sum::<f64>()
             + distance(&path[s2], &b);
-        if distance(&a, &b) >= old - 1e-9 || !checker.motion_valid(scratch, &a, &b) {
+        // the pieces kept of the two cut segments are re-checked as the new segments they
+        // become: checks sample a motion from its own start, so a piece of a valid segment is
+        // not automatically valid at the checker's resolution
+        if distance(&a, &b) >= old - 1e-9
+            || !checker.motion_valid(scratch, &a, &b)
+            || !checker.motion_valid(scratch, &path[s1], &a)
+            || !checker.motion_valid(scratch, &b, &path[s2 + 1])
+        {
             continue;
         }
         let mut next = Vec::with_capacity(path.len());
