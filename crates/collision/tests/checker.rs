@@ -319,47 +319,6 @@ fn motionbenchmaker_starts_are_free() {
     );
 }
 
-#[test]
-#[ignore]
-fn print_goal_contacts() {
-    let Some(dir) = problems_dir() else { return };
-    let mut counts = std::collections::BTreeMap::<(String, String), usize>::new();
-    for scene in std::fs::read_dir(&dir).unwrap() {
-        for f in std::fs::read_dir(scene.unwrap().path()).unwrap() {
-            let p = Problem::from_file(&f.unwrap().path()).unwrap();
-            let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-            let mut s = checker.scratch();
-            for c in checker.contacts(&mut s, &p.goals[0]) {
-                *counts.entry(c).or_default() += 1;
-            }
-        }
-    }
-    eprintln!("{counts:#?}");
-}
-
-#[test]
-#[ignore]
-fn debug_motion() {
-    let Some(dir) = problems_dir() else { return };
-    let p = Problem::from_file(&dir.join("box/box_0001.json")).unwrap();
-    let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-    let mut s = checker.scratch();
-    eprintln!("levers {:?}", p.geometry.lever_arms());
-    eprintln!("start valid {}", checker.is_valid(&mut s, &p.start));
-    let mut q = p.start.clone();
-    q[0] += 0.01;
-    eprintln!(
-        "steps {} motion {}",
-        checker.motion_steps(&p.start, &q),
-        checker.motion_valid(&mut s, &p.start, &q)
-    );
-    eprintln!(
-        "to goal steps {} valid {}",
-        checker.motion_steps(&p.start, &p.goals[0]),
-        checker.motion_valid(&mut s, &p.start, &p.goals[0])
-    );
-}
-
 /// The closed-form segment/box distance equals a dense brute-force minimum over the segment.
 #[test]
 fn segment_box_distance_matches_brute_force() {
