@@ -222,34 +222,6 @@ fn static_links(geometry: &RobotGeometry) -> Vec<String> {
 }
 
 fn object_shape(field: &str, o: &FileObject) -> Result<Shape> {
-    let need = |v: Option<f64>, f: &str| {
-        v.ok_or_else(|| CellError::File(format!("{field}.{f}: missing for type '{}'", o.kind)))
-    };
-    let shape = match o.kind.as_str() {
-        "box" => Shape::Box {
-            half_extents: o.half_extents.ok_or_else(|| {
-                CellError::File(format!("{field}.half_extents: missing for a box"))
-            })?,
-        },
-        "sphere" => Shape::Sphere {
-            radius: need(o.radius, "radius")?,
-        },
-        "cylinder" => Shape::Cylinder {
-            radius: need(o.radius, "radius")?,
-            half_length: need(o.length, "length")? / 2.0,
-        },
-        "capsule" => Shape::Capsule {
-            radius: need(o.radius, "radius")?,
-            half_length: need(o.length, "length")? / 2.0,
-        },
-        other => {
-            return Err(CellError::File(format!(
-                "{field}.type: '{other}' is not box, sphere, cylinder or capsule"
-            )));
-        }
-    };
-    shape
-        .validate()
-        .map_err(|r| CellError::File(format!("{field}: {r}")))?;
-    Ok(shape)
+    Shape::from_fields(&o.kind, o.half_extents, o.radius, o.length)
+        .map_err(|reason| CellError::File(format!("{field}.{reason}")))
 }

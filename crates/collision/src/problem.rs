@@ -169,36 +169,8 @@ impl Problem {
         let mut world = World::new();
         for (i, o) in raw.obstacles.iter().enumerate() {
             let field = |f: &str| format!("obstacles[{i}] ('{}').{f}", o.name);
-            let need = |v: Option<f64>, f: &str| {
-                v.ok_or_else(|| err(label, format!("{} missing", field(f))))
-            };
-            let shape = match o.kind.as_str() {
-                "box" => Shape::Box {
-                    half_extents: o
-                        .half_extents
-                        .ok_or_else(|| err(label, format!("{} missing", field("half_extents"))))?,
-                },
-                "sphere" => Shape::Sphere {
-                    radius: need(o.radius, "radius")?,
-                },
-                "cylinder" => Shape::Cylinder {
-                    radius: need(o.radius, "radius")?,
-                    half_length: need(o.length, "length")? / 2.0,
-                },
-                "capsule" => Shape::Capsule {
-                    radius: need(o.radius, "radius")?,
-                    half_length: need(o.length, "length")? / 2.0,
-                },
-                other => {
-                    return Err(err(
-                        label,
-                        format!(
-                            "{}: unknown type '{other}' (box, sphere, cylinder, capsule)",
-                            field("type")
-                        ),
-                    ));
-                }
-            };
+            let shape = Shape::from_fields(&o.kind, o.half_extents, o.radius, o.length)
+                .map_err(|reason| err(label, field(&reason)))?;
             let rotation = match o.orientation_quat_xyzw {
                 Some(q) => quaternion(label, &field("orientation_quat_xyzw"), q)?,
                 None => UnitQuaternion::identity(),

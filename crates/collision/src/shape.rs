@@ -35,6 +35,41 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// A shape from the fields file formats use (`type` = box, sphere, cylinder or capsule;
+    /// box half extents; radius; full length along local z), validated. The error names the
+    /// missing or bad field.
+    pub fn from_fields(
+        kind: &str,
+        half_extents: Option<[f64; 3]>,
+        radius: Option<f64>,
+        length: Option<f64>,
+    ) -> Result<Self, String> {
+        let need = |v: Option<f64>, f: &str| v.ok_or_else(|| format!("{f}: missing for a {kind}"));
+        let shape = match kind {
+            "box" => Shape::Box {
+                half_extents: half_extents.ok_or("half_extents: missing for a box")?,
+            },
+            "sphere" => Shape::Sphere {
+                radius: need(radius, "radius")?,
+            },
+            "cylinder" => Shape::Cylinder {
+                radius: need(radius, "radius")?,
+                half_length: need(length, "length")? / 2.0,
+            },
+            "capsule" => Shape::Capsule {
+                radius: need(radius, "radius")?,
+                half_length: need(length, "length")? / 2.0,
+            },
+            other => {
+                return Err(format!(
+                    "type: '{other}' is not box, sphere, cylinder or capsule"
+                ));
+            }
+        };
+        shape.validate()?;
+        Ok(shape)
+    }
+
     /// Checks that every dimension is finite and positive (capsule/cylinder length may be 0).
     pub fn validate(&self) -> Result<(), String> {
         let ok = |v: f64| v.is_finite() && v > 0.0;
