@@ -17,7 +17,7 @@ use std::time::Duration;
 pub const MAX_SOLUTIONS: usize = 256;
 
 /// Arm configuration of an analytic solution (the branch a programmer keeps on a pendant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ArmConfiguration {
     /// Shoulder: true when the wrist centre is behind axis 1 ("back"), false for "front".
     pub shoulder_back: bool,
@@ -255,6 +255,37 @@ fn turn_candidates(
         }
     }
     Some((options, counts))
+}
+
+/// From the raw solutions of a closed-form solver (its own joint convention), keeps the
+/// distinct ones whose FK (after `to_urdf`, wrapped into (-π, π]) reaches `target`, and writes
+/// them with their ±2π variants ([`push_solutions`]). One FK check per base solution: its
+/// variants have the same FK.
+pub(crate) fn push_verified_bases(
+    chain: &crate::Chain,
+    target: &nalgebra::Isometry3<f64>,
+    options: &IkOptions,
+    raw: &[([f64; 6], ArmConfiguration)],
+    to_urdf: impl Fn(usize, f64) -> f64,
+    out: &mut IkSolutions,
+) {
+    let mut bases = [([0.0; 6], ArmConfiguration::default()); 8];
+    let mut n_bases = 0;
+    for (q_raw, cfg) in raw.iter().take(bases.len()) {
+        let mut q = [0.0; 6];
+        for (i, v) in q.iter_mut().enumerate() {
+            *v = wrap_angle(to_urdf(i, q_raw[i]));
+        }
+        if q.iter().any(|v| !v.is_finite())
+            || same_base_listed(&bases[..n_bases], &q)
+            || !opw::verified(chain, target, options, &q)
+        {
+            continue;
+        }
+        bases[n_bases] = (q, *cfg);
+        n_bases += 1;
+    }
+    push_solutions(chain, &bases[..n_bases], options.all_turns, out);
 }
 
 /// Writes the solutions of distinct, FK-verified base solutions (joint values in (-π, π]):

@@ -5,10 +5,7 @@
 //! Up to 8 solutions; joint offsets and sign corrections map the OPW convention to URDF joints:
 //! `q_opw = q_urdf * sign_corrections - offsets`.
 
-use super::{
-    ArmConfiguration, IkOptions, IkSolutions, pose_error, push_solutions, same_base_listed,
-    wrap_angle,
-};
+use super::{ArmConfiguration, IkOptions, IkSolutions, pose_error, push_verified_bases};
 use crate::Chain;
 use crate::error::{KinematicsError, Result};
 use nalgebra::{Isometry3, Matrix3, Vector3};
@@ -242,29 +239,15 @@ impl OpwSolver {
             },
         ); 8];
         let n = self.params.inverse_raw(&end, &mut raw);
-        let mut bases = raw;
-        let mut n_bases = 0;
-        for (q_opw, cfg) in &raw[..n] {
-            let mut q = [0.0; 6];
-            for i in 0..6 {
-                q[i] = wrap_angle(
-                    (q_opw[i] + self.params.offsets[i]) * self.params.sign_corrections[i],
-                );
-            }
-            if q.iter().any(|v| !v.is_finite()) {
-                continue;
-            }
-            if same_base_listed(&bases[..n_bases], &q) {
-                continue;
-            }
-            // Verify the base solution once: its ±2π variants have the same FK.
-            if !verified(chain, target, options, &q) {
-                continue;
-            }
-            bases[n_bases] = (q, *cfg);
-            n_bases += 1;
-        }
-        push_solutions(chain, &bases[..n_bases], options.all_turns, out);
+        let (offsets, signs) = (self.params.offsets, self.params.sign_corrections);
+        push_verified_bases(
+            chain,
+            target,
+            options,
+            &raw[..n],
+            |i, v| (v + offsets[i]) * signs[i],
+            out,
+        );
         Ok(())
     }
 }

@@ -2,10 +2,7 @@
 //! following Hawkins, "Analytic Inverse Kinematics for the Universal Robots UR-5/UR-10 Arms"
 //! (2013). Standard DH, `alpha = [π/2, 0, 0, π/2, -π/2, 0]`; up to 8 solutions.
 
-use super::opw::verified;
-use super::{
-    ArmConfiguration, IkOptions, IkSolutions, push_solutions, same_base_listed, wrap_angle,
-};
+use super::{ArmConfiguration, IkOptions, IkSolutions, push_verified_bases};
 use crate::Chain;
 use crate::error::{KinematicsError, Result};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
@@ -204,27 +201,7 @@ impl UrSolver {
             },
         ); 8];
         let n = self.params.inverse_raw(&end, hint, &mut raw);
-        let mut bases = raw;
-        let mut n_bases = 0;
-        for (q_dh, cfg) in &raw[..n] {
-            let mut q = [0.0; 6];
-            for i in 0..6 {
-                q[i] = wrap_angle(q_dh[i]);
-            }
-            if q.iter().any(|v| !v.is_finite()) {
-                continue;
-            }
-            if same_base_listed(&bases[..n_bases], &q) {
-                continue;
-            }
-            // Verify the base solution once: its ±2π variants have the same FK.
-            if !verified(chain, target, options, &q) {
-                continue;
-            }
-            bases[n_bases] = (q, *cfg);
-            n_bases += 1;
-        }
-        push_solutions(chain, &bases[..n_bases], options.all_turns, out);
+        push_verified_bases(chain, target, options, &raw[..n], |_, v| v, out);
         Ok(())
     }
 }
