@@ -40,6 +40,24 @@ impl std::fmt::Debug for Obstacle {
     }
 }
 
+impl Obstacle {
+    /// Lower bound on the clearance between this obstacle and the capsule `a → b` of radius
+    /// `r` (world frame) from bounding spheres alone: cheap, for pruning.
+    fn capsule_gap(&self, a: &Point3<f64>, b: &Point3<f64>, r: f64) -> f64 {
+        (nalgebra::center(a, b) - self.center).norm() - self.bound - 0.5 * (b - a).norm() - r
+    }
+
+    /// Clearance (m, a certified lower bound) between this obstacle and the capsule `a → b`
+    /// of radius `r`, both in the world frame; negative inside.
+    fn capsule_clearance(&self, a: &Point3<f64>, b: &Point3<f64>, r: f64) -> f64 {
+        self.shape.segment_distance(
+            &(self.inverse_pose * a),
+            &(self.inverse_pose * b),
+            DISTANCE_TOLERANCE,
+        ) - r
+    }
+}
+
 fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
     let (parry, offset) = crate::exact::parry_shape(&shape);
     Obstacle {
@@ -494,17 +512,11 @@ impl Checker {
                         continue;
                     }
                     let (a, b) = &s.ends[ci];
-                    let c = &caps[ci];
-                    let cap_gap = (nalgebra::center(a, b) - o.center).norm()
-                        - o.bound
-                        - 0.5 * (b - a).norm()
-                        - c.radius;
-                    if cap_gap >= threshold(*best, self.padding) {
+                    let r = caps[ci].radius;
+                    if o.capsule_gap(a, b, r) >= threshold(*best, self.padding) {
                         continue;
                     }
-                    let la = o.inverse_pose * a;
-                    let lb = o.inverse_pose * b;
-                    let d = o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - c.radius;
+                    let d = o.capsule_clearance(a, b, r);
                     if collect_distance {
                         if d < *best {
                             *best = d;
@@ -592,11 +604,7 @@ impl Checker {
                         let ci = ci as usize;
                         ci >= own
                             || self.allowed[oi * n + ci]
-                            || o.shape.segment_distance(
-                                &(o.inverse_pose * s.ends[ci].0),
-                                &(o.inverse_pose * s.ends[ci].1),
-                                DISTANCE_TOLERANCE,
-                            ) - caps[ci].radius
+                            || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
                                 >= self.padding
                     })
                 };
@@ -616,11 +624,7 @@ impl Checker {
                         continue;
                     }
                     let (a, b) = &s.ends[ci];
-                    let d = o.shape.segment_distance(
-                        &(o.inverse_pose * a),
-                        &(o.inverse_pose * b),
-                        DISTANCE_TOLERANCE,
-                    ) - caps[ci].radius;
+                    let d = o.capsule_clearance(a, b, caps[ci].radius);
                     if d < self.padding {
                         return false;
                     }
@@ -767,21 +771,11 @@ impl Checker {
                         continue;
                     }
                     let (a, b) = &s.ends[ci];
-                    let c = &caps[ci];
-                    let cap_gap = (nalgebra::center(a, b) - o.center).norm()
-                        - o.bound
-                        - 0.5 * (b - a).norm()
-                        - c.radius
-                        - self.padding;
-                    if cap_gap >= best * rate {
+                    let r = caps[ci].radius;
+                    if o.capsule_gap(a, b, r) - self.padding >= best * rate {
                         continue;
                     }
-                    let d = o.shape.segment_distance(
-                        &(o.inverse_pose * a),
-                        &(o.inverse_pose * b),
-                        DISTANCE_TOLERANCE,
-                    ) - c.radius
-                        - self.padding;
+                    let d = o.capsule_clearance(a, b, r) - self.padding;
                     if d < 0.0 {
                         return -1.0;
                     }
