@@ -4,14 +4,13 @@
 //! trips, and the exit code of every bad input.
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn cella(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(args)
-        .output()
-        .unwrap()
+mod common;
+use common::{cella, csv, floats};
+
+fn shared() -> Option<std::path::PathBuf> {
+    common::shared("robot-data")
 }
 
 fn json_of(out: &Output) -> Value {
@@ -21,31 +20,6 @@ fn json_of(out: &Output) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/robot-data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/robot-data is absent (CI provides it)");
-        None
-    }
-}
-
-fn csv(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.17}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 /// Same rotation up to the quaternion sign.

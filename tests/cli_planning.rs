@@ -4,39 +4,12 @@
 //! at a goal and respect the Panda's limits.
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 
-fn problems() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("skipped: ../shared/problems is absent (CI provides it)");
-        None
-    }
-}
+mod common;
+use common::{cella, csv, floats};
 
-fn cella(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn csv(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.17}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+fn problems() -> Option<std::path::PathBuf> {
+    common::shared("problems/panda-mbm")
 }
 
 #[test]
