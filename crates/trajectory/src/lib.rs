@@ -5,11 +5,13 @@
 //! Units: radians (metres for prismatic joints), seconds; velocities rad/s, accelerations
 //! rad/s², jerks rad/s³.
 
+pub mod blend_path;
 pub mod error;
 pub mod limits;
 pub mod profile;
 pub mod sampled;
 pub mod segmented;
+pub mod time_optimal;
 pub mod validate;
 
 pub use error::{Result, TrajectoryError};
@@ -17,4 +19,5 @@ pub use limits::Limits;
 pub use profile::ScalarProfile;
 pub use sampled::SampledTrajectory;
 pub use segmented::SegmentedTrajectory;
+pub use time_optimal::{TimeOptimalOptions, TimeOptimalTrajectory};
 pub use validate::{ValidationError, validate};

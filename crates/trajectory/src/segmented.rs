@@ -43,31 +43,9 @@ impl SegmentedTrajectory {
         } else {
             None
         };
+        check_waypoints(waypoints, limits)?;
         let mut points: Vec<&[f64]> = Vec::with_capacity(waypoints.len());
-        for (k, w) in waypoints.iter().enumerate() {
-            if w.len() != n {
-                return Err(TrajectoryError::invalid(
-                    format!("path[{k}]"),
-                    format!("{} values for {n} joints", w.len()),
-                ));
-            }
-            for (i, &v) in w.iter().enumerate() {
-                if !v.is_finite() {
-                    return Err(TrajectoryError::invalid(
-                        format!("path[{k}]"),
-                        format!("joint '{}' = {v} is not finite", limits.names[i]),
-                    ));
-                }
-                if v < limits.lower[i] - 1e-9 || v > limits.upper[i] + 1e-9 {
-                    return Err(TrajectoryError::invalid(
-                        format!("path[{k}]"),
-                        format!(
-                            "joint '{}' = {v} is outside [{}, {}]",
-                            limits.names[i], limits.lower[i], limits.upper[i]
-                        ),
-                    ));
-                }
-            }
+        for w in waypoints {
             if points
                 .last()
                 .is_some_and(|p| p.iter().zip(w).all(|(a, b)| (a - b).abs() < 1e-12))
@@ -155,4 +133,36 @@ impl SegmentedTrajectory {
             self.evaluate(t, q, qd, qdd)
         })
     }
+}
+
+/// Checks that every waypoint has `limits.dof()` finite values within the position limits,
+/// naming the waypoint and the joint otherwise.
+pub(crate) fn check_waypoints(waypoints: &[Vec<f64>], limits: &Limits) -> Result<()> {
+    let n = limits.dof();
+    for (k, w) in waypoints.iter().enumerate() {
+        if w.len() != n {
+            return Err(TrajectoryError::invalid(
+                format!("path[{k}]"),
+                format!("{} values for {n} joints", w.len()),
+            ));
+        }
+        for (i, &v) in w.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(TrajectoryError::invalid(
+                    format!("path[{k}]"),
+                    format!("joint '{}' = {v} is not finite", limits.names[i]),
+                ));
+            }
+            if v < limits.lower[i] - 1e-9 || v > limits.upper[i] + 1e-9 {
+                return Err(TrajectoryError::invalid(
+                    format!("path[{k}]"),
+                    format!(
+                        "joint '{}' = {v} is outside [{}, {}]",
+                        limits.names[i], limits.lower[i], limits.upper[i]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
