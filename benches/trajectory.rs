@@ -1,11 +1,13 @@
 //! Trajectory generation speed: timing a 10-waypoint 7-axis path (joint-synchronized
-//! segments, trapezoidal and jerk-limited), one PTP profile, and sampling a 5 s trajectory at
+//! segments, trapezoidal and jerk-limited; time-optimal with blends), one PTP profile, and sampling a 5 s trajectory at
 //! 1 ms.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 use cella_kinematics::Rng;
 use cella_trajectory::segmented::SegmentOptions;
-use cella_trajectory::{Limits, ScalarProfile, SegmentedTrajectory};
+use cella_trajectory::{
+    Limits, ScalarProfile, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -24,6 +26,30 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("time_path/panda_10_waypoints/{label}"), |b| {
             b.iter(|| SegmentedTrajectory::new(black_box(&path), &limits, &options).unwrap())
         });
+    }
+    for deviation in [0.05, 0.1] {
+        let options = TimeOptimalOptions {
+            max_deviation: deviation,
+            ..TimeOptimalOptions::default()
+        };
+        let traj = TimeOptimalTrajectory::new(&path, &limits, &options).unwrap();
+        println!(
+            "time-optimal blended (deviation {deviation}): {:.3} s, stopping at every waypoint {:.3} s",
+            traj.duration(),
+            SegmentedTrajectory::new(
+                &path,
+                &limits,
+                &SegmentOptions {
+                    jerk_limited: false
+                }
+            )
+            .unwrap()
+            .duration()
+        );
+        c.bench_function(
+            &format!("time_path/panda_10_waypoints/time_optimal_blend_{deviation}"),
+            |b| b.iter(|| TimeOptimalTrajectory::new(black_box(&path), &limits, &options).unwrap()),
+        );
     }
     c.bench_function("ptp_profile/double_s", |b| {
         b.iter(|| ScalarProfile::double_s(black_box(1.3), 2.1, 10.0, 5000.0).unwrap())
