@@ -314,7 +314,7 @@ impl Grid {
     fn limits_and_caps(&mut self, path: &BlendedPath, limits: &Limits, margins: &[f64]) {
         let n = path.dof();
         let [mut q, mut ta, mut ca, mut tb, mut cb] = [(); 5].map(|_| vec![0.0; n]);
-        for j in 0..self.s.len() - 1 {
+        for (j, margin) in margins.iter().enumerate().take(self.s.len() - 1) {
             let k = self.piece[j];
             let (sa, sb) = (self.s[j], self.s[j + 1]);
             if j > 0 && self.piece[j - 1] == k {
@@ -357,7 +357,7 @@ impl Grid {
                     let first = self.bands.len();
                     let mut cap = f64::INFINITY;
                     for i in 0..n {
-                        let a = limits.acceleration[i] * (1.0 - margins[j]);
+                        let a = limits.acceleration[i] * (1.0 - margin);
                         for (t, c) in [(ta[i], ca[i]), (tb[i] + 2.0 * ds * cb[i], cb[i])] {
                             if t.abs() < 1e-12 {
                                 if c != 0.0 {
