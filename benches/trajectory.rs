@@ -22,7 +22,10 @@ fn benches(c: &mut Criterion) {
         path.push(q);
     }
     for (label, jerk) in [("trapezoidal", false), ("double_s", true)] {
-        let options = SegmentOptions { jerk_limited: jerk };
+        let options = SegmentOptions {
+            jerk_limited: jerk,
+            ..SegmentOptions::default()
+        };
         c.bench_function(&format!("time_path/panda_10_waypoints/{label}"), |b| {
             b.iter(|| SegmentedTrajectory::new(black_box(&path), &limits, &options).unwrap())
         });
@@ -40,7 +43,8 @@ fn benches(c: &mut Criterion) {
                 &path,
                 &limits,
                 &SegmentOptions {
-                    jerk_limited: false
+                    jerk_limited: false,
+                    ..SegmentOptions::default()
                 }
             )
             .unwrap()
@@ -54,7 +58,10 @@ fn benches(c: &mut Criterion) {
     c.bench_function("ptp_profile/double_s", |b| {
         b.iter(|| ScalarProfile::double_s(black_box(1.3), 2.1, 10.0, 5000.0).unwrap())
     });
-    let options = SegmentOptions { jerk_limited: true };
+    let options = SegmentOptions {
+        jerk_limited: true,
+        ..SegmentOptions::default()
+    };
     let slow = limits.scaled(0.2, 0.2).unwrap();
     let traj = SegmentedTrajectory::new(&path[..3], &slow, &options).unwrap();
     let (mut q, mut qd, mut qdd) = (vec![0.0; 7], vec![0.0; 7], vec![0.0; 7]);

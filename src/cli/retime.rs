@@ -78,8 +78,15 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
     // a robot with jerk limits always gets jerk-limited profiles: no trajectory may break a
     // limit that is set; --jerk-limited insists on them (an error without jerk limits)
     let jerk_limited = a.jerk_limited || limits.jerk.is_some();
-    let traj = SegmentedTrajectory::new(&path, &limits, &SegmentOptions { jerk_limited })
-        .map_err(|e| e.to_string())?;
+    let traj = SegmentedTrajectory::new(
+        &path,
+        &limits,
+        &SegmentOptions {
+            jerk_limited,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let s = traj.sample(a.period).map_err(|e| e.to_string())?;
     validate(&s, &limits, 1e-6).map_err(|e| format!("validation: {e}"))?;
     let out: Vec<Value> = (0..s.len())

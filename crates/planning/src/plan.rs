@@ -228,6 +228,7 @@ pub fn time_and_validate<C: ValidityChecker>(
         limits,
         &SegmentOptions {
             jerk_limited: limits.jerk.is_some(),
+            ..SegmentOptions::default()
         },
     )
     .map_err(|e| PlanningError::Trajectory(e.to_string()))?;

@@ -170,6 +170,26 @@ impl ScalarProfile {
         self.distance
     }
 
+    /// Duration of the acceleration phase, s; the deceleration phase lasts as long (the
+    /// profiles are symmetric). Zero for a zero-distance profile.
+    pub fn ramp_duration(&self) -> f64 {
+        let cruise = match self.count {
+            7 => self.phases[3].duration,
+            3 => self.phases[1].duration,
+            _ => return 0.0,
+        };
+        0.5 * (self.duration - cruise)
+    }
+
+    /// Times (s) where a phase ends: between them the jerk is constant, the acceleration
+    /// linear and the velocity quadratic.
+    pub fn phase_ends(&self) -> impl Iterator<Item = f64> + '_ {
+        self.phases[..self.count].iter().scan(0.0, |t, ph| {
+            *t += ph.duration;
+            Some(*t)
+        })
+    }
+
     /// Peak velocity reached.
     pub fn peak_velocity(&self) -> f64 {
         self.peak_velocity

@@ -3,6 +3,17 @@
 //! industrial PTP motion does, and the arm follows the straight segment exactly (so a path
 //! checked for collision segment by segment stays checked). Each segment is time-optimal for
 //! its straight line under the joint limits.
+//!
+//! With [`SegmentOptions::max_deviation`] > 0 consecutive segments are *blended by overlap*,
+//! the way industrial controllers approximate a point (KUKA's "approximate positioning", ABB's
+//! zones): the next segment starts while the previous one is still decelerating, and the two
+//! motions add. Both profiles are jerk-limited, so the sum is too, and the arm never stops at
+//! the blended waypoint. The overlap is the longest (at most the deceleration ramp of one
+//! segment and the acceleration ramp of the next) for which the summed motion stays within the
+//! velocity, acceleration and jerk limits (checked exactly, piece by piece) and within
+//! `max_deviation` of the two segments (checked at 64 instants). The blended corner leaves the straight segments, so a caller that
+//! checked the segments for collision must check the blends too
+//! ([`SegmentedTrajectory::blend_windows`]).
 
 use crate::error::{Result, TrajectoryError};
 use crate::limits::Limits;
@@ -10,11 +21,17 @@ use crate::profile::ScalarProfile;
 use crate::sampled::SampledTrajectory;
 
 /// Options for [`SegmentedTrajectory::new`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SegmentOptions {
     /// Use jerk-limited double-S profiles (needs jerk limits).
     pub jerk_limited: bool,
+    /// Blend consecutive segments by overlapping them, passing at most this far from each
+    /// waypoint (rad, Euclidean in joint space); 0 stops at every waypoint.
+    pub max_deviation: f64,
 }
+
+/// Instants at which a candidate overlap's deviation is checked.
+const OVERLAP_CHECKS: usize = 64;
 
 /// A timed trajectory through waypoints, stopping at each.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +71,15 @@ impl SegmentedTrajectory {
             }
             points.push(w);
         }
+        if !(options.max_deviation.is_finite() && options.max_deviation >= 0.0) {
+            return Err(TrajectoryError::invalid(
+                "max_deviation",
+                format!(
+                    "{} rad is not a finite non-negative deviation",
+                    options.max_deviation
+                ),
+            ));
+        }
         let mut profiles = Vec::with_capacity(points.len());
         let mut starts = Vec::with_capacity(points.len());
         let mut t = 0.0;
@@ -78,13 +104,139 @@ impl SegmentedTrajectory {
             t += profile.duration();
             profiles.push(profile);
         }
-        Ok(Self {
+        let mut traj = Self {
             dof: n,
             waypoints: points.concat(),
             profiles,
             starts,
             duration: t,
-        })
+        };
+        if options.max_deviation > 0.0 {
+            traj.blend(limits, options.max_deviation);
+        }
+        Ok(traj)
+    }
+
+    /// Overlaps every pair of consecutive segments as far as the limits and the deviation
+    /// allow, left to right, shifting the later segments earlier.
+    fn blend(&mut self, limits: &Limits, max_deviation: f64) {
+        for k in 0..self.profiles.len().saturating_sub(1) {
+            let longest = self.profiles[k]
+                .ramp_duration()
+                .min(self.profiles[k + 1].ramp_duration());
+            let mut overlap = longest;
+            let mut accepted = 0.0;
+            for _ in 0..6 {
+                if overlap <= 0.0 {
+                    break;
+                }
+                if self.overlap_fits(k, overlap, limits, max_deviation) {
+                    accepted = overlap;
+                    break;
+                }
+                overlap *= 0.5;
+            }
+            if accepted > 0.0 {
+                for s in &mut self.starts[k + 1..] {
+                    *s -= accepted;
+                }
+            }
+        }
+        self.duration = self
+            .starts
+            .last()
+            .zip(self.profiles.last())
+            .map_or(0.0, |(s, p)| s + p.duration());
+    }
+
+    /// Whether segments `k` and `k + 1` overlapping by `overlap` seconds keep every joint
+    /// within its velocity, acceleration and jerk limits and the path within
+    /// `max_deviation` of the two segments.
+    ///
+    /// The limits are checked exactly: between the phase ends of the two profiles the summed
+    /// jerk is constant, so the acceleration is linear (extremes at the pieces' ends) and the
+    /// velocity quadratic (extremes at the ends or where the acceleration crosses zero). The
+    /// deviation is checked at `OVERLAP_CHECKS` instants (the blends are collision-checked
+    /// separately, so this bound is about shape, not safety).
+    fn overlap_fits(&self, k: usize, overlap: f64, limits: &Limits, max_deviation: f64) -> bool {
+        let n = self.dof;
+        let (first, second) = (&self.profiles[k], &self.profiles[k + 1]);
+        let begin = first.duration() - overlap;
+        let a = &self.waypoints[k * n..(k + 1) * n];
+        let corner = &self.waypoints[(k + 1) * n..(k + 2) * n];
+        let b = &self.waypoints[(k + 2) * n..(k + 3) * n];
+        // breakpoints in overlap time τ ∈ [0, overlap]
+        let mut cuts: Vec<f64> = first
+            .phase_ends()
+            .map(|t| t - begin)
+            .chain(second.phase_ends())
+            .filter(|&t| t > 0.0 && t < overlap)
+            .chain([0.0, overlap])
+            .collect();
+        cuts.sort_by(f64::total_cmp);
+        let state = |tau: f64, i: usize| {
+            let (_, v1, a1) = first.evaluate(begin + tau);
+            let (_, v2, a2) = second.evaluate(tau);
+            let (d1, d2) = (corner[i] - a[i], b[i] - corner[i]);
+            (d1 * v1 + d2 * v2, d1 * a1 + d2 * a2)
+        };
+        let within = |x: f64, limit: f64| x.abs() <= limit * (1.0 + 1e-9);
+        for w in cuts.windows(2) {
+            let (ta, tb) = (w[0], w[1]);
+            if tb - ta < 1e-12 {
+                continue;
+            }
+            for i in 0..n {
+                let (va, aa) = state(ta, i);
+                let (vb, ab) = state(tb, i);
+                if !within(va, limits.velocity[i])
+                    || !within(vb, limits.velocity[i])
+                    || !within(aa, limits.acceleration[i])
+                    || !within(ab, limits.acceleration[i])
+                {
+                    return false;
+                }
+                if let Some(jerk) = &limits.jerk
+                    && !within((ab - aa) / (tb - ta), jerk[i])
+                {
+                    return false;
+                }
+                if aa * ab < 0.0 {
+                    // velocity extreme inside the piece
+                    let root = ta + (tb - ta) * aa / (aa - ab);
+                    if !within(state(root, i).0, limits.velocity[i]) {
+                        return false;
+                    }
+                }
+            }
+        }
+        let mut position = vec![0.0; n];
+        for m in 0..=OVERLAP_CHECKS {
+            let tau = overlap * m as f64 / OVERLAP_CHECKS as f64;
+            let (s1, _, _) = first.evaluate(begin + tau);
+            let (s2, _, _) = second.evaluate(tau);
+            for i in 0..n {
+                position[i] = corner[i] + (corner[i] - a[i]) * (s1 - 1.0) + (b[i] - corner[i]) * s2;
+            }
+            let off = distance_to_segment(&position, a, corner)
+                .min(distance_to_segment(&position, corner, b));
+            if off > max_deviation {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Time windows `(start, end)` in seconds where the trajectory leaves the straight
+    /// segments (the overlaps of blended waypoints); empty without blending.
+    pub fn blend_windows(&self) -> Vec<(f64, f64)> {
+        (1..self.starts.len())
+            .filter_map(|k| {
+                let end_of_previous = self.starts[k - 1] + self.profiles[k - 1].duration();
+                (end_of_previous > self.starts[k] + 1e-12)
+                    .then_some((self.starts[k], end_of_previous))
+            })
+            .collect()
     }
 
     /// Total duration, s.
@@ -125,6 +277,17 @@ impl SegmentedTrajectory {
             qd[i] = d * sd;
             qdd[i] = d * sdd;
         }
+        // a blend: the previous segment is still finishing
+        if k > 0 && t < self.starts[k - 1] + self.profiles[k - 1].duration() {
+            let (s, sd, sdd) = self.profiles[k - 1].evaluate(t - self.starts[k - 1]);
+            let before = &self.waypoints[(k - 1) * n..k * n];
+            for i in 0..n {
+                let d = a[i] - before[i];
+                q[i] += d * (s - 1.0);
+                qd[i] += d * sd;
+                qdd[i] += d * sdd;
+            }
+        }
     }
 
     /// Samples every `period` seconds from 0, plus the exact final point.
@@ -133,6 +296,24 @@ impl SegmentedTrajectory {
             self.evaluate(t, q, qd, qdd)
         })
     }
+}
+
+/// Euclidean distance from `p` to the segment `a`–`b`.
+fn distance_to_segment(p: &[f64], a: &[f64], b: &[f64]) -> f64 {
+    let (mut dot, mut len2) = (0.0, 0.0);
+    for i in 0..p.len() {
+        dot += (p[i] - a[i]) * (b[i] - a[i]);
+        len2 += (b[i] - a[i]) * (b[i] - a[i]);
+    }
+    let t = if len2 > 0.0 {
+        (dot / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (0..p.len())
+        .map(|i| (p[i] - a[i] - t * (b[i] - a[i])).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Checks that every waypoint has `limits.dof()` finite values within the position limits,

@@ -45,7 +45,8 @@ fn bad_input_is_an_error_not_a_panic() {
             &[],
             &l,
             &SegmentOptions {
-                jerk_limited: false
+                jerk_limited: false,
+                ..SegmentOptions::default()
             }
         )
         .is_err()
@@ -55,7 +56,8 @@ fn bad_input_is_an_error_not_a_panic() {
             &[vec![0.0, f64::NAN]],
             &l,
             &SegmentOptions {
-                jerk_limited: false
+                jerk_limited: false,
+                ..SegmentOptions::default()
             }
         )
         .is_err()
@@ -65,7 +67,8 @@ fn bad_input_is_an_error_not_a_panic() {
             &[vec![0.0]],
             &l,
             &SegmentOptions {
-                jerk_limited: false
+                jerk_limited: false,
+                ..SegmentOptions::default()
             }
         )
         .is_err()
@@ -109,12 +112,91 @@ proptest! {
         if !jerk {
             l.jerk = None;
         }
-        let traj = SegmentedTrajectory::new(&path, &l, &SegmentOptions { jerk_limited: jerk }).unwrap();
+        let traj = SegmentedTrajectory::new(&path, &l, &SegmentOptions { jerk_limited: jerk, ..SegmentOptions::default() }).unwrap();
         let s = traj.sample(0.004).unwrap();
         validate(&s, &l, 1e-6).unwrap();
         prop_assert_eq!(s.q_at(0), &path[0][..]);
         prop_assert_eq!(s.q_at(s.len() - 1), &path[path.len() - 1][..]);
         prop_assert!(s.qd_at(s.len() - 1).iter().all(|v| *v == 0.0));
         prop_assert!((s.duration() - traj.duration()).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn overlap_blending_keeps_jerk_limits_and_never_stops_at_the_corner() {
+    let l = limits(2, 1.0);
+    let path = vec![
+        vec![0.0, 0.0],
+        vec![1.0, 0.0],
+        vec![1.0, 1.0],
+        vec![2.0, 1.0],
+    ];
+    let stop = SegmentedTrajectory::new(
+        &path,
+        &l,
+        &SegmentOptions {
+            jerk_limited: true,
+            ..SegmentOptions::default()
+        },
+    )
+    .unwrap();
+    let blended = SegmentedTrajectory::new(
+        &path,
+        &l,
+        &SegmentOptions {
+            jerk_limited: true,
+            max_deviation: 0.1,
+        },
+    )
+    .unwrap();
+    assert!(blended.duration() < 0.9 * stop.duration());
+    assert_eq!(blended.blend_windows().len(), 2);
+    assert!(stop.blend_windows().is_empty());
+    let s = blended.sample(0.001).unwrap();
+    validate(&s, &l, 1e-6).unwrap();
+    assert_eq!(s.q_at(s.len() - 1), &path[3][..]);
+    // moving all the way, and never further than 0.1 from the polyline
+    for k in 1..s.len() - 1 {
+        let q = s.q_at(k);
+        assert!(
+            s.qd_at(k).iter().any(|v| v.abs() > 1e-9),
+            "stopped at sample {k}"
+        );
+        let off = path
+            .windows(2)
+            .map(|w| {
+                let t = ((q[0] - w[0][0]) * (w[1][0] - w[0][0])
+                    + (q[1] - w[0][1]) * (w[1][1] - w[0][1]))
+                    .clamp(0.0, 1.0);
+                ((q[0] - w[0][0] - t * (w[1][0] - w[0][0])).powi(2)
+                    + (q[1] - w[0][1] - t * (w[1][1] - w[0][1])).powi(2))
+                .sqrt()
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!(off <= 0.1 + 1e-9, "sample {k} is {off} off the path");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+    #[test]
+    fn overlap_blended_random_paths_respect_every_limit(
+        (n, path, scale, _) in path_strategy(),
+        deviation in 0.01f64..0.5,
+    ) {
+        let l = limits(n, scale);
+        let options = SegmentOptions { jerk_limited: true, max_deviation: deviation };
+        let traj = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+        let s = traj.sample(0.002).unwrap();
+        validate(&s, &l, 1e-6).unwrap();
+        prop_assert_eq!(s.q_at(0), &path[0][..]);
+        prop_assert_eq!(s.q_at(s.len() - 1), &path[path.len() - 1][..]);
+        let unblended = SegmentedTrajectory::new(
+            &path,
+            &l,
+            &SegmentOptions { jerk_limited: true, ..SegmentOptions::default() },
+        )
+        .unwrap();
+        prop_assert!(traj.duration() <= unblended.duration() + 1e-12);
     }
 }
