@@ -23,15 +23,9 @@ fn limits(n: usize, scale: f64) -> Limits {
 }
 
 fn stop_at_every_waypoint(path: &[Vec<f64>], l: &Limits) -> f64 {
-    SegmentedTrajectory::new(
-        path,
-        l,
-        &SegmentOptions {
-            jerk_limited: false,
-        },
-    )
-    .unwrap()
-    .duration()
+    SegmentedTrajectory::new(path, l, &SegmentOptions::default())
+        .unwrap()
+        .duration()
 }
 
 #[test]
