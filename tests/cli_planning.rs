@@ -210,7 +210,7 @@ fn retime_writes_a_validated_trajectory_through_the_path() {
         args.extend_from_slice(extra);
         cella(&args)
     };
-    let full = run(&["--period", "0.002"]);
+    let full = run(&["--period", "0.002", "--max-deviation", "0"]);
     assert!(
         full.status.success(),
         "{}",
@@ -237,11 +237,43 @@ fn retime_writes_a_validated_trajectory_through_the_path() {
         "closest sample {nearest} rad from the middle waypoint"
     );
     let duration = pts.last().unwrap()["t"].as_f64().unwrap();
+    let last_time = |extra: &[&str]| {
+        let r = run(extra);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let pts = v["points"].as_array().unwrap().clone();
+        assert_eq!(floats(&pts.last().unwrap()["q"]), waypoints[2]);
+        (
+            pts.last().unwrap()["t"].as_f64().unwrap(),
+            String::from_utf8_lossy(&r.stdout).to_string(),
+        )
+    };
+    // blending through the middle waypoint (the default) is faster than stopping there, and
+    // dropping the jerk limits (time-optimal) is faster again
+    let (blended, said) = last_time(&[]);
+    assert!(said.contains("jerk-limited"), "{said}");
+    assert!(
+        blended < duration,
+        "blended {blended} s, stopping {duration} s"
+    );
+    let (optimal, said) = last_time(&["--time-optimal"]);
+    assert!(said.contains("time-optimal"), "{said}");
+    assert!(
+        optimal < blended,
+        "time-optimal {optimal} s, jerk-limited {blended} s"
+    );
     // half the velocity and acceleration: slower
     assert!(
-        run(&["--velocity-scale", "0.5", "--acceleration-scale", "0.5"])
-            .status
-            .success()
+        run(&[
+            "--velocity-scale",
+            "0.5",
+            "--acceleration-scale",
+            "0.5",
+            "--max-deviation",
+            "0"
+        ])
+        .status
+        .success()
     );
     let slow: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(
@@ -254,5 +286,8 @@ fn retime_writes_a_validated_trajectory_through_the_path() {
     let e = run(&["--velocity-scale", "0"]);
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("velocity_scale"));
+    let e = run(&["--max-deviation=-1"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--max-deviation"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,7 +4,9 @@
 use super::args::load_robot;
 use super::output::line;
 use cella_trajectory::segmented::SegmentOptions;
-use cella_trajectory::{Limits, SegmentedTrajectory, validate};
+use cella_trajectory::{
+    Limits, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory, validate,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -23,9 +25,19 @@ pub struct RetimeArgs {
     /// Acceleration (and jerk) scaling in (0, 1].
     #[arg(long, default_value_t = 1.0)]
     pub acceleration_scale: f64,
-    /// Jerk-limited (double-S) profiles; needs jerk limits in robot.toml.
+    /// Jerk-limited (double-S) profiles; needs jerk limits in robot.toml. A robot with jerk
+    /// limits always gets them unless --time-optimal is given.
     #[arg(long)]
     pub jerk_limited: bool,
+    /// Time-optimal under velocity and acceleration limits only (circular blends, TOTG /
+    /// TOPP-RA class), ignoring the robot's jerk limits: for drives that do their own jerk
+    /// limiting.
+    #[arg(long, conflicts_with = "jerk_limited")]
+    pub time_optimal: bool,
+    /// How far the motion may pass from an intermediate waypoint when blending through it,
+    /// rad (joint space); 0 stops at every waypoint.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_deviation: f64,
     /// Sampling period, seconds.
     #[arg(long, default_value_t = 0.004)]
     pub period: f64,
@@ -72,22 +84,40 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
             path.len()
         ));
     }
-    let limits = Limits::of_robot(&robot)
+    let mut limits = Limits::of_robot(&robot)
         .and_then(|l| l.scaled(a.velocity_scale, a.acceleration_scale))
         .map_err(|e| e.to_string())?;
-    // a robot with jerk limits always gets jerk-limited profiles: no trajectory may break a
-    // limit that is set; --jerk-limited insists on them (an error without jerk limits)
-    let jerk_limited = a.jerk_limited || limits.jerk.is_some();
-    let traj = SegmentedTrajectory::new(
-        &path,
-        &limits,
-        &SegmentOptions {
-            jerk_limited,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let s = traj.sample(a.period).map_err(|e| e.to_string())?;
+    if !(a.max_deviation.is_finite() && a.max_deviation >= 0.0) {
+        return Err(format!(
+            "--max-deviation: {} rad is not a finite non-negative deviation",
+            a.max_deviation
+        ));
+    }
+    // a robot with jerk limits gets jerk-limited profiles (overlap-blended): no trajectory
+    // may break a limit that is set, unless --time-optimal says the drive limits jerk itself
+    let (s, method) = if a.time_optimal || (limits.jerk.is_none() && !a.jerk_limited) {
+        limits.jerk = None;
+        let options = TimeOptimalOptions {
+            max_deviation: a.max_deviation,
+            ..TimeOptimalOptions::default()
+        };
+        let traj =
+            TimeOptimalTrajectory::new(&path, &limits, &options).map_err(|e| e.to_string())?;
+        (
+            traj.sample(a.period).map_err(|e| e.to_string())?,
+            "time-optimal",
+        )
+    } else {
+        let options = SegmentOptions {
+            jerk_limited: true,
+            max_deviation: a.max_deviation,
+        };
+        let traj = SegmentedTrajectory::new(&path, &limits, &options).map_err(|e| e.to_string())?;
+        (
+            traj.sample(a.period).map_err(|e| e.to_string())?,
+            "jerk-limited",
+        )
+    };
     validate(&s, &limits, 1e-6).map_err(|e| format!("validation: {e}"))?;
     let out: Vec<Value> = (0..s.len())
         .map(|k| json!({"t": s.times[k], "q": s.q_at(k), "qd": s.qd_at(k), "qdd": s.qdd_at(k)}))
@@ -98,7 +128,7 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
     )
     .map_err(|e| format!("--out {}: {e}", a.out.display()))?;
     line(format!(
-        "{} samples, duration {:.4} s -> {}",
+        "{method}: {} samples, duration {:.4} s -> {}",
         s.len(),
         s.duration(),
         a.out.display()

@@ -12,8 +12,10 @@ pub mod plan;
 pub mod rrt_connect;
 pub mod simplify;
 pub mod space;
+pub mod timing;
 
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
 pub use space::JointSpace;
+pub use timing::{Timing, time_and_validate};

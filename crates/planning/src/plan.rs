@@ -6,9 +6,9 @@ use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use crate::rrt_connect::{RrtConnect, RrtOptions, SearchFailure};
 use crate::simplify::{SimplifyOptions, simplify};
-use crate::space::{JointSpace, path_length};
-use cella_trajectory::segmented::SegmentOptions;
-use cella_trajectory::{Limits, SampledTrajectory, SegmentedTrajectory, validate};
+use crate::space::JointSpace;
+use crate::timing::{Timing, time_and_validate};
+use cella_trajectory::{Limits, SampledTrajectory};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,10 @@ pub struct PlanOptions {
     pub range: f64,
     /// Random shortcut attempts after the search.
     pub shortcut_attempts: usize,
+    /// How far the motion may pass from an intermediate waypoint when blending through it
+    /// (rad, Euclidean in joint space); 0 stops at every waypoint. Blends are checked for
+    /// collision and tightened or dropped where they collide.
+    pub blend_deviation: f64,
 }
 
 impl Default for PlanOptions {
@@ -41,6 +45,7 @@ impl Default for PlanOptions {
             period: 0.004,
             range: 0.5,
             shortcut_attempts: 24,
+            blend_deviation: 0.05,
         }
     }
 }
@@ -51,7 +56,7 @@ pub struct PlannedMotion {
     /// Waypoints (rad), start first, joined by straight joint-space motions.
     pub path: Vec<Vec<f64>>,
     /// The time parameterization of the path.
-    pub trajectory: SegmentedTrajectory,
+    pub trajectory: Timing,
     /// The trajectory sampled at the requested period, validated.
     pub samples: SampledTrajectory,
     /// Index of the goal reached.
@@ -199,8 +204,14 @@ pub fn plan_joint<C: ValidityChecker>(
             (short, goal_index, stats.iterations, false)
         }
     };
-    let (trajectory, samples) =
-        time_and_validate(checker, &mut scratch, &path, &scaled, options.period)?;
+    let (trajectory, samples) = time_and_validate(
+        checker,
+        &mut scratch,
+        &path,
+        &scaled,
+        options.period,
+        options.blend_deviation,
+    )?;
     Ok(PlannedMotion {
         path,
         trajectory,
@@ -212,44 +223,6 @@ pub fn plan_joint<C: ValidityChecker>(
         search_time,
         simplify_time,
     })
-}
-
-/// Times a path (stopping at each waypoint, jerk-limited when the limits have jerk limits),
-/// samples it, and validates limits and collision along every segment.
-pub fn time_and_validate<C: ValidityChecker>(
-    checker: &C,
-    scratch: &mut C::Scratch,
-    path: &[Vec<f64>],
-    limits: &Limits,
-    period: f64,
-) -> Result<(SegmentedTrajectory, SampledTrajectory)> {
-    let trajectory = SegmentedTrajectory::new(
-        path,
-        limits,
-        &SegmentOptions {
-            jerk_limited: limits.jerk.is_some(),
-            ..SegmentOptions::default()
-        },
-    )
-    .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
-    let samples = trajectory
-        .sample(period)
-        .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
-    validate(&samples, limits, 1e-6).map_err(|e| PlanningError::Trajectory(e.to_string()))?;
-    // the trajectory follows the straight segments exactly: check each at the checker's
-    // guaranteed resolution
-    let total = path_length(path).max(f64::MIN_POSITIVE);
-    let mut travelled = 0.0;
-    for w in path.windows(2) {
-        if !checker.motion_valid(scratch, &w[0], &w[1]) {
-            return Err(PlanningError::MotionInCollision {
-                fraction: travelled / total,
-                pairs: Vec::new(),
-            });
-        }
-        travelled += crate::space::distance(&w[0], &w[1]);
-    }
-    Ok((trajectory, samples))
 }
 
 /// Industrial point-to-point motion (PTP, as on KUKA/ABB pendants and in the Pilz planner):
@@ -309,8 +282,14 @@ pub fn plan_ptp<C: ValidityChecker>(
         });
     }
     let path = vec![start.to_vec(), goal.to_vec()];
-    let (trajectory, samples) =
-        time_and_validate(checker, &mut scratch, &path, &scaled, options.period)?;
+    let (trajectory, samples) = time_and_validate(
+        checker,
+        &mut scratch,
+        &path,
+        &scaled,
+        options.period,
+        options.blend_deviation,
+    )?;
     Ok(PlannedMotion {
         path,
         trajectory,

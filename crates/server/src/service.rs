@@ -246,6 +246,16 @@ fn plan_once(
         velocity_scale: scale("velocity_scale", req.velocity_scale)?,
         acceleration_scale: scale("acceleration_scale", req.acceleration_scale)?,
         period,
+        blend_deviation: match req.blend_deviation {
+            None => PlanOptions::default().blend_deviation,
+            Some(d) if d.is_finite() && (0.0..=1.0).contains(&d) => d,
+            Some(d) => {
+                return Err(invalid(
+                    "blend_deviation",
+                    format!("{d} rad is not in [0, 1]"),
+                ));
+            }
+        },
         ..PlanOptions::default()
     };
     let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;

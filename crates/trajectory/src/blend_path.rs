@@ -50,6 +50,8 @@ pub struct BlendedPath {
     /// Arc length of each input waypoint's closest point on the path (the waypoint itself
     /// where it is not blended).
     end: Vec<f64>,
+    /// The last waypoint, exactly.
+    last: Vec<f64>,
 }
 
 /// Turning angles below this are straight continuations (no blend, no stop), rad.
@@ -141,6 +143,7 @@ impl BlendedPath {
             length: 0.0,
             stops: Vec::new(),
             end: Vec::with_capacity(waypoints.len()),
+            last: waypoints[waypoints.len() - 1].clone(),
         };
         path.end.push(0.0);
         let mut current = waypoints[0].clone();
@@ -207,6 +210,11 @@ impl BlendedPath {
     /// Number of joints.
     pub fn dof(&self) -> usize {
         self.dof
+    }
+
+    /// The last waypoint, exactly (where the path ends).
+    pub fn end_point(&self) -> &[f64] {
+        &self.last
     }
 
     /// Total arc length, rad.

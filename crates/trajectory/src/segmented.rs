@@ -30,6 +30,8 @@ pub struct SegmentOptions {
     pub max_deviation: f64,
 }
 
+/// Candidate overlaps tried per blend.
+const OVERLAP_CANDIDATES: usize = 12;
 /// Instants at which a candidate overlap's deviation is checked.
 const OVERLAP_CHECKS: usize = 64;
 
@@ -124,17 +126,16 @@ impl SegmentedTrajectory {
             let longest = self.profiles[k]
                 .ramp_duration()
                 .min(self.profiles[k + 1].ramp_duration());
-            let mut overlap = longest;
+            // the longest overlap that fits, from the full ramp down in twelfths (halving
+            // would soon overlap only the two final jerk phases, which add for a joint moving
+            // the same way in both segments)
             let mut accepted = 0.0;
-            for _ in 0..6 {
-                if overlap <= 0.0 {
-                    break;
-                }
-                if self.overlap_fits(k, overlap, limits, max_deviation) {
+            for m in 0..OVERLAP_CANDIDATES {
+                let overlap = longest * (1.0 - m as f64 / OVERLAP_CANDIDATES as f64);
+                if overlap > 0.0 && self.overlap_fits(k, overlap, limits, max_deviation) {
                     accepted = overlap;
                     break;
                 }
-                overlap *= 0.5;
             }
             if accepted > 0.0 {
                 for s in &mut self.starts[k + 1..] {

@@ -167,6 +167,23 @@ impl TimeOptimalTrajectory {
         self.duration
     }
 
+    /// Time windows `(start, end)` in seconds where the trajectory is on a blend (leaves the
+    /// straight segments between the waypoints).
+    pub fn blend_windows(&self) -> Vec<(f64, f64)> {
+        let mut windows: Vec<(f64, f64)> = Vec::new();
+        for (k, c) in self.cells.iter().enumerate() {
+            if !matches!(self.path.pieces()[c.piece].kind, PieceKind::Arc { .. }) {
+                continue;
+            }
+            let end = self.cells.get(k + 1).map_or(self.duration, |n| n.t0);
+            match windows.last_mut() {
+                Some(last) if (last.1 - c.t0).abs() < 1e-12 => last.1 = end,
+                _ => windows.push((c.t0, end)),
+            }
+        }
+        windows
+    }
+
     /// Number of joints.
     pub fn dof(&self) -> usize {
         self.path.dof()
@@ -186,9 +203,7 @@ impl TimeOptimalTrajectory {
             return;
         }
         if self.cells.is_empty() || t >= self.duration {
-            let end = self.path.length();
-            let piece = self.path.pieces().len() - 1;
-            self.path.evaluate_on(piece, end, q, qd, qdd);
+            q[..n].copy_from_slice(self.path.end_point());
             qd[..n].fill(0.0);
             qdd[..n].fill(0.0);
             return;
