@@ -6,6 +6,7 @@
 //! rad/s², jerks rad/s³.
 
 pub mod blend_path;
+pub mod cartesian;
 pub mod error;
 pub mod limits;
 pub mod profile;
@@ -14,6 +15,7 @@ pub mod segmented;
 pub mod time_optimal;
 pub mod validate;
 
+pub use cartesian::CartesianLimits;
 pub use error::{Result, TrajectoryError};
 pub use limits::Limits;
 pub use profile::ScalarProfile;
