@@ -21,11 +21,21 @@ fn benches(c: &mut Criterion) {
         robot.chain().random_configuration(&mut rng, &mut q);
         path.push(q);
     }
-    for (label, jerk) in [("trapezoidal", false), ("double_s", true)] {
+    for (label, jerk, deviation) in [
+        ("trapezoidal", false, 0.0),
+        ("double_s", true, 0.0),
+        ("double_s_overlap_blend_0.05", true, 0.05),
+    ] {
         let options = SegmentOptions {
             jerk_limited: jerk,
-            ..SegmentOptions::default()
+            max_deviation: deviation,
         };
+        println!(
+            "{label}: {:.3} s",
+            SegmentedTrajectory::new(&path, &limits, &options)
+                .unwrap()
+                .duration()
+        );
         c.bench_function(&format!("time_path/panda_10_waypoints/{label}"), |b| {
             b.iter(|| SegmentedTrajectory::new(black_box(&path), &limits, &options).unwrap())
         });
