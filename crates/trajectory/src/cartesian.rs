@@ -56,14 +56,7 @@ impl CartesianLimits {
     /// A copy with velocities scaled by `velocity_scale` and accelerations by
     /// `acceleration_scale`, both in (0, 1].
     pub fn scaled(&self, velocity_scale: f64, acceleration_scale: f64) -> Result<Self> {
-        for (f, s) in [
-            ("velocity_scale", velocity_scale),
-            ("acceleration_scale", acceleration_scale),
-        ] {
-            if !(s.is_finite() && s > 0.0 && s <= 1.0) {
-                return Err(TrajectoryError::invalid(f, format!("{s} is not in (0, 1]")));
-            }
-        }
+        crate::limits::check_scales(velocity_scale, acceleration_scale)?;
         Ok(Self {
             linear_velocity: self.linear_velocity * velocity_scale,
             linear_acceleration: self.linear_acceleration * acceleration_scale,

@@ -123,14 +123,7 @@ impl Limits {
     /// A copy with velocity and acceleration limits scaled by factors in (0, 1] (jerk scales
     /// with the acceleration factor), as the scaling sliders of MoveIt and teach pendants do.
     pub fn scaled(&self, velocity_scale: f64, acceleration_scale: f64) -> Result<Self> {
-        for (f, s) in [
-            ("velocity_scale", velocity_scale),
-            ("acceleration_scale", acceleration_scale),
-        ] {
-            if !(s.is_finite() && s > 0.0 && s <= 1.0) {
-                return Err(TrajectoryError::invalid(f, format!("{s} is not in (0, 1]")));
-            }
-        }
+        check_scales(velocity_scale, acceleration_scale)?;
         let mut l = self.clone();
         l.velocity.iter_mut().for_each(|v| *v *= velocity_scale);
         l.acceleration
@@ -141,4 +134,18 @@ impl Limits {
         }
         Ok(l)
     }
+}
+
+/// Checks velocity and acceleration scaling factors: each in (0, 1], naming the one that is
+/// not.
+pub(crate) fn check_scales(velocity_scale: f64, acceleration_scale: f64) -> Result<()> {
+    for (f, s) in [
+        ("velocity_scale", velocity_scale),
+        ("acceleration_scale", acceleration_scale),
+    ] {
+        if !(s.is_finite() && s > 0.0 && s <= 1.0) {
+            return Err(TrajectoryError::invalid(f, format!("{s} is not in (0, 1]")));
+        }
+    }
+    Ok(())
 }

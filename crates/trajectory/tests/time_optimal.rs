@@ -166,7 +166,7 @@ fn path_strategy() -> impl Strategy<Value = (usize, Vec<Vec<f64>>, f64, f64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
     #[test]
     fn random_paths_respect_limits_and_end_exactly((n, path, scale, deviation) in path_strategy()) {
         prop_assume!(path.windows(2).all(|w| w[0].iter().zip(&w[1]).any(|(a, b)| (a - b).abs() > 1e-6)));
