@@ -204,11 +204,40 @@ pub fn plan_joint<C: ValidityChecker>(
             (short, goal_index, stats.iterations, false)
         }
     };
+    let search = Search {
+        goal_index,
+        direct: is_direct,
+        iterations,
+        search_time,
+        simplify_time,
+    };
+    timed_motion(checker, &mut scratch, path, &scaled, options, began, search)
+}
+
+/// How the path of a motion was found, for [`PlannedMotion`].
+struct Search {
+    goal_index: usize,
+    direct: bool,
+    iterations: usize,
+    search_time: Duration,
+    simplify_time: Duration,
+}
+
+/// Times and validates `path` ([`time_and_validate`]) and assembles the planned motion.
+fn timed_motion<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    path: Vec<Vec<f64>>,
+    scaled: &Limits,
+    options: &PlanOptions,
+    began: Instant,
+    search: Search,
+) -> Result<PlannedMotion> {
     let (trajectory, samples) = time_and_validate(
         checker,
-        &mut scratch,
+        scratch,
         &path,
-        &scaled,
+        scaled,
         options.period,
         options.blend_deviation,
     )?;
@@ -216,12 +245,12 @@ pub fn plan_joint<C: ValidityChecker>(
         path,
         trajectory,
         samples,
-        goal_index,
-        direct: is_direct,
-        iterations,
+        goal_index: search.goal_index,
+        direct: search.direct,
+        iterations: search.iterations,
         planning_time: began.elapsed(),
-        search_time,
-        simplify_time,
+        search_time: search.search_time,
+        simplify_time: search.simplify_time,
     })
 }
 
@@ -282,23 +311,12 @@ pub fn plan_ptp<C: ValidityChecker>(
         });
     }
     let path = vec![start.to_vec(), goal.to_vec()];
-    let (trajectory, samples) = time_and_validate(
-        checker,
-        &mut scratch,
-        &path,
-        &scaled,
-        options.period,
-        options.blend_deviation,
-    )?;
-    Ok(PlannedMotion {
-        path,
-        trajectory,
-        samples,
+    let search = Search {
         goal_index: 0,
         direct: true,
         iterations: 0,
-        planning_time: began.elapsed(),
         search_time: Duration::ZERO,
         simplify_time: Duration::ZERO,
-    })
+    };
+    timed_motion(checker, &mut scratch, path, &scaled, options, began, search)
 }

@@ -47,9 +47,6 @@ pub struct BlendedPath {
     length: f64,
     /// Arc lengths of the corners passed at rest (tangent discontinuities).
     stops: Vec<f64>,
-    /// Arc length of each input waypoint's closest point on the path (the waypoint itself
-    /// where it is not blended).
-    end: Vec<f64>,
     /// The last waypoint, exactly.
     last: Vec<f64>,
 }
@@ -142,10 +139,8 @@ impl BlendedPath {
             data: Vec::with_capacity(2 * segments * 3 * dof),
             length: 0.0,
             stops: Vec::new(),
-            end: Vec::with_capacity(waypoints.len()),
             last: waypoints[waypoints.len() - 1].clone(),
         };
-        path.end.push(0.0);
         let mut current = waypoints[0].clone();
         let mut point = vec![0.0; dof];
         for k in 0..segments {
@@ -180,15 +175,12 @@ impl BlendedPath {
                     path.data.push((point[i] - centre) / radius);
                 }
                 path.data.extend_from_slice(u);
-                let s_before = path.length;
                 path.push(radius * a, PieceKind::Arc { radius, angle: a }, offset);
-                path.end.push(0.5 * (s_before + path.length));
                 for i in 0..dof {
                     current[i] = next[i] + back * u2[i];
                 }
             } else {
                 current.copy_from_slice(next);
-                path.end.push(path.length);
                 if stop[k + 1] {
                     path.stops.push(path.length);
                 }
@@ -230,11 +222,6 @@ impl BlendedPath {
     /// Arc lengths of the corners the trajectory must pass at rest.
     pub fn stops(&self) -> &[f64] {
         &self.stops
-    }
-
-    /// Arc length at each input waypoint (its blend's midpoint where blended).
-    pub fn waypoint_positions(&self) -> &[f64] {
-        &self.end
     }
 
     /// Index of the piece containing arc length `s` (clamped to the path).
