@@ -1,7 +1,10 @@
 //! The cell description file (TOML): robots with base poses, objects with poses, padding.
 //! See `cells/demo.toml` for an annotated example.
 
-use crate::{CellError, CellRobot, CellSnapshot, MAX_OBJECTS, Result};
+use crate::{
+    CONTROL_PERIODS_MS, CellError, CellRobot, CellSnapshot, DEFAULT_CONTROL_PERIOD_MS, MAX_OBJECTS,
+    Result,
+};
 use cella_collision::{RobotGeometry, Shape, World, WorldObject};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use serde::Deserialize;
@@ -51,6 +54,8 @@ pub struct FileRobot {
     pub joints: Option<Vec<f64>>,
     /// The object the robot stands on: its links that no joint moves may touch it.
     pub mounted_on: Option<String>,
+    /// Control loop period of the robot's executor, ms: 1, 2, 4 or 8 (default 4).
+    pub control_period_ms: Option<u32>,
 }
 
 /// An object entry.
@@ -155,8 +160,15 @@ impl CellFile {
                         .collect(),
                 },
             };
+            let control_period_ms = r.control_period_ms.unwrap_or(DEFAULT_CONTROL_PERIOD_MS);
+            if !CONTROL_PERIODS_MS.contains(&control_period_ms) {
+                return Err(CellError::File(format!(
+                    "{field}.control_period_ms: {control_period_ms} ms is not one of 1, 2, 4, 8"
+                )));
+            }
             robots.push(CellRobot {
                 id: r.id.clone(),
+                control_period_ms,
                 model: r.model.clone(),
                 geometry: Arc::new(geometry),
                 base: r.base.isometry(&format!("{field}.base"))?,

@@ -63,6 +63,11 @@ pub type Result<T> = std::result::Result<T, CellError>;
 /// Most objects a world may hold.
 pub const MAX_OBJECTS: usize = 1000;
 
+/// Control loop periods a robot's executor may run at, ms.
+pub const CONTROL_PERIODS_MS: [u32; 4] = [1, 2, 4, 8];
+/// Control loop period when the cell file sets none, ms.
+pub const DEFAULT_CONTROL_PERIOD_MS: u32 = 4;
+
 /// A robot placed in the cell.
 #[derive(Debug, Clone)]
 pub struct CellRobot {
@@ -76,6 +81,8 @@ pub struct CellRobot {
     pub base: Isometry3<f64>,
     /// Current joint values (group order).
     pub joints: Vec<f64>,
+    /// Control loop period of its executor, ms (one of [`CONTROL_PERIODS_MS`]).
+    pub control_period_ms: u32,
 }
 
 /// An immutable, versioned state of the cell.
