@@ -54,7 +54,10 @@ pub struct CellControl {
 impl std::fmt::Debug for CellControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CellControl")
-            .field("robots", &self.robots.iter().map(|r| &r.id).collect::<Vec<_>>())
+            .field(
+                "robots",
+                &self.robots.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -91,7 +94,8 @@ impl CellControl {
         let mut robots = Vec::with_capacity(drivers.len());
         for (r, driver) in cell.robots.iter().zip(drivers) {
             let robot = r.geometry.robot().clone();
-            let limits = Limits::of_robot(&robot).map_err(|e| ControlError::invalid("limits", e.to_string()))?;
+            let limits = Limits::of_robot(&robot)
+                .map_err(|e| ControlError::invalid("limits", e.to_string()))?;
             let config = ExecutorConfig {
                 period: Duration::from_millis(u64::from(r.control_period_ms)),
                 spin: options.spin,

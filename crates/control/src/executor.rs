@@ -31,6 +31,9 @@ pub const PERIODS: [Duration; 4] = [
     Duration::from_millis(8),
 ];
 
+/// Speed-scale integration steps per control cycle.
+const SCALE_SUBSTEPS: usize = 8;
+
 /// Executor settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutorConfig {
@@ -508,8 +511,7 @@ impl Loop {
             Mode::Executing(_) => self.step_execution(),
             Mode::Jogging(_) => self.step_jog(),
         }
-        if !matches!(self.mode, Mode::Fault)
-            && self.driver.command(&self.command, self.dt).is_err()
+        if !matches!(self.mode, Mode::Fault) && self.driver.command(&self.command, self.dt).is_err()
         {
             self.fault();
         }
@@ -748,22 +750,29 @@ impl Loop {
             Phase::Stopping(StopKind::Smooth) => (0.0, Ramp::STOP),
             Phase::Stopping(StopKind::Immediate) => (0.0, Ramp::Fastest),
         };
-        let predicted = (e.tau + e.scale.s * self.dt).min(duration);
-        traj.evaluate(predicted, e.hint, &mut self.next);
-        let dtau = e
-            .scale
-            .step(target, &self.here, &self.next, &self.limits, ramp, self.dt);
-        e.tau = (e.tau + dtau).min(duration);
-        let at_rest = e.scale.s == 0.0 && e.scale.rate == 0.0;
+        // the scale is integrated in sub-steps: the path derivatives it uses change along
+        // the step
+        let h = self.dt / SCALE_SUBSTEPS as f64;
+        for i in 0..SCALE_SUBSTEPS {
+            if i > 0 {
+                e.hint = traj.evaluate(e.tau, e.hint, &mut self.here);
+            }
+            let predicted = (e.tau + e.scale.s * h).min(duration);
+            traj.evaluate(predicted, e.hint, &mut self.next);
+            let dtau = e
+                .scale
+                .step(target, &self.here, &self.next, &self.limits, ramp, h);
+            e.tau = (e.tau + dtau).min(duration);
+        }
+        // at rest once the scale is at rest and this cycle already commanded no motion
+        let at_rest = e.scale.s == 0.0
+            && e.scale.rate == 0.0
+            && self.command.qd.as_slice().iter().all(|v| *v == 0.0);
         match e.phase {
             Phase::Pausing if at_rest => e.phase = Phase::Paused,
             Phase::Stopping(_) if at_rest => {
-                // this cycle's command was already at rest (s was 0 before the step) only if
-                // the step started there; end on the next cycle, which commands q(τ) at rest
-                if self.command.qd.as_slice().iter().all(|v| *v == 0.0) {
-                    self.state.outcome = Outcome::Stopped;
-                    self.end_mode(Mode::Idle);
-                }
+                self.state.outcome = Outcome::Stopped;
+                self.end_mode(Mode::Idle);
             }
             _ => {}
         }
@@ -788,7 +797,9 @@ impl Loop {
                 &mut self.target_velocity,
             );
         }
-        let mut next = j.jog.next_velocity(&self.target_velocity, &self.limits, self.dt);
+        let mut next = j
+            .jog
+            .next_velocity(&self.target_velocity, &self.limits, self.dt);
         // the state the robot would brake to from the new velocity must be free; else brake
         Jog::stop_state(
             q.as_slice(),
@@ -798,22 +809,25 @@ impl Loop {
         );
         let moving = next.as_slice().iter().any(|v| *v != 0.0);
         if moving && !expired {
-            let free = j.checker.is_valid(&mut j.scratch, self.scratch_q.as_slice())
+            let free = j
+                .checker
+                .is_valid(&mut j.scratch, self.scratch_q.as_slice())
                 && j.checker
                     .motion_valid(&mut j.scratch, q.as_slice(), self.scratch_q.as_slice());
             if !free {
                 self.state.jog_blocked = true;
                 j.expires = Instant::now();
                 self.target_velocity.as_mut_slice().fill(0.0);
-                next = j.jog.next_velocity(&self.target_velocity, &self.limits, self.dt);
+                next = j
+                    .jog
+                    .next_velocity(&self.target_velocity, &self.limits, self.dt);
             }
         }
         for i in 0..dof {
             let v0 = j.jog.velocity.as_slice()[i];
             let v1 = next.as_slice()[i];
             let qi = q.as_slice()[i] + 0.5 * (v0 + v1) * self.dt;
-            self.command.q.as_mut_slice()[i] =
-                qi.clamp(self.limits.lower[i], self.limits.upper[i]);
+            self.command.q.as_mut_slice()[i] = qi.clamp(self.limits.lower[i], self.limits.upper[i]);
             self.command.qd.as_mut_slice()[i] = v1;
             self.command.qdd.as_mut_slice()[i] = (v1 - v0) / self.dt;
         }

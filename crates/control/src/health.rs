@@ -59,7 +59,12 @@ impl Histogram {
             BUCKETS as f64
         };
         let max = self.max_ns.load(Ordering::Relaxed) as f64 / 1000.0;
-        (total, percentile(0.5).min(max), percentile(0.99).min(max), max)
+        (
+            total,
+            percentile(0.5).min(max),
+            percentile(0.99).min(max),
+            max,
+        )
     }
 }
 

@@ -18,7 +18,9 @@ pub mod scaling;
 pub mod state;
 
 pub use cell_control::{CellControl, ControlOptions};
-pub use driver::{Driver, DriverError, JointCommand, JointVector, MAX_DOF, MeasuredState, SimDriver};
+pub use driver::{
+    Driver, DriverError, JointCommand, JointVector, MAX_DOF, MeasuredState, SimDriver,
+};
 pub use error::{ControlError, Result};
 pub use executor::{Executor, ExecutorConfig, JogCommand, PERIODS, StopKind};
 pub use health::{LoopHealth, LoopStats};

@@ -184,15 +184,18 @@ impl ExecTrajectory {
 fn quintic(start: [f64; 3], end: [f64; 3], h: f64) -> [f64; 6] {
     let [p0, v0, a0] = start;
     let [p1, v1, a1] = end;
-    let (h2, h3) = (h * h, h * h * h);
-    let dp = p1 - p0;
+    // remaining position, velocity and acceleration the cubic-to-quintic terms must supply
+    let p = p1 - p0 - v0 * h - 0.5 * a0 * h * h;
+    let v = (v1 - v0 - a0 * h) * h;
+    let a = (a1 - a0) * h * h;
+    let h3 = h * h * h;
     [
         p0,
         v0,
         0.5 * a0,
-        (20.0 * dp - (8.0 * v1 + 12.0 * v0) * h - (3.0 * a0 - a1) * h2) / (2.0 * h3),
-        (-30.0 * dp + (14.0 * v1 + 16.0 * v0) * h + (3.0 * a0 - 2.0 * a1) * h2) / (2.0 * h3 * h),
-        (12.0 * dp - 6.0 * (v1 + v0) * h - (a1 - a0) * h2) / (2.0 * h3 * h2),
+        (10.0 * p - 4.0 * v + 0.5 * a) / h3,
+        (-15.0 * p + 7.0 * v - a) / (h3 * h),
+        (6.0 * p - 3.0 * v + 0.5 * a) / (h3 * h * h),
     ]
 }
 
@@ -230,7 +233,10 @@ mod tests {
             assert!((p.q.as_slice()[0] - q).abs() < 1e-12, "q at {t}");
             assert!((p.d1.as_slice()[0] - v).abs() < 1e-10, "v at {t}");
             assert!((p.d2.as_slice()[0] - a).abs() < 1e-8, "a at {t}");
-            assert!((p.d3.as_slice()[0] - (-3.0 + 6.0 * t * t)).abs() < 1e-6, "j at {t}");
+            assert!(
+                (p.d3.as_slice()[0] - (-3.0 + 6.0 * t * t)).abs() < 1e-6,
+                "j at {t}"
+            );
         }
     }
 
