@@ -147,6 +147,7 @@ struct Loop {
     here: PathPoint,
     next: PathPoint,
     scratch_q: JointVector,
+    stop_from: JointVector,
     target_velocity: JointVector,
     commands: Receiver<Command>,
     trash: SyncSender<Garbage>,
@@ -249,6 +250,7 @@ impl Executor {
             here: PathPoint::zeros(dof),
             next: PathPoint::zeros(dof),
             scratch_q: JointVector::zeros(dof),
+            stop_from: JointVector::zeros(dof),
             target_velocity: JointVector::zeros(dof),
             commands: command_rx,
             trash: trash_tx,
@@ -800,9 +802,14 @@ impl Loop {
         let mut next = j
             .jog
             .next_velocity(&self.target_velocity, &self.limits, self.dt);
-        // the state the robot would brake to from the new velocity must be free; else brake
+        // the state the robot would brake to after this cycle's step must be free; else brake
+        // (braking now ends where last cycle's check said it would, which was free)
+        for i in 0..dof {
+            let step = 0.5 * (j.jog.velocity.as_slice()[i] + next.as_slice()[i]) * self.dt;
+            self.stop_from.as_mut_slice()[i] = q.as_slice()[i] + step;
+        }
         Jog::stop_state(
-            q.as_slice(),
+            self.stop_from.as_slice(),
             &next,
             &self.limits,
             self.scratch_q.as_mut_slice(),

@@ -1,0 +1,220 @@
+//! Jogging (deadman, collision guard) and several robots moving at once.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use cella_collision::StaticRobot;
+use cella_control::{ControlError, JogCommand, JogTarget, JointVector, Outcome, Status};
+use common::*;
+use std::time::Duration;
+
+const KUKA: usize = 1;
+
+#[test]
+fn a_jog_without_fresh_commands_stops_within_the_deadman_time_plus_braking() {
+    let cell = demo_cell();
+    let (control, logs) = controlled(&cell);
+    let limits = limits(&cell, "kuka");
+    let ex = control.executor("kuka").unwrap();
+    let deadman = Duration::from_millis(200);
+    let mut v = JointVector::zeros(6);
+    v.as_mut_slice()[0] = 0.5;
+    let before = logs[KUKA].lock().unwrap().len();
+    control
+        .jog(
+            &cell,
+            "kuka",
+            JogCommand {
+                target: JogTarget::Joints(v),
+                deadman,
+            },
+        )
+        .unwrap();
+    let end = wait_for(ex, |s| s.status == Status::Idle && s.cycle > 10);
+    assert!(end.qd.as_slice().iter().all(|x| *x == 0.0));
+    let log = logs[KUKA].lock().unwrap().clone();
+    let moving: Vec<_> = log[before..]
+        .iter()
+        .skip_while(|c| c.qd.iter().all(|x| *x == 0.0))
+        .take_while(|c| c.qd.iter().any(|x| *x != 0.0))
+        .collect();
+    assert!(!moving.is_empty(), "the jog moved the robot");
+    // it moved for at most the deadman time plus the braking from the jog speed (+ a cycle)
+    let peak = moving.iter().map(|c| c.qd[0].abs()).fold(0.0, f64::max);
+    assert!(
+        peak > 0.1 && peak <= 0.5 * (1.0 + 1e-9),
+        "peak jog speed {peak}"
+    );
+    let moved_for = moving.len() as f64 * 0.004;
+    let bound = deadman.as_secs_f64() + peak / limits.acceleration[0] + 0.008;
+    assert!(
+        moved_for <= bound,
+        "moved {moved_for} s after the last command (bound {bound} s)"
+    );
+    let (v, a, _) = limit_ratios(&log, &limits, 0.004);
+    assert!(v <= 1.0 && a <= 1.0 + 1e-9, "v {v}, a {a}");
+}
+
+#[test]
+fn a_jog_towards_an_obstacle_stops_before_touching_it() {
+    let cell = demo_cell();
+    let (control, _) = controlled(&cell);
+    let ex = control.executor("kuka").unwrap();
+    // straight down towards the table, commanded again and again (a held jog button)
+    let twist = JogTarget::Twist([0.0, 0.0, -0.25, 0.0, 0.0, 0.0]);
+    let mut blocked = false;
+    for _ in 0..400 {
+        control
+            .jog(
+                &cell,
+                "kuka",
+                JogCommand {
+                    target: twist,
+                    deadman: Duration::from_millis(100),
+                },
+            )
+            .unwrap_or(());
+        std::thread::sleep(Duration::from_millis(10));
+        let s = ex.state();
+        if s.jog_blocked {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "the jog was never stopped by the collision guard");
+    let end = wait_for(ex, |s| s.status == Status::Idle);
+    let checker = control.checker(&cell, "kuka").unwrap();
+    let mut scratch = checker.scratch();
+    assert!(
+        checker.is_valid(&mut scratch, end.q.as_slice()),
+        "stopped in collision: {:?} at {:?}, {:?}",
+        checker.contacts(&mut scratch, end.q.as_slice()),
+        end.q.as_slice(),
+        checker.distance(&mut scratch, end.q.as_slice())
+    );
+    let tcp = cell.robot("kuka").unwrap().base
+        * cell
+            .robot("kuka")
+            .unwrap()
+            .geometry
+            .robot()
+            .fk(end.q.as_slice())
+            .unwrap();
+    assert!(
+        tcp.translation.z > 0.75,
+        "the TCP went through the table top"
+    );
+    // jogging back up is allowed
+    let up = JogTarget::Twist([0.0, 0.0, 0.1, 0.0, 0.0, 0.0]);
+    control
+        .jog(
+            &cell,
+            "kuka",
+            JogCommand {
+                target: up,
+                deadman: Duration::from_millis(100),
+            },
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    assert!(!ex.state().jog_blocked || ex.state().status == Status::Jogging);
+}
+
+#[test]
+fn a_moving_robot_refuses_a_jog_and_a_second_trajectory() {
+    let cell = demo_cell();
+    let (control, _) = controlled(&cell);
+    let limits = limits(&cell, "kuka");
+    let start = cell.robot("kuka").unwrap().joints.clone();
+    let (_, samples) = motion(&limits, &[start, vec![1.2, -1.1, 1.2, 0.8, 1.0, 1.5]]);
+    control
+        .execute(&cell, "kuka", samples.clone(), None)
+        .unwrap();
+    let v = JointVector::zeros(6);
+    assert!(matches!(
+        control.jog(&cell, "kuka", JogCommand { target: JogTarget::Joints(v), deadman: Duration::from_millis(50) }),
+        Err(ControlError::NotReady { robot, .. }) if robot == "kuka"
+    ));
+    assert!(control.execute(&cell, "kuka", samples, None).is_err());
+}
+
+/// Closest distance between the two robots' capsule models at the given joints.
+fn clearance(cell: &cella_cell::CellSnapshot, ur: &[f64], kuka: &[f64]) -> f64 {
+    let r = cell.robot("ur5e").unwrap();
+    let k = cell.robot("kuka").unwrap();
+    let empty = cella_collision::World::new();
+    let checker = cella_collision::Checker::new(
+        r.geometry.clone(),
+        r.base,
+        &empty,
+        &[StaticRobot {
+            name: "kuka".into(),
+            geometry: k.geometry.clone(),
+            base: k.base,
+            joints: kuka.to_vec(),
+        }],
+    )
+    .unwrap();
+    let mut s = checker.scratch();
+    checker
+        .distance(&mut s, ur)
+        .map_or(f64::INFINITY, |p| p.distance)
+}
+
+#[test]
+fn two_robots_moving_at_once_never_come_closer_than_the_padding() {
+    let cell = demo_cell();
+    let (control, logs) = controlled(&cell);
+    let padding = cell.world.padding();
+    // the KUKA reaches over the conveyor towards the UR5e's side
+    let k_limits = limits(&cell, "kuka");
+    let k_start = cell.robot("kuka").unwrap().joints.clone();
+    let k_goal = vec![0.3, -0.9, 1.2, 0.0, 1.0, 0.0];
+    let (_, k_samples) = motion(&k_limits, &[k_start, k_goal.clone()]);
+    control.execute(&cell, "kuka", k_samples, None).unwrap();
+    // the UR5e asked to reach into the same space is refused while the KUKA goes there
+    let u_limits = limits(&cell, "ur5e");
+    let u_start = cell.robot("ur5e").unwrap().joints.clone();
+    let u_into = vec![0.0, -1.0, 1.2, -1.6, -1.57, 0.0];
+    let (_, into) = motion(&u_limits, &[u_start.clone(), u_into]);
+    match control.execute(&cell, "ur5e", into, None) {
+        Err(ControlError::Collision(m)) => assert!(m.contains("kuka"), "{m}"),
+        other => panic!("expected a refusal naming the moving KUKA, got {other:?}"),
+    }
+    // a plan made now avoids the KUKA's remaining motion; it runs at the same time
+    let checker = control.checker(&cell, "ur5e").unwrap();
+    let space =
+        cella_planning::JointSpace::of_chain(cell.robot("ur5e").unwrap().geometry.robot().chain())
+            .unwrap();
+    let u_goal = vec![1.2, -1.2, 1.3, -1.6, -1.57, 0.0];
+    let planned = cella_planning::plan_joint(
+        &checker,
+        &space,
+        &u_limits,
+        &u_start,
+        &[u_goal],
+        &cella_planning::PlanOptions::default(),
+        None,
+    )
+    .unwrap();
+    let id = control
+        .execute(&cell, "ur5e", planned.samples, None)
+        .unwrap();
+    let ur = control.executor("ur5e").unwrap();
+    let kuka = control.executor("kuka").unwrap();
+    wait_for(ur, |s| s.execution_id == id && s.status == Status::Idle);
+    wait_for(kuka, |s| s.status == Status::Idle);
+    assert_eq!(ur.state().outcome, Outcome::Completed);
+    // replay both logs on a common clock (UR5e at 2 ms, KUKA at 4 ms, started together)
+    let ur_log = logs[0].lock().unwrap().clone();
+    let k_log = logs[1].lock().unwrap().clone();
+    let mut worst = f64::INFINITY;
+    for (i, c) in ur_log.iter().enumerate().step_by(5) {
+        let k = (i / 2).min(k_log.len() - 1);
+        worst = worst.min(clearance(&cell, &c.q, &k_log[k].q));
+    }
+    assert!(
+        worst >= padding,
+        "the robots came {worst} m close (padding {padding} m)"
+    );
+}
