@@ -140,6 +140,7 @@ fn main() {
         tokio::spawn(cella_server::serve_on(
             listener,
             cell,
+            cella_control::ControlOptions::default(),
             std::future::pending(),
         ));
         for (name, kind, clients) in [

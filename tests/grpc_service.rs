@@ -33,7 +33,7 @@ async fn start() -> Server {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        cella_server::serve_on(listener, cell, async {
+        cella_server::serve_on(listener, cell, cella_control::ControlOptions::default(), async {
             let _ = rx.await;
         })
         .await

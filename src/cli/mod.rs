@@ -4,6 +4,7 @@
 mod args;
 mod check;
 mod client;
+mod exec;
 mod fk;
 mod ik;
 mod output;
@@ -41,6 +42,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Serve the cella.v1 gRPC API on a cell (default: the embedded demo cell).
     Serve(serve::ServeArgs),
+    /// Plan and execute on a running server, with a progress bar; Ctrl-C stops the robot.
+    Exec(exec::ExecArgs),
 }
 
 /// Runs a parsed command line.
@@ -54,5 +57,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(a) => serve::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Retime(a) => retime::run(&a),
+        Command::Exec(a) => exec::run(&a),
     }
 }

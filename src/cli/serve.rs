@@ -1,5 +1,6 @@
 //! `cella serve`: the gRPC service on a cell file (or the embedded demo cell).
 
+use cella_control::ControlOptions;
 use cella_cell::{CellFile, DEMO_CELL};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,7 +53,7 @@ pub fn run(a: &ServeArgs) -> Result<(), String> {
             addr = %local,
             "cella serving cella.v1.CellService (health, reflection enabled)"
         );
-        cella_server::serve_on(listener, cell, shutdown_signal())
+        cella_server::serve_on(listener, cell, ControlOptions::default(), shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!("shut down");

@@ -162,6 +162,21 @@ pub fn cell_status(e: cella_cell::CellError) -> Status {
     }
 }
 
+/// Maps execution errors to statuses.
+pub fn control_status(e: cella_control::ControlError) -> Status {
+    use cella_control::ControlError as C;
+    let text = e.to_string();
+    match e {
+        C::Invalid { field, reason } => invalid(&field, reason),
+        C::UnknownRobot(_) => Status::not_found(text),
+        C::NotReady { .. } | C::StartMismatch(_) | C::Collision(_) => {
+            Status::failed_precondition(text)
+        }
+        C::Limits(_) => Status::invalid_argument(text),
+        C::Executor(_) | C::Driver(_) => Status::unavailable(text),
+    }
+}
+
 /// Maps planning errors to statuses.
 pub fn planning_status(e: cella_planning::PlanningError) -> Status {
     use cella_planning::PlanningError as P;

@@ -2,6 +2,7 @@
 //! server reflection, message size limits and graceful shutdown.
 
 pub mod convert;
+pub mod execution;
 pub mod service;
 
 pub use service::CellServer;
@@ -23,16 +24,21 @@ pub enum ServeError {
     /// Reflection setup failure.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The executors could not start.
+    #[error("control: {0}")]
+    Control(#[from] cella_control::ControlError),
 }
 
-/// Serves `cell` on an already bound listener until `shutdown` completes.
+/// Serves `cell` on an already bound listener until `shutdown` completes, with a simulated
+/// controller per robot (`control` sets their loops).
 pub async fn serve_on(
     listener: TcpListener,
     cell: Arc<cella_cell::CellSnapshot>,
+    control: cella_control::ControlOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let service = CellServer::new(cell, workers);
+    let service = CellServer::new(cell, workers, control)?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CellServiceServer<CellServer>>()

@@ -4,6 +4,7 @@
 
 use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
+use cella_control::{CellControl, ControlOptions};
 use cella_kinematics::{IkOptions, IkSolutions};
 use cella_planning::{JointSpace, PlanOptions, plan_joint, plan_ptp};
 use cella_proto::v1 as pb;
@@ -25,16 +26,36 @@ pub struct CellServer {
     current: Arc<RwLock<Arc<CellSnapshot>>>,
     edits: Arc<Mutex<()>>,
     workers: Arc<Semaphore>,
+    pub(crate) control: Arc<CellControl>,
 }
 
 impl CellServer {
-    /// A service over an initial cell snapshot, with `workers` concurrent CPU-heavy requests.
-    pub fn new(cell: Arc<CellSnapshot>, workers: usize) -> Self {
-        Self {
+    /// A service over an initial cell snapshot, with `workers` concurrent CPU-heavy requests
+    /// and a simulated controller per robot (each looping at its `control_period_ms`).
+    pub fn new(
+        cell: Arc<CellSnapshot>,
+        workers: usize,
+        control: ControlOptions,
+    ) -> Result<Self, cella_control::ControlError> {
+        let control = Arc::new(CellControl::simulated(&cell, control)?);
+        Ok(Self {
             current: Arc::new(RwLock::new(cell)),
             edits: Arc::new(Mutex::new(())),
             workers: Arc::new(Semaphore::new(workers.max(1))),
-        }
+            control,
+        })
+    }
+
+    /// The current snapshot with every robot at its live joint values (from its executor).
+    pub fn live_snapshot(&self) -> Arc<CellSnapshot> {
+        Arc::new(self.control.live(&self.snapshot()))
+    }
+
+    pub(crate) async fn blocking_pub<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        self.blocking(f).await
     }
 
     /// The current snapshot (the lock is held only to clone the `Arc`).
@@ -67,7 +88,7 @@ impl CellServer {
         f: impl FnOnce(&CellSnapshot) -> Result<Arc<CellSnapshot>, cella_cell::CellError>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
         let _guard = self.edits.lock().await;
-        let next = f(&self.snapshot()).map_err(convert::cell_status)?;
+        let next = f(&self.live_snapshot()).map_err(convert::cell_status)?;
         let version = next.version;
         match self.current.write() {
             Ok(mut g) => *g = next,
@@ -191,6 +212,7 @@ fn goal_states(
 
 fn plan_once(
     cell: &CellSnapshot,
+    control: &CellControl,
     req: &pb::PlanRequest,
     deadline: Option<Duration>,
 ) -> Result<pb::PlanResponse, Status> {
@@ -258,7 +280,9 @@ fn plan_once(
         },
         ..PlanOptions::default()
     };
-    let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+    let checker = control
+        .checker(cell, &req.robot_id)
+        .map_err(convert::control_status)?;
     let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
     let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
     let motion = match pb::MotionType::try_from(req.motion) {
@@ -305,11 +329,13 @@ fn plan_once(
 
 #[tonic::async_trait]
 impl CellService for CellServer {
+    type StreamStateStream = crate::execution::StateStream;
+
     async fn get_cell_info(
         &self,
         _request: Request<pb::GetCellInfoRequest>,
     ) -> Result<Response<pb::CellInfo>, Status> {
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
         let mut objects: Vec<pb::WorldObject> = cell
             .world
             .objects()
@@ -379,7 +405,8 @@ impl CellService for CellServer {
         request: Request<pb::IkRequest>,
     ) -> Result<Response<pb::IkResponse>, Status> {
         let req = request.into_inner();
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
         let r = cell
             .robot(&req.robot_id)
             .map_err(convert::cell_status)?
@@ -421,7 +448,7 @@ impl CellService for CellServer {
                     .map(|s| s.joints().to_vec())
                     .collect();
                 if req.collision_free {
-                    let checker = cell.checker(&id).map_err(convert::cell_status)?;
+                    let checker = control.checker(&cell, &id).map_err(convert::control_status)?;
                     let mut s = checker.scratch();
                     out.retain(|q| checker.is_valid(&mut s, q));
                 }
@@ -444,7 +471,8 @@ impl CellService for CellServer {
         request: Request<pb::CheckStateRequest>,
     ) -> Result<Response<pb::CheckStateResponse>, Status> {
         let req = request.into_inner();
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
         let q = convert::values("joints", &req.joints)?;
         let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
         r.geometry
@@ -454,7 +482,9 @@ impl CellService for CellServer {
             .map_err(|e| invalid("joints", e.to_string()))?;
         let answer = self
             .blocking(move || {
-                let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+                let checker = control
+                    .checker(&cell, &req.robot_id)
+                    .map_err(convert::control_status)?;
                 let mut s = checker.scratch();
                 let valid = checker.is_valid(&mut s, &q);
                 let collisions = checker.contacts(&mut s, &q);
@@ -524,9 +554,10 @@ impl CellService for CellServer {
     ) -> Result<Response<pb::PlanResponse>, Status> {
         let deadline = deadline(&request);
         let req = request.into_inner();
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
         let answer = self
-            .blocking(move || plan_once(&cell, &req, deadline))
+            .blocking(move || plan_once(&cell, &control, &req, deadline))
             .await?;
         Ok(Response::new(answer))
     }
@@ -543,12 +574,13 @@ impl CellService for CellServer {
                 format!("{} requests is too many ({MAX_BATCH})", reqs.len()),
             ));
         }
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
         let items = self
             .blocking(move || {
                 Ok(reqs
                     .iter()
-                    .map(|r| match plan_once(&cell, r, deadline) {
+                    .map(|r| match plan_once(&cell, &control, r, deadline) {
                         Ok(resp) => pb::PlanBatchItem {
                             response: Some(resp),
                             code: 0,
@@ -571,7 +603,8 @@ impl CellService for CellServer {
         request: Request<pb::ValidateTrajectoryRequest>,
     ) -> Result<Response<pb::ValidateTrajectoryResponse>, Status> {
         let req = request.into_inner();
-        let cell = self.snapshot();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
         let answer = self
             .blocking(move || {
                 let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
@@ -620,7 +653,9 @@ impl CellService for CellServer {
                     .err()
                     .map(|e| e.to_string());
                 if reason.is_none() {
-                    let checker = cell.checker(&req.robot_id).map_err(convert::cell_status)?;
+                    let checker = control
+                    .checker(&cell, &req.robot_id)
+                    .map_err(convert::control_status)?;
                     let mut s = checker.scratch();
                     for k in 1..sampled.len() {
                         if !checker.motion_valid(&mut s, sampled.q_at(k - 1), sampled.q_at(k)) {
@@ -642,5 +677,76 @@ impl CellService for CellServer {
             })
             .await?;
         Ok(Response::new(answer))
+    }
+
+    async fn execute(
+        &self,
+        request: Request<pb::ExecuteRequest>,
+    ) -> Result<Response<pb::ExecuteResponse>, Status> {
+        Ok(Response::new(self.execute_rpc(request.into_inner()).await?))
+    }
+
+    async fn pause(
+        &self,
+        request: Request<pb::RobotRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        let id = request.into_inner().robot_id;
+        Ok(Response::new(self.robot_command(id, |e| e.pause()).await?))
+    }
+
+    async fn resume(
+        &self,
+        request: Request<pb::RobotRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        let id = request.into_inner().robot_id;
+        Ok(Response::new(self.robot_command(id, |e| e.resume()).await?))
+    }
+
+    async fn stop(
+        &self,
+        request: Request<pb::StopRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        Ok(Response::new(self.stop_rpc(request.into_inner()).await?))
+    }
+
+    async fn set_speed_override(
+        &self,
+        request: Request<pb::SpeedOverrideRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        let req = request.into_inner();
+        let value = req.speed_override;
+        Ok(Response::new(
+            self.robot_command(req.robot_id, move |e| e.set_override(value))
+                .await?,
+        ))
+    }
+
+    async fn jog(
+        &self,
+        request: Request<pb::JogRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        Ok(Response::new(self.jog_rpc(request.into_inner()).await?))
+    }
+
+    async fn reset(
+        &self,
+        request: Request<pb::RobotRequest>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        let id = request.into_inner().robot_id;
+        Ok(Response::new(self.robot_command(id, |e| e.reset()).await?))
+    }
+
+    async fn stream_state(
+        &self,
+        request: Request<pb::StreamStateRequest>,
+    ) -> Result<Response<Self::StreamStateStream>, Status> {
+        Ok(Response::new(self.stream_state_rpc(request.into_inner())?))
+    }
+
+    async fn get_loop_health(
+        &self,
+        request: Request<pb::LoopHealthRequest>,
+    ) -> Result<Response<pb::LoopHealthResponse>, Status> {
+        Ok(Response::new(self.loop_health_rpc(request.into_inner())?))
     }
 }

@@ -1,0 +1,243 @@
+//! `cella exec`: plan on a running `cella serve` and execute, showing progress and the live
+//! state; Ctrl-C sends a stop (a second Ctrl-C an immediate stop).
+
+use crate::cli::output::{line, print_json};
+use cella_proto::v1 as pb;
+use cella_proto::v1::cell_service_client::CellServiceClient;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use tokio_stream::StreamExt;
+
+/// Arguments of `cella exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Address of the running `cella serve`.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+    /// Robot id in the server's cell.
+    #[arg(long)]
+    pub robot: String,
+    /// Joint goal, comma-separated (rad): planned from the robot's current state.
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["named", "trajectory"])]
+    pub goal: Option<String>,
+    /// Named pose goal.
+    #[arg(long, conflicts_with = "trajectory")]
+    pub named: Option<String>,
+    /// Execute this trajectory file (as `cella plan --out` writes it) instead of planning.
+    #[arg(long)]
+    pub trajectory: Option<PathBuf>,
+    /// Velocity scaling of the plan (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub velocity_scale: f64,
+    /// Speed override set before the motion starts, [0, 1].
+    #[arg(long)]
+    pub speed_override: Option<f64>,
+    /// Live state updates per second.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate_hz: f64,
+    /// Print a JSON summary at the end instead of the progress line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn status(e: tonic::Status) -> String {
+    format!("server: {:?}: {}", e.code(), e.message())
+}
+
+fn read_trajectory(path: &PathBuf) -> Result<pb::Trajectory, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
+    let list = |p: &serde_json::Value, k: &str, i: usize| -> Result<Vec<f64>, String> {
+        p.get(k)
+            .and_then(|x| x.as_array())
+            .ok_or_else(|| format!("--trajectory: points[{i}].{k} missing"))?
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .ok_or_else(|| format!("--trajectory: points[{i}].{k}: not a number"))
+            })
+            .collect()
+    };
+    let points = v
+        .get("points")
+        .and_then(|p| p.as_array())
+        .ok_or("--trajectory: no \"points\" list")?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Ok(pb::TrajectoryPoint {
+                t: p.get("t")
+                    .and_then(|t| t.as_f64())
+                    .ok_or_else(|| format!("--trajectory: points[{i}].t missing"))?,
+                q: list(p, "q", i)?,
+                qd: list(p, "qd", i)?,
+                qdd: list(p, "qdd", i)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(pb::Trajectory {
+        joint_names: Vec::new(),
+        points,
+    })
+}
+
+fn progress_line(s: &pb::RobotState) -> String {
+    const WIDTH: usize = 30;
+    let filled = ((s.progress * WIDTH as f64).round() as usize).min(WIDTH);
+    let status = pb::RobotStatus::try_from(s.status)
+        .map(|x| x.as_str_name().trim_start_matches("ROBOT_STATUS_").to_lowercase())
+        .unwrap_or_default();
+    let tcp = s
+        .tcp_pose
+        .as_ref()
+        .map(|p| format!("[{:.3}, {:.3}, {:.3}]", p.position[0], p.position[1], p.position[2]))
+        .unwrap_or_default();
+    format!(
+        "[{}{}] {:>3.0}%  {:.2}/{:.2} s  {status:<8} override {:>3.0}%  TCP {tcp} m",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled),
+        s.progress * 100.0,
+        s.trajectory_time,
+        s.trajectory_duration,
+        s.speed_override * 100.0,
+    )
+}
+
+/// Runs `cella exec`.
+pub fn run(a: &ExecArgs) -> Result<(), String> {
+    if !(a.rate_hz.is_finite() && a.rate_hz > 0.0 && a.rate_hz <= 1000.0) {
+        return Err(format!("--rate-hz {}: must be in (0, 1000]", a.rate_hz));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(async {
+        let mut c = CellServiceClient::connect(a.server.clone())
+            .await
+            .map_err(|e| format!("--server {}: {e}", a.server))?;
+        let (trajectory, world_version, planning_time) = if let Some(path) = &a.trajectory {
+            (read_trajectory(path)?, 0, None)
+        } else {
+            let goal = match (&a.goal, &a.named) {
+                (Some(g), _) => pb::goal::Kind::Joints(pb::JointValues {
+                    values: crate::cli::args::parse_list("--goal", g)?,
+                }),
+                (None, Some(n)) => pb::goal::Kind::NamedPose(n.clone()),
+                (None, None) => return Err("give --goal, --named or --trajectory".into()),
+            };
+            let plan = c
+                .plan(pb::PlanRequest {
+                    robot_id: a.robot.clone(),
+                    goals: vec![pb::Goal { kind: Some(goal) }],
+                    velocity_scale: a.velocity_scale,
+                    ..Default::default()
+                })
+                .await
+                .map_err(status)?
+                .into_inner();
+            (
+                plan.trajectory.unwrap_or_default(),
+                plan.world_version,
+                Some(plan.planning_time),
+            )
+        };
+        if let Some(v) = a.speed_override {
+            c.set_speed_override(pb::SpeedOverrideRequest {
+                robot_id: a.robot.clone(),
+                speed_override: v,
+            })
+            .await
+            .map_err(status)?;
+        }
+        let mut states = c
+            .stream_state(pb::StreamStateRequest {
+                robot_ids: vec![a.robot.clone()],
+                rate_hz: a.rate_hz,
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        let started = c
+            .execute(pb::ExecuteRequest {
+                robot_id: a.robot.clone(),
+                trajectory: Some(trajectory),
+                world_version,
+            })
+            .await
+            .map_err(status)?
+            .into_inner();
+        let id = started.execution_id;
+        if !a.json {
+            line(format!(
+                "{}: execution {id}, {:.3} s at full speed{}",
+                a.robot,
+                started.duration,
+                planning_time.map_or(String::new(), |t| format!(
+                    " (planned in {:.0} µs)",
+                    t * 1e6
+                ))
+            ));
+        }
+        let mut stops = 0;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let s = loop {
+            tokio::select! {
+                _ = &mut ctrl_c => {
+                    stops += 1;
+                    c.stop(pb::StopRequest { robot_id: a.robot.clone(), immediate: stops > 1 })
+                        .await
+                        .map_err(status)?;
+                    eprintln!("\nstop sent{}", if stops > 1 { " (immediate)" } else { "" });
+                    ctrl_c.set(tokio::signal::ctrl_c());
+                }
+                next = states.next() => {
+                    let Some(s) = next else {
+                        return Err("the server closed the state stream".into());
+                    };
+                    let s = s.map_err(status)?;
+                    if s.execution_id != id {
+                        continue;
+                    }
+                    if !a.json {
+                        eprint!("\r{}", progress_line(&s));
+                        let _ = std::io::stderr().flush();
+                    }
+                    if s.outcome != pb::ExecutionOutcome::Running as i32 {
+                        break s;
+                    }
+                }
+            }
+        };
+        let outcome = pb::ExecutionOutcome::try_from(s.outcome)
+            .map(|o| {
+                o.as_str_name()
+                    .trim_start_matches("EXECUTION_OUTCOME_")
+                    .to_lowercase()
+            })
+            .unwrap_or_default();
+        if a.json {
+            print_json(&json!({
+                "execution_id": id,
+                "outcome": outcome,
+                "trajectory_time": s.trajectory_time,
+                "duration": s.trajectory_duration,
+                "positions": s.positions,
+            }));
+        } else {
+            eprintln!();
+            line(format!(
+                "{}: execution {id} {outcome} at {:.3} of {:.3} s, joints {:?}",
+                a.robot, s.trajectory_time, s.trajectory_duration, s.positions
+            ));
+        }
+        if outcome == "faulted" {
+            return Err("the execution ended in a fault".into());
+        }
+        Ok(())
+    })
+}
