@@ -4,50 +4,14 @@
 //! world is edited.
 
 use cella_proto::v1 as pb;
-use cella_proto::v1::cell_service_client::CellServiceClient;
 use std::f64::consts::FRAC_PI_2;
 use std::sync::Arc;
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-async fn start() -> Server {
-    let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
-        .unwrap()
-        .build(None)
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        cella_server::serve_on(listener, cell, cella_control::ControlOptions::default(), async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Server {
-        url,
-        stop: Some(tx),
-    }
-}
-
-async fn client(s: &Server) -> CellServiceClient<Channel> {
-    CellServiceClient::connect(s.url.clone()).await.unwrap()
-}
+mod common;
+use common::{client, start};
 
 fn pose_of(p: &pb::Pose) -> nalgebra::Isometry3<f64> {
     nalgebra::Isometry3::from_parts(

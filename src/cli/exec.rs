@@ -46,10 +46,10 @@ fn status(e: tonic::Status) -> String {
 }
 
 fn read_trajectory(path: &PathBuf) -> Result<pb::Trajectory, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
+    let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
     let list = |p: &serde_json::Value, k: &str, i: usize| -> Result<Vec<f64>, String> {
         p.get(k)
             .and_then(|x| x.as_array())
@@ -88,12 +88,21 @@ fn progress_line(s: &pb::RobotState) -> String {
     const WIDTH: usize = 30;
     let filled = ((s.progress * WIDTH as f64).round() as usize).min(WIDTH);
     let status = pb::RobotStatus::try_from(s.status)
-        .map(|x| x.as_str_name().trim_start_matches("ROBOT_STATUS_").to_lowercase())
+        .map(|x| {
+            x.as_str_name()
+                .trim_start_matches("ROBOT_STATUS_")
+                .to_lowercase()
+        })
         .unwrap_or_default();
     let tcp = s
         .tcp_pose
         .as_ref()
-        .map(|p| format!("[{:.3}, {:.3}, {:.3}]", p.position[0], p.position[1], p.position[2]))
+        .map(|p| {
+            format!(
+                "[{:.3}, {:.3}, {:.3}]",
+                p.position[0], p.position[1], p.position[2]
+            )
+        })
         .unwrap_or_default();
     format!(
         "[{}{}] {:>3.0}%  {:.2}/{:.2} s  {status:<8} override {:>3.0}%  TCP {tcp} m",

@@ -1,7 +1,7 @@
 //! `cella serve`: the gRPC service on a cell file (or the embedded demo cell).
 
-use cella_control::ControlOptions;
 use cella_cell::{CellFile, DEMO_CELL};
+use cella_control::ControlOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

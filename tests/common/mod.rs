@@ -1,9 +1,11 @@
 //! Helpers shared by the end-to-end tests of the `cella` binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use cella_proto::v1::cell_service_client::CellServiceClient;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use tonic::transport::Channel;
 
 /// Runs the `cella` binary with `args`.
 pub fn cella(args: &[&str]) -> Output {
@@ -41,4 +43,51 @@ pub fn floats(v: &Value) -> Vec<f64> {
         .iter()
         .map(|x| x.as_f64().unwrap())
         .collect()
+}
+
+/// A `cella.v1` server on the demo cell at 127.0.0.1:0, stopped when dropped.
+pub struct Server {
+    /// Its address.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Starts a server.
+pub async fn start() -> Server {
+    let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
+        .unwrap()
+        .build(None)
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        cella_server::serve_on(
+            listener,
+            cell,
+            cella_control::ControlOptions::default(),
+            async {
+                let _ = rx.await;
+            },
+        )
+        .await
+        .unwrap();
+    });
+    Server {
+        url,
+        stop: Some(tx),
+    }
+}
+
+/// A client of `s`.
+pub async fn client(s: &Server) -> CellServiceClient<Channel> {
+    CellServiceClient::connect(s.url.clone()).await.unwrap()
 }

@@ -4,8 +4,8 @@
 use crate::convert::{self, invalid};
 use crate::service::CellServer;
 use cella_control::{
-    CellControl, ControlError, JogCommand, JogTarget, JointVector, LoopStats, Outcome,
-    RobotState, StopKind, Status as RobotStatus,
+    CellControl, ControlError, JogCommand, JogTarget, JointVector, LoopStats, Outcome, RobotState,
+    Status as RobotStatus, StopKind,
 };
 use cella_proto::v1 as pb;
 use std::pin::Pin;
@@ -179,7 +179,10 @@ impl CellServer {
     }
 
     /// Stop: one robot, or every robot when the id is empty.
-    pub(crate) async fn stop_rpc(&self, req: pb::StopRequest) -> Result<pb::CommandResponse, Status> {
+    pub(crate) async fn stop_rpc(
+        &self,
+        req: pb::StopRequest,
+    ) -> Result<pb::CommandResponse, Status> {
         let kind = if req.immediate {
             StopKind::Immediate
         } else {
@@ -196,7 +199,8 @@ impl CellServer {
             return Ok(pb::CommandResponse {});
         }
         tracing::warn!(robot = %req.robot_id, ?kind, "stop");
-        self.robot_command(req.robot_id, move |e| e.stop(kind)).await
+        self.robot_command(req.robot_id, move |e| e.stop(kind))
+            .await
     }
 
     /// Jog: a joint or TCP velocity command valid for its deadman time.
@@ -266,7 +270,11 @@ impl CellServer {
         &self,
         req: pb::StreamStateRequest,
     ) -> Result<StateStream, Status> {
-        let rate = if req.rate_hz == 0.0 { 50.0 } else { req.rate_hz };
+        let rate = if req.rate_hz == 0.0 {
+            50.0
+        } else {
+            req.rate_hz
+        };
         if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_HZ) {
             return Err(invalid(
                 "rate_hz",
@@ -311,7 +319,10 @@ impl CellServer {
         let ids = robot_ids(&self.control, &requested)?;
         let mut robots = Vec::with_capacity(ids.len());
         for id in ids {
-            let ex = self.control.executor(&id).map_err(convert::control_status)?;
+            let ex = self
+                .control
+                .executor(&id)
+                .map_err(convert::control_status)?;
             robots.push(health_msg(&id, &ex.stats()));
         }
         Ok(pb::LoopHealthResponse { robots })

@@ -448,7 +448,9 @@ impl CellService for CellServer {
                     .map(|s| s.joints().to_vec())
                     .collect();
                 if req.collision_free {
-                    let checker = control.checker(&cell, &id).map_err(convert::control_status)?;
+                    let checker = control
+                        .checker(&cell, &id)
+                        .map_err(convert::control_status)?;
                     let mut s = checker.scratch();
                     out.retain(|q| checker.is_valid(&mut s, q));
                 }
@@ -654,8 +656,8 @@ impl CellService for CellServer {
                     .map(|e| e.to_string());
                 if reason.is_none() {
                     let checker = control
-                    .checker(&cell, &req.robot_id)
-                    .map_err(convert::control_status)?;
+                        .checker(&cell, &req.robot_id)
+                        .map_err(convert::control_status)?;
                     let mut s = checker.scratch();
                     for k in 1..sampled.len() {
                         if !checker.motion_valid(&mut s, sampled.q_at(k - 1), sampled.q_at(k)) {

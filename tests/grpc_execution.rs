@@ -1,0 +1,422 @@
+#![allow(clippy::unwrap_used)]
+//! Execution over gRPC end to end: plan then execute with the live state streamed, refusals
+//! with proper codes, stop, a subscriber that never reads, loop health.
+
+mod common;
+
+use cella_proto::v1 as pb;
+use common::{client, start};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+const KUKA_GOAL: [f64; 6] = [1.2, -1.1, 1.2, 0.8, 1.0, 1.5];
+
+async fn plan_to(
+    c: &mut cella_proto::v1::cell_service_client::CellServiceClient<tonic::transport::Channel>,
+    robot: &str,
+    goal: &[f64],
+) -> pb::PlanResponse {
+    c.plan(pb::PlanRequest {
+        robot_id: robot.into(),
+        goals: vec![pb::Goal {
+            kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                values: goal.to_vec(),
+            })),
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// Reads the stream until execution `id` has an outcome; returns every state seen for it.
+async fn follow(stream: &mut tonic::Streaming<pb::RobotState>, id: u64) -> Vec<pb::RobotState> {
+    let mut seen = Vec::new();
+    while let Some(s) = stream.next().await {
+        let s = s.unwrap();
+        if s.execution_id != id {
+            continue;
+        }
+        let done = s.outcome != pb::ExecutionOutcome::Running as i32;
+        seen.push(s);
+        if done {
+            break;
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_execute_and_stream_until_completed() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
+    let mut stream = c
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec!["kuka".into()],
+            rate_hz: 200.0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let started = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: plan.trajectory.clone(),
+            world_version: plan.world_version,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(started.duration > 0.1);
+    let seen = follow(&mut stream, started.execution_id).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last.outcome, pb::ExecutionOutcome::Completed as i32);
+    assert_eq!(last.status, pb::RobotStatus::Idle as i32);
+    for (a, b) in last.positions.iter().zip(KUKA_GOAL) {
+        assert!((a - b).abs() < 1e-9);
+    }
+    // progress only grows and some states were seen while moving
+    assert!(seen.windows(2).all(|w| w[1].progress >= w[0].progress));
+    assert!(
+        seen.iter()
+            .any(|s| s.status == pb::RobotStatus::Moving as i32)
+    );
+    // the TCP pose streamed is the FK of the streamed joints
+    let fk = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "kuka".into(),
+            joints: last.positions.clone(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fk.pose, last.tcp_pose);
+    // the cell reports the robot where it now is; planning starts there
+    let info = c
+        .get_cell_info(pb::GetCellInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
+    assert_eq!(kuka.current.as_ref().unwrap().values, last.positions);
+    let back = plan_to(&mut c, "kuka", &kuka.named_poses["home"].values).await;
+    assert_eq!(
+        back.trajectory.as_ref().unwrap().points[0].q,
+        last.positions,
+        "the next plan starts where the robot is"
+    );
+    // the same (already executed) trajectory no longer starts at the robot
+    let again = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: plan.trajectory,
+            world_version: plan.world_version,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.code(),
+        Code::FailedPrecondition,
+        "{}",
+        again.message()
+    );
+    assert!(
+        again.message().contains("does not start"),
+        "{}",
+        again.message()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_made_before_a_world_edit_that_now_collides_is_refused() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
+    // a fixture placed where the TCP passes halfway
+    let pts = &plan.trajectory.as_ref().unwrap().points;
+    let mid = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "kuka".into(),
+            joints: pts[pts.len() / 2].q.clone(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pose
+        .unwrap();
+    let edit = c
+        .add_object(pb::AddObjectRequest {
+            object: Some(pb::WorldObject {
+                name: "fixture".into(),
+                shape: Some(pb::Shape {
+                    kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius: 0.06 })),
+                }),
+                pose: Some(mid),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(edit.world_version > plan.world_version);
+    let e = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: plan.trajectory,
+            world_version: plan.world_version,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("fixture"), "{}", e.message());
+    assert!(e.message().contains("world version"), "{}", e.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_the_motion_at_rest_and_a_stalled_subscriber_delays_nothing() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    // a subscriber at 1 kHz that never reads
+    let mut stalled = client(&s).await;
+    let _never_read = stalled
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec![],
+            rate_hz: 1000.0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let before = c
+        .get_loop_health(pb::LoopHealthRequest {
+            robot_id: "kuka".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .robots[0]
+        .cycles;
+    let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
+    let mut stream = c
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec!["kuka".into()],
+            rate_hz: 100.0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: plan.trajectory,
+            world_version: plan.world_version,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .execution_id;
+    // stop once it is a third of the way
+    loop {
+        let st = stream.next().await.unwrap().unwrap();
+        if st.execution_id == id && st.progress > 0.3 {
+            break;
+        }
+    }
+    c.stop(pb::StopRequest {
+        robot_id: String::new(),
+        immediate: false,
+    })
+    .await
+    .unwrap();
+    let seen = follow(&mut stream, id).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last.outcome, pb::ExecutionOutcome::Stopped as i32);
+    assert!(last.progress < 1.0);
+    assert!(last.velocities.iter().all(|v| *v == 0.0));
+    // the loop kept cycling while the stalled subscriber's buffer was full
+    let health = c
+        .get_loop_health(pb::LoopHealthRequest {
+            robot_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.robots.len(), 2);
+    let kuka = health.robots.iter().find(|r| r.robot_id == "kuka").unwrap();
+    assert_eq!(kuka.period_us, 4000.0);
+    assert!(
+        kuka.cycles > before + 50,
+        "{} cycles after {before}",
+        kuka.cycles
+    );
+    assert!(kuka.jitter_max_us >= kuka.jitter_p99_us && kuka.jitter_p99_us >= kuka.jitter_p50_us);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_execution_requests_get_proper_codes() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let code =
+        |r: Result<tonic::Response<pb::CommandResponse>, tonic::Status>| r.unwrap_err().code();
+    assert_eq!(
+        code(
+            c.pause(pb::RobotRequest {
+                robot_id: "kuka".into()
+            })
+            .await
+        ),
+        Code::FailedPrecondition,
+        "nothing to pause"
+    );
+    assert_eq!(
+        code(
+            c.pause(pb::RobotRequest {
+                robot_id: "nobody".into()
+            })
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.set_speed_override(pb::SpeedOverrideRequest {
+                robot_id: "kuka".into(),
+                speed_override: 1.5
+            })
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.jog(pb::JogRequest {
+                robot_id: "kuka".into(),
+                joint_velocities: vec![0.1; 6],
+                twist: vec![0.0; 6],
+                deadman: 0.1
+            })
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.jog(pb::JogRequest {
+                robot_id: "kuka".into(),
+                joint_velocities: vec![0.1; 6],
+                twist: vec![],
+                deadman: 5.0
+            })
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    let e = c
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec![],
+            rate_hz: 5000.0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: Some(pb::Trajectory {
+                joint_names: vec![],
+                points: vec![pb::TrajectoryPoint {
+                    t: 0.0,
+                    q: vec![0.0, f64::NAN, 0.0, 0.0, 0.0, 0.0],
+                    qd: vec![0.0; 6],
+                    qdd: vec![0.0; 6],
+                }],
+            }),
+            world_version: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("points[0].q"), "{}", e.message());
+    // a joint jog moves the robot and it stops by itself after the deadman
+    let mut stream = c
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec!["kuka".into()],
+            rate_hz: 200.0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    c.jog(pb::JogRequest {
+        robot_id: "kuka".into(),
+        joint_velocities: vec![0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
+        twist: vec![],
+        deadman: 0.1,
+    })
+    .await
+    .unwrap();
+    let mut moved = false;
+    while let Some(st) = stream.next().await {
+        let st = st.unwrap();
+        if st.status == pb::RobotStatus::Jogging as i32 {
+            moved = true;
+        }
+        if (moved || st.positions[0] > 0.0) && st.status == pb::RobotStatus::Idle as i32 {
+            assert!(st.positions[0] > 0.0);
+            break;
+        }
+    }
+}
+
+#[test]
+fn cella_exec_plans_executes_and_reports_the_outcome() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
+        .args(["serve", "--addr", &addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://{addr}");
+    let mut out = None;
+    for _ in 0..100 {
+        let o = common::cella(&[
+            "exec",
+            "--server",
+            &url,
+            "--robot",
+            "ur5e",
+            "--goal",
+            "0.8,-1.2,1.4,-1.8,-1.57,0.3",
+            "--speed-override",
+            "0.7",
+            "--json",
+        ]);
+        if o.status.success() {
+            out = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let out = out.expect("cella exec never succeeded");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outcome"], "completed");
+    let q: Vec<f64> = v["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    for (a, b) in q.iter().zip([0.8, -1.2, 1.4, -1.8, -1.57, 0.3]) {
+        assert!((a - b).abs() < 1e-9, "{q:?}");
+    }
+}
