@@ -193,6 +193,7 @@ async fn stop_ends_the_motion_at_rest_and_a_stalled_subscriber_delays_nothing() 
     let before = c
         .get_loop_health(pb::LoopHealthRequest {
             robot_id: "kuka".into(),
+            reset: false,
         })
         .await
         .unwrap()
@@ -240,6 +241,7 @@ async fn stop_ends_the_motion_at_rest_and_a_stalled_subscriber_delays_nothing() 
     let health = c
         .get_loop_health(pb::LoopHealthRequest {
             robot_id: String::new(),
+            reset: false,
         })
         .await
         .unwrap()

@@ -20,6 +20,8 @@ pub struct ControlOptions {
     pub spin: Duration,
     /// First-order lag of the simulated controllers, s (0 = ideal tracking).
     pub sim_lag: f64,
+    /// Ask for real-time scheduling of the loop threads (see [`ExecutorConfig::realtime`]).
+    pub realtime: bool,
     /// A moving robot is represented, for the others, by its remaining path sampled so that
     /// no point of it moves more than this between two samples, m.
     pub sweep_step: f64,
@@ -30,6 +32,7 @@ impl Default for ControlOptions {
         Self {
             spin: ExecutorConfig::default().spin,
             sim_lag: 0.0,
+            realtime: true,
             sweep_step: 0.01,
         }
     }
@@ -99,6 +102,7 @@ impl CellControl {
             let config = ExecutorConfig {
                 period: Duration::from_millis(u64::from(r.control_period_ms)),
                 spin: options.spin,
+                realtime: options.realtime,
                 ..ExecutorConfig::default()
             };
             let executor = Executor::spawn(&r.id, robot, limits.clone(), driver, config)?;

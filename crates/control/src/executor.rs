@@ -49,16 +49,20 @@ pub struct ExecutorConfig {
     pub jog_speed_fraction: f64,
     /// Longest time a jog command may ask to stay valid.
     pub max_deadman: Duration,
+    /// Ask the OS for real-time scheduling (SCHED_FIFO) of the loop thread; without the
+    /// privilege the loop runs at normal priority and [`LoopStats::realtime`] says so.
+    pub realtime: bool,
 }
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
             period: Duration::from_millis(4),
-            spin: Duration::from_micros(100),
+            spin: Duration::ZERO,
             start_tolerance: 1e-3,
             jog_speed_fraction: 0.25,
             max_deadman: Duration::from_secs(1),
+            realtime: true,
         }
     }
 }
@@ -461,8 +465,28 @@ impl Drop for Executor {
     }
 }
 
+/// Puts the calling thread on SCHED_FIFO at a high priority; false when not permitted.
+fn request_realtime() -> bool {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let Ok(value) = ThreadPriorityValue::try_from(80u8) else {
+        return false;
+    };
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(value),
+        ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+    )
+    .is_ok()
+}
+
 impl Loop {
     fn run(&mut self) {
+        if self.config.realtime {
+            self.shared.health.set_realtime(request_realtime());
+        }
         let start = Instant::now();
         let period = self.config.period;
         let mut cycle: u64 = 0;

@@ -1,7 +1,7 @@
 //! Loop health: how late each cycle woke up (jitter) and how long its work took, as lock-free
 //! histograms the loop updates with a few atomic adds per cycle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Histogram resolution: one bucket per microsecond up to this many; later values go to the
@@ -75,6 +75,7 @@ pub struct LoopHealth {
     wake_latency: Histogram,
     work: Histogram,
     overruns: AtomicU64,
+    realtime: AtomicBool,
 }
 
 /// A summary of [`LoopHealth`]. Times in microseconds.
@@ -99,6 +100,8 @@ pub struct LoopStats {
     /// Deadlines missed: a cycle finished after the next one was due (the missed cycles are
     /// skipped; the schedule keeps its absolute times).
     pub overruns: u64,
+    /// The loop thread runs with real-time scheduling (SCHED_FIFO).
+    pub realtime: bool,
 }
 
 impl LoopHealth {
@@ -109,6 +112,7 @@ impl LoopHealth {
             wake_latency: Histogram::new(),
             work: Histogram::new(),
             overruns: AtomicU64::new(0),
+            realtime: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +120,11 @@ impl LoopHealth {
     pub fn record(&self, wake_latency: Duration, work: Duration) {
         self.wake_latency.record(wake_latency);
         self.work.record(work);
+    }
+
+    /// Records whether the loop thread got real-time scheduling.
+    pub fn set_realtime(&self, realtime: bool) {
+        self.realtime.store(realtime, Ordering::Relaxed);
     }
 
     /// Records `n` missed deadlines.
@@ -144,6 +153,7 @@ impl LoopHealth {
             work_p99_us,
             work_max_us,
             overruns: self.overruns.load(Ordering::Relaxed),
+            realtime: self.realtime.load(Ordering::Relaxed),
         }
     }
 }

@@ -121,6 +121,7 @@ fn health_msg(id: &str, s: &LoopStats) -> pb::LoopHealth {
         work_p99_us: s.work_p99_us,
         work_max_us: s.work_max_us,
         overruns: s.overruns,
+        realtime: s.realtime,
     }
 }
 
@@ -314,7 +315,7 @@ impl CellServer {
         let requested: Vec<String> = if req.robot_id.is_empty() {
             Vec::new()
         } else {
-            vec![req.robot_id]
+            vec![req.robot_id.clone()]
         };
         let ids = robot_ids(&self.control, &requested)?;
         let mut robots = Vec::with_capacity(ids.len());
@@ -324,6 +325,9 @@ impl CellServer {
                 .executor(&id)
                 .map_err(convert::control_status)?;
             robots.push(health_msg(&id, &ex.stats()));
+            if req.reset {
+                ex.reset_stats();
+            }
         }
         Ok(pb::LoopHealthResponse { robots })
     }
