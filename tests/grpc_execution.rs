@@ -422,3 +422,62 @@ fn cella_exec_plans_executes_and_reports_the_outcome() {
         assert!((a - b).abs() < 1e-9, "{q:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
+    let pts = plan.trajectory.as_ref().unwrap().points.clone();
+    let ahead = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "kuka".into(),
+            joints: pts[pts.len() * 4 / 5].q.clone(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pose
+        .unwrap();
+    c.set_speed_override(pb::SpeedOverrideRequest {
+        robot_id: "kuka".into(),
+        speed_override: 0.2,
+    })
+    .await
+    .unwrap();
+    let mut stream = c
+        .stream_state(pb::StreamStateRequest {
+            robot_ids: vec!["kuka".into()],
+            rate_hz: 100.0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "kuka".into(),
+            trajectory: plan.trajectory,
+            world_version: plan.world_version,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .execution_id;
+    c.add_object(pb::AddObjectRequest {
+        object: Some(pb::WorldObject {
+            name: "dropped_box".into(),
+            shape: Some(pb::Shape {
+                kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius: 0.05 })),
+            }),
+            pose: Some(ahead),
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+    let seen = follow(&mut stream, id).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last.outcome, pb::ExecutionOutcome::Stopped as i32);
+    assert!(last.progress < 0.8, "stopped at {}", last.progress);
+}

@@ -292,6 +292,39 @@ impl CellControl {
             .map_err(|e| name_robot(e, id))
     }
 
+    /// After a world edit: checks the rest of every running execution against `cell` (the
+    /// new world) and the other robots, and stops (category 2, along the path) each one that
+    /// would now collide. Returns the robots stopped, with where their motion collides.
+    pub fn recheck(&self, cell: &CellSnapshot) -> Vec<(String, String)> {
+        let mut stopped = Vec::new();
+        for r in &self.robots {
+            let Some((_, traj, tau)) = r.executor.active() else {
+                continue;
+            };
+            let Ok(checker) = self.checker(cell, &r.id) else {
+                continue;
+            };
+            let mut scratch = checker.scratch();
+            let s = traj.samples();
+            let first = traj.piece(tau, 0);
+            let hit = (first + 1..s.len())
+                .find(|&k| !checker.motion_valid(&mut scratch, s.q_at(k - 1), s.q_at(k)));
+            if let Some(k) = hit {
+                let pairs = checker.contacts(&mut scratch, s.q_at(k));
+                // best effort: a robot that cannot take the stop is faulted or already idle
+                let _ = r.executor.stop(StopKind::Smooth);
+                stopped.push((
+                    r.id.clone(),
+                    format!(
+                        "its motion would collide at t = {:.3} s: {pairs:?}",
+                        s.times[k]
+                    ),
+                ));
+            }
+        }
+        stopped
+    }
+
     /// Stops every robot.
     pub fn stop_all(&self, kind: StopKind) -> Result<()> {
         let mut first_error = None;

@@ -95,6 +95,15 @@ impl CellServer {
             Err(poisoned) => *poisoned.into_inner() = next,
         }
         tracing::info!(version, "world edited");
+        // a running motion that the edit put in collision is stopped along its path
+        let control = self.control.clone();
+        let cell = self.live_snapshot();
+        let stopped = tokio::task::spawn_blocking(move || control.recheck(&cell))
+            .await
+            .unwrap_or_default();
+        for (robot, reason) in stopped {
+            tracing::warn!(%robot, %reason, version, "stopped: the world edit blocks its motion");
+        }
         Ok(Response::new(pb::WorldEditResponse {
             world_version: version,
         }))
