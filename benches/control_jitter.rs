@@ -8,6 +8,7 @@
 
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_client::CellServiceClient;
+use std::f64::consts::FRAC_PI_2;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -100,7 +101,7 @@ fn main() {
                 let mut c = CellServiceClient::connect(url).await.unwrap();
                 let goals = [
                     vec![0.8, -1.2, 1.4, -1.8, -1.57, 0.3],
-                    vec![0.0, -1.5707963, 1.5707963, -1.5707963, -1.5707963, 0.0],
+                    vec![0.0, -FRAC_PI_2, FRAC_PI_2, -FRAC_PI_2, -FRAC_PI_2, 0.0],
                 ];
                 let mut n = 0;
                 let mut executions = 0;
