@@ -161,3 +161,60 @@ impl Driver for SimDriver {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(q: f64) -> JointCommand {
+        JointCommand {
+            q: JointVector::from_slice(&[q]),
+            qd: JointVector::zeros(1),
+            qdd: JointVector::zeros(1),
+        }
+    }
+
+    #[test]
+    fn ideal_tracking_reports_the_command() {
+        let mut d = SimDriver::new(&[0.2]);
+        d.command(&command(0.7), 0.004).unwrap();
+        let mut m = MeasuredState {
+            q: JointVector::zeros(1),
+            qd: JointVector::zeros(1),
+        };
+        d.read(&mut m).unwrap();
+        assert_eq!(m.q.as_slice(), &[0.7]);
+    }
+
+    #[test]
+    fn first_order_lag_follows_a_step_exponentially() {
+        // y(t) = 1 - exp(-t / T) for a unit step, sampled exactly at every period
+        let (lag, dt) = (0.05, 0.002);
+        let mut d = SimDriver::new(&[0.0]).with_lag(lag);
+        let mut m = MeasuredState {
+            q: JointVector::zeros(1),
+            qd: JointVector::zeros(1),
+        };
+        for k in 1..=100 {
+            d.command(&command(1.0), dt).unwrap();
+            d.read(&mut m).unwrap();
+            let t = k as f64 * dt;
+            assert!((m.q.as_slice()[0] - (1.0 - (-t / lag).exp())).abs() < 1e-12);
+        }
+        assert!(m.qd.as_slice()[0] > 0.0);
+    }
+
+    #[test]
+    fn injected_failure_is_reported() {
+        let mut d = SimDriver::new(&[0.0]).failing_after(2);
+        let mut m = MeasuredState {
+            q: JointVector::zeros(1),
+            qd: JointVector::zeros(1),
+        };
+        for _ in 0..2 {
+            d.read(&mut m).unwrap();
+            d.command(&command(0.1), 0.001).unwrap();
+        }
+        assert!(d.read(&mut m).is_err());
+    }
+}

@@ -143,7 +143,7 @@ impl CellServer {
     ) -> Result<pb::ExecuteResponse, Status> {
         let cell = self.live_snapshot();
         let control = self.control.clone();
-        self.blocking_pub(move || {
+        self.blocking(move || {
             let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
             let dof = r.geometry.robot().chain().dof();
             let s = samples(req.trajectory.as_ref(), dof)?;
@@ -249,7 +249,7 @@ impl CellServer {
             }
         };
         let control = self.control.clone();
-        self.blocking_pub(move || {
+        self.blocking(move || {
             control
                 .jog(
                     &cell,

@@ -51,13 +51,6 @@ impl CellServer {
         Arc::new(self.control.live(&self.snapshot()))
     }
 
-    pub(crate) async fn blocking_pub<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> Result<T, Status> + Send + 'static,
-    ) -> Result<T, Status> {
-        self.blocking(f).await
-    }
-
     /// The current snapshot (the lock is held only to clone the `Arc`).
     pub fn snapshot(&self) -> Arc<CellSnapshot> {
         match self.current.read() {
@@ -66,7 +59,8 @@ impl CellServer {
         }
     }
 
-    async fn blocking<T: Send + 'static>(
+    /// Runs CPU work on the blocking pool behind the worker semaphore.
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T, Status> + Send + 'static,
     ) -> Result<T, Status> {
