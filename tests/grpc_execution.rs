@@ -11,11 +11,9 @@ use tonic::Code;
 
 const KUKA_GOAL: [f64; 6] = [1.2, -1.1, 1.2, 0.8, 1.0, 1.5];
 
-async fn plan_to(
-    c: &mut cella_proto::v1::cell_service_client::CellServiceClient<tonic::transport::Channel>,
-    robot: &str,
-    goal: &[f64],
-) -> pb::PlanResponse {
+type Client = cella_proto::v1::cell_service_client::CellServiceClient<tonic::transport::Channel>;
+
+async fn plan_to(c: &mut Client, robot: &str, goal: &[f64]) -> pb::PlanResponse {
     c.plan(pb::PlanRequest {
         robot_id: robot.into(),
         goals: vec![pb::Goal {
@@ -28,6 +26,30 @@ async fn plan_to(
     .await
     .unwrap()
     .into_inner()
+}
+
+/// The state stream of `robot` at `rate_hz`.
+async fn states(c: &mut Client, robot: &str, rate_hz: f64) -> tonic::Streaming<pb::RobotState> {
+    c.stream_state(pb::StreamStateRequest {
+        robot_ids: vec![robot.into()],
+        rate_hz,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// Executes `plan` on `robot`; returns the execution id.
+async fn execute(c: &mut Client, robot: &str, plan: pb::PlanResponse) -> u64 {
+    c.execute(pb::ExecuteRequest {
+        robot_id: robot.into(),
+        trajectory: plan.trajectory,
+        world_version: plan.world_version,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .execution_id
 }
 
 /// Reads the stream until execution `id` has an outcome; returns every state seen for it.
@@ -52,14 +74,7 @@ async fn plan_execute_and_stream_until_completed() {
     let s = start().await;
     let mut c = client(&s).await;
     let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
-    let mut stream = c
-        .stream_state(pb::StreamStateRequest {
-            robot_ids: vec!["kuka".into()],
-            rate_hz: 200.0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = states(&mut c, "kuka", 200.0).await;
     let started = c
         .execute(pb::ExecuteRequest {
             robot_id: "kuka".into(),
@@ -201,24 +216,8 @@ async fn stop_ends_the_motion_at_rest_and_a_stalled_subscriber_delays_nothing() 
         .robots[0]
         .cycles;
     let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
-    let mut stream = c
-        .stream_state(pb::StreamStateRequest {
-            robot_ids: vec!["kuka".into()],
-            rate_hz: 100.0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let id = c
-        .execute(pb::ExecuteRequest {
-            robot_id: "kuka".into(),
-            trajectory: plan.trajectory,
-            world_version: plan.world_version,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .execution_id;
+    let mut stream = states(&mut c, "kuka", 100.0).await;
+    let id = execute(&mut c, "kuka", plan).await;
     // stop once it is a third of the way
     loop {
         let st = stream.next().await.unwrap().unwrap();
@@ -343,14 +342,7 @@ async fn bad_execution_requests_get_proper_codes() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("points[0].q"), "{}", e.message());
     // a joint jog moves the robot and it stops by itself after the deadman
-    let mut stream = c
-        .stream_state(pb::StreamStateRequest {
-            robot_ids: vec!["kuka".into()],
-            rate_hz: 200.0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = states(&mut c, "kuka", 200.0).await;
     c.jog(pb::JogRequest {
         robot_id: "kuka".into(),
         joint_velocities: vec![0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -446,24 +438,8 @@ async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
     })
     .await
     .unwrap();
-    let mut stream = c
-        .stream_state(pb::StreamStateRequest {
-            robot_ids: vec!["kuka".into()],
-            rate_hz: 100.0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let id = c
-        .execute(pb::ExecuteRequest {
-            robot_id: "kuka".into(),
-            trajectory: plan.trajectory,
-            world_version: plan.world_version,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .execution_id;
+    let mut stream = states(&mut c, "kuka", 100.0).await;
+    let id = execute(&mut c, "kuka", plan).await;
     c.add_object(pb::AddObjectRequest {
         object: Some(pb::WorldObject {
             name: "dropped_box".into(),

@@ -64,13 +64,14 @@ fn stop_at(
     usize,
     cella_control::RobotState,
 ) {
-    let cell = demo_cell();
-    let (control, logs) = controlled(&cell);
-    let limits = limits(&cell, "kuka");
-    let start = cell.robot("kuka").unwrap().joints.clone();
-    let (traj, samples) = motion(&limits, &[start, long_goal()]);
+    let Run {
+        control,
+        logs,
+        traj,
+        id,
+        ..
+    } = run_kuka(&long_goal());
     let ex = control.executor("kuka").unwrap();
-    let id = control.execute(&cell, "kuka", samples, None).unwrap();
     let duration = traj.duration();
     wait_for(ex, |s| s.trajectory_time >= fraction * duration);
     let asked_at = logs[KUKA].lock().unwrap().len();
@@ -142,13 +143,15 @@ fn immediate_stop_is_shorter_and_keeps_acceleration_limits() {
 
 #[test]
 fn pause_holds_on_the_path_and_resume_continues_exactly_along_it() {
-    let cell = demo_cell();
-    let (control, logs) = controlled(&cell);
-    let limits = limits(&cell, "kuka");
-    let start = cell.robot("kuka").unwrap().joints.clone();
-    let (traj, samples) = motion(&limits, &[start, kuka_goal()]);
+    let Run {
+        cell,
+        control,
+        logs,
+        limits,
+        traj,
+        id,
+    } = run_kuka(&kuka_goal());
     let ex = control.executor("kuka").unwrap();
-    let id = control.execute(&cell, "kuka", samples, None).unwrap();
     wait_for(ex, |s| s.trajectory_time >= 0.3 * traj.duration());
     ex.pause().unwrap();
     let paused = wait_for(ex, |s| s.status == Status::Paused);
@@ -286,13 +289,15 @@ fn a_trajectory_planned_before_a_world_edit_that_now_collides_is_refused() {
 
 #[test]
 fn override_changes_keep_the_tcp_on_the_path_and_the_limits() {
-    let cell = demo_cell();
-    let (control, logs) = controlled(&cell);
-    let limits = limits(&cell, "kuka");
-    let start = cell.robot("kuka").unwrap().joints.clone();
-    let (traj, samples) = motion(&limits, &[start, kuka_goal()]);
+    let Run {
+        cell,
+        control,
+        logs,
+        limits,
+        traj,
+        id,
+    } = run_kuka(&kuka_goal());
     let ex = control.executor("kuka").unwrap();
-    let id = control.execute(&cell, "kuka", samples, None).unwrap();
     let d = traj.duration();
     wait_for(ex, |s| s.trajectory_time >= 0.1 * d);
     ex.set_override(0.3).unwrap();

@@ -168,3 +168,31 @@ pub fn path_times(log: &[Cycle], traj: &SegmentedTrajectory) -> (f64, Vec<f64>) 
     }
     (worst, times)
 }
+
+/// A KUKA motion from its current joints to `goal`, started on the demo cell.
+pub struct Run {
+    pub cell: Arc<CellSnapshot>,
+    pub control: CellControl,
+    pub logs: Vec<Log>,
+    pub limits: Limits,
+    pub traj: SegmentedTrajectory,
+    pub id: u64,
+}
+
+/// Starts the KUKA of a fresh demo cell on a jerk-limited motion to `goal`.
+pub fn run_kuka(goal: &[f64]) -> Run {
+    let cell = demo_cell();
+    let (control, logs) = controlled(&cell);
+    let limits = limits(&cell, "kuka");
+    let start = cell.robot("kuka").unwrap().joints.clone();
+    let (traj, samples) = motion(&limits, &[start, goal.to_vec()]);
+    let id = control.execute(&cell, "kuka", samples, None).unwrap();
+    Run {
+        cell,
+        control,
+        logs,
+        limits,
+        traj,
+        id,
+    }
+}
