@@ -101,7 +101,7 @@ impl PlanningError {
     }
 }
 
-fn pairs_text(pairs: &[NamedPair]) -> String {
+pub(crate) fn pairs_text(pairs: &[NamedPair]) -> String {
     if pairs.is_empty() {
         return "(no pair named)".into();
     }

@@ -5,6 +5,7 @@
 //! Joint values are radians (metres for prismatic joints), poses are in the robot's reference
 //! frame (base link, or the cell frame when the robot has a mount), times in seconds.
 
+pub mod cartesian;
 pub mod checker;
 mod collision_adapter;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod simplify;
 pub mod space;
 pub mod timing;
 
+pub use cartesian::{CartesianMotion, CartesianOptions, CartesianPath, plan_cartesian};
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
