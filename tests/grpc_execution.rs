@@ -457,3 +457,95 @@ async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
     assert_eq!(last.outcome, pb::ExecutionOutcome::Stopped as i32);
     assert!(last.progress < 0.8, "stopped at {}", last.progress);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lin_and_circ_plans_keep_the_tcp_on_the_line_and_execute() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let info = c
+        .get_cell_info(pb::GetCellInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
+    let here = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "kuka".into(),
+            joints: kuka.current.as_ref().unwrap().values.clone(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pose
+        .unwrap();
+    let p0 = here.position.clone();
+    let mut target = here.clone();
+    target.position = vec![p0[0] - 0.1, p0[1] + 0.2, p0[2] - 0.15];
+    let plan = c
+        .plan(pb::PlanRequest {
+            robot_id: "kuka".into(),
+            goals: vec![pb::Goal {
+                kind: Some(pb::goal::Kind::Pose(target.clone())),
+            }],
+            motion: pb::MotionType::Lin as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let pts = &plan.trajectory.as_ref().unwrap().points;
+    let d: Vec<f64> = (0..3).map(|i| target.position[i] - p0[i]).collect();
+    let dd: f64 = d.iter().map(|x| x * x).sum();
+    for p in pts.iter().step_by(5) {
+        let pose = c
+            .compute_fk(pb::FkRequest {
+                robot_id: "kuka".into(),
+                joints: p.q.clone(),
+                frame: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .pose
+            .unwrap();
+        let x: Vec<f64> = (0..3).map(|i| pose.position[i] - p0[i]).collect();
+        let sigma = (0..3).map(|i| x[i] * d[i]).sum::<f64>() / dd;
+        let off: f64 = (0..3)
+            .map(|i| (x[i] - sigma * d[i]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(off < 1e-4, "TCP {} mm off the line", off * 1e3);
+    }
+    let id = execute(&mut c, "kuka", plan).await;
+    let mut stream = states(&mut c, "kuka", 100.0).await;
+    let seen = follow(&mut stream, id).await;
+    assert_eq!(
+        seen.last().unwrap().outcome,
+        pb::ExecutionOutcome::Completed as i32
+    );
+    // CIRC back through a via point; a CIRC without via or centre is refused
+    let via = pb::Pose {
+        position: vec![p0[0] - 0.02, p0[1] + 0.12, p0[2] - 0.05],
+        quaternion_xyzw: vec![0.0, 0.0, 0.0, 1.0],
+    };
+    let circ = pb::PlanRequest {
+        robot_id: "kuka".into(),
+        goals: vec![pb::Goal {
+            kind: Some(pb::goal::Kind::Pose(here.clone())),
+        }],
+        motion: pb::MotionType::Circ as i32,
+        circ_via: Some(via),
+        ..Default::default()
+    };
+    let plan = c.plan(circ.clone()).await.unwrap().into_inner();
+    assert!(plan.trajectory.unwrap().points.len() > 10);
+    let e = c
+        .plan(pb::PlanRequest {
+            circ_via: None,
+            ..circ
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}

@@ -24,6 +24,13 @@ pub struct ExecArgs {
     /// Named pose goal.
     #[arg(long, conflicts_with = "trajectory")]
     pub named: Option<String>,
+    /// TCP pose goal in the cell frame: x,y,z,qx,qy,qz,qw (m, unit quaternion).
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["goal", "named", "trajectory"])]
+    pub pose: Option<String>,
+    /// How to move: free (collision-free search), ptp (straight in joint space) or lin
+    /// (straight TCP line).
+    #[arg(long, default_value = "free")]
+    pub motion: String,
     /// Execute this trajectory file (as `cella plan --out` writes it) instead of planning.
     #[arg(long)]
     pub trajectory: Option<PathBuf>,
@@ -131,18 +138,37 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
         let (trajectory, world_version, planning_time) = if let Some(path) = &a.trajectory {
             (read_trajectory(path)?, 0, None)
         } else {
-            let goal = match (&a.goal, &a.named) {
-                (Some(g), _) => pb::goal::Kind::Joints(pb::JointValues {
+            let goal = match (&a.goal, &a.named, &a.pose) {
+                (Some(g), _, _) => pb::goal::Kind::Joints(pb::JointValues {
                     values: crate::cli::args::parse_list("--goal", g)?,
                 }),
-                (None, Some(n)) => pb::goal::Kind::NamedPose(n.clone()),
-                (None, None) => return Err("give --goal, --named or --trajectory".into()),
+                (None, Some(n), _) => pb::goal::Kind::NamedPose(n.clone()),
+                (None, None, Some(p)) => {
+                    let v = crate::cli::args::parse_list("--pose", p)?;
+                    if v.len() != 7 {
+                        return Err("--pose: 7 values x,y,z,qx,qy,qz,qw".into());
+                    }
+                    pb::goal::Kind::Pose(pb::Pose {
+                        position: v[..3].to_vec(),
+                        quaternion_xyzw: v[3..].to_vec(),
+                    })
+                }
+                (None, None, None) => {
+                    return Err("give --goal, --named, --pose or --trajectory".into());
+                }
+            };
+            let motion = match a.motion.as_str() {
+                "free" => pb::MotionType::Free,
+                "ptp" => pb::MotionType::Ptp,
+                "lin" => pb::MotionType::Lin,
+                other => return Err(format!("--motion {other}: free, ptp or lin")),
             };
             let plan = c
                 .plan(pb::PlanRequest {
                     robot_id: a.robot.clone(),
                     goals: vec![pb::Goal { kind: Some(goal) }],
                     velocity_scale: a.velocity_scale,
+                    motion: motion as i32,
                     ..Default::default()
                 })
                 .await

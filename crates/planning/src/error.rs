@@ -49,7 +49,7 @@ pub enum PlanningError {
         reason: String,
     },
     /// A Cartesian motion cannot be followed.
-    #[error("{motion} motion fails at {fraction:.3} of the path (TCP at [{:.4}, {:.4}, {:.4}] m): {reason}", .position[0], .position[1], .position[2])]
+    #[error("{motion} motion fails at {fraction:.3} of the path (TCP at [{:.4}, {:.4}, {:.4}] m in the robot base frame): {reason}", .position[0], .position[1], .position[2])]
     CartesianPathFailed {
         /// LIN or CIRC.
         motion: String,

@@ -1,6 +1,7 @@
 //! The cella gRPC server: the `cella.v1.CellService` over a cell, with `grpc.health.v1`,
 //! server reflection, message size limits and graceful shutdown.
 
+pub mod cartesian;
 pub mod convert;
 pub mod execution;
 pub mod service;

@@ -292,6 +292,11 @@ fn plan_once(
         Ok(pb::MotionType::Free) => {
             plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
         }
+        Ok(pb::MotionType::Lin | pb::MotionType::Circ) => {
+            return crate::cartesian::plan_cartesian_request(
+                cell, req, &start, &checker, &limits, &options,
+            );
+        }
         Ok(pb::MotionType::Ptp) => {
             // the goal state nearest the start (a TCP goal has one per IK solution)
             let goal = goals
@@ -311,8 +316,23 @@ fn plan_once(
         }
     }
     .map_err(convert::planning_status)?;
-    let s = &motion.samples;
-    Ok(pb::PlanResponse {
+    Ok(plan_response(
+        robot,
+        &motion.samples,
+        cell.version,
+        motion.planning_time,
+    ))
+}
+
+/// The answer to a plan request: the sampled trajectory with the world version it was planned
+/// against.
+pub(crate) fn plan_response(
+    robot: &cella_kinematics::Robot,
+    s: &cella_trajectory::SampledTrajectory,
+    world_version: u64,
+    planning_time: Duration,
+) -> pb::PlanResponse {
+    pb::PlanResponse {
         trajectory: Some(pb::Trajectory {
             joint_names: robot.chain().joint_names().map(str::to_owned).collect(),
             points: (0..s.len())
@@ -324,10 +344,10 @@ fn plan_once(
                 })
                 .collect(),
         }),
-        world_version: cell.version,
-        planning_time: motion.planning_time.as_secs_f64(),
+        world_version,
+        planning_time: planning_time.as_secs_f64(),
         goal_index: 0,
-    })
+    }
 }
 
 #[tonic::async_trait]
