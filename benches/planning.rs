@@ -9,6 +9,45 @@ use cella_trajectory::Limits;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
 
+/// LIN of 0.5 m and a CIRC quarter circle of 0.1 m radius on the KUKA of the demo cell
+/// (dense IK tracking, collision checks, timing, validation).
+fn cartesian(c: &mut Criterion) {
+    use cella_planning::{CartesianOptions, CartesianPath, plan_cartesian};
+    use nalgebra::{Isometry3, Point3, Translation3, Vector3};
+    let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
+        .unwrap()
+        .build(None)
+        .unwrap();
+    let kuka = cell.robot("kuka").unwrap();
+    let robot = kuka.geometry.robot();
+    let limits = Limits::of_robot(robot).unwrap();
+    let checker = cell.checker("kuka").unwrap();
+    let start = [0.3, -1.3, 1.6, 0.2, 0.9, 0.1];
+    let p0 = robot.fk(&start).unwrap();
+    let a = p0.translation.vector;
+    let lin = CartesianPath::Line {
+        goal: Isometry3::from_parts(
+            Translation3::from(a + Vector3::new(0.0, 0.4, -0.3)),
+            p0.rotation,
+        ),
+    };
+    let circ = CartesianPath::ArcCentre {
+        centre: Point3::from(a + Vector3::new(0.1, 0.0, 0.0)),
+        goal: Isometry3::from_parts(
+            Translation3::from(a + Vector3::new(0.1, 0.1, 0.0)),
+            p0.rotation,
+        ),
+    };
+    let options = CartesianOptions::default();
+    for (name, path) in [("lin_0.5m", lin), ("circ_quarter_r0.1m", circ)] {
+        let m = plan_cartesian(&checker, robot, &limits, &start, &path, &options).unwrap();
+        println!("{name}: {:.3} m, {:.3} s", m.length, m.samples.duration());
+        c.bench_function(&format!("plan/kuka/{name}"), |b| {
+            b.iter(|| plan_cartesian(&checker, robot, &limits, &start, &path, &options).unwrap())
+        });
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
     if !dir.is_dir() {
@@ -38,5 +77,5 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(name = group; config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(3)); targets = benches);
+criterion_group!(name = group; config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(3)); targets = cartesian, benches);
 criterion_main!(group);
