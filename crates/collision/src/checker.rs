@@ -761,8 +761,9 @@ impl Checker {
             }
             let limit = best * rate;
             for (oi, o) in self.obstacles.iter().enumerate() {
-                let gap = (center - o.center).norm() - o.bound - g.radius - self.padding;
-                if gap >= limit {
+                // sphere gap >= limit, compared squared (no square root for far pairs)
+                let reach = limit + o.bound + g.radius + self.padding;
+                if (center - o.center).norm_squared() >= reach * reach {
                     continue;
                 }
                 for &ci in &g.capsules {
@@ -775,7 +776,21 @@ impl Checker {
                     if o.capsule_gap(a, b, r) - self.padding >= best * rate {
                         continue;
                     }
-                    let d = o.capsule_clearance(a, b, r) - self.padding;
+                    let (la, lb) = (o.inverse_pose * a, o.inverse_pose * b);
+                    if let Shape::Box { half_extents } = &o.shape {
+                        // cheap lower bound first: the segment's midpoint to the box, minus
+                        // half its length (thin boards have loose bounding spheres)
+                        let mid = nalgebra::center(&la, &lb);
+                        let outside: f64 = (0..3)
+                            .map(|k| (mid[k].abs() - half_extents[k]).max(0.0).powi(2))
+                            .sum();
+                        let lower = outside.sqrt() - 0.5 * (lb - la).norm() - r - self.padding;
+                        if lower >= best * rate {
+                            continue;
+                        }
+                    }
+                    let d =
+                        o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - r - self.padding;
                     if d < 0.0 {
                         return -1.0;
                     }

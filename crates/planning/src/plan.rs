@@ -196,7 +196,7 @@ pub fn plan_joint<C: ValidityChecker>(
                     shortcut_attempts: options.shortcut_attempts,
                     seed: options.seed,
                     // simplification should not cost more than the search that needed it
-                    time_budget: (2 * search_time)
+                    time_budget: search_time
                         .clamp(Duration::from_micros(200), Duration::from_millis(20)),
                 },
             );

@@ -6,6 +6,9 @@ use crate::space::{distance, interpolate};
 use cella_kinematics::Rng;
 use std::time::{Duration, Instant};
 
+/// Consecutive failed shortcuts after which the path is taken as short enough.
+const MAX_MISSES: usize = 8;
+
 /// Tuning of [`simplify`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimplifyOptions {
@@ -65,8 +68,9 @@ pub fn simplify<C: ValidityChecker>(
     let dof = path.first().map_or(0, Vec::len);
     let mut a = vec![0.0; dof];
     let mut b = vec![0.0; dof];
+    let mut misses = 0;
     for _ in 0..options.shortcut_attempts {
-        if path.len() < 3 || began.elapsed() > options.time_budget {
+        if path.len() < 3 || began.elapsed() > options.time_budget || misses >= MAX_MISSES {
             break;
         }
         let segments = path.len() - 1;
@@ -95,8 +99,10 @@ pub fn simplify<C: ValidityChecker>(
             || !checker.motion_valid(scratch, &path[s1], &a)
             || !checker.motion_valid(scratch, &b, &path[s2 + 1])
         {
+            misses += 1;
             continue;
         }
+        misses = 0;
         let mut next = Vec::with_capacity(path.len());
         next.extend(path[..=s1].iter().cloned());
         next.push(a.clone());
