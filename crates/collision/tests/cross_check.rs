@@ -307,8 +307,32 @@ fn adjudicate(hull: &Poly, obstacle: &Obstacle) -> bool {
         Shape::Box { half_extents } => {
             hull.intersects(&Poly::cuboid(&half_extents, &obstacle.world))
         }
-        Shape::Cylinder { .. } => hull
-            .intersects(&Poly::of(&obstacle.shape, &obstacle.world).expect("polygonal cylinder")),
+        Shape::Cylinder {
+            radius,
+            half_length,
+        } => {
+            // the prism inscribed in the cylinder: touching it means touching the cylinder
+            let n = 128;
+            let mut points = Vec::new();
+            for k in 0..n {
+                let a = std::f64::consts::TAU * k as f64 / n as f64;
+                for z in [-half_length, half_length] {
+                    points
+                        .push(obstacle.world * Point3::new(radius * a.cos(), radius * a.sin(), z));
+                }
+            }
+            let mut triangles = Vec::new();
+            for k in 0..n {
+                let (b0, t0, b1, t1) = (2 * k, 2 * k + 1, 2 * ((k + 1) % n), 2 * ((k + 1) % n) + 1);
+                triangles.push([b0, b1, t1]);
+                triangles.push([b0, t1, t0]);
+                if k > 0 && k + 1 < n {
+                    triangles.push([0, b0, b1]);
+                    triangles.push([1, t0, t1]);
+                }
+            }
+            hull.intersects(&Poly { points, triangles })
+        }
         Shape::Sphere { radius } => {
             hull.point_distance(&Point3::from(obstacle.world.translation.vector)) <= radius
         }
@@ -495,4 +519,69 @@ fn fast_path_never_calls_an_exactly_colliding_state_free() {
             "{name}: scene exercises nothing"
         );
     }
+}
+
+/// Triage of one state (`CELLA_EXPLAIN=robot:q1,q2,...`): every pair the reference calls
+/// touching, with parry's three queries and the GJK-free verdict, and the checker's answers.
+#[test]
+#[ignore = "diagnostic: run with CELLA_EXPLAIN"]
+fn explain_state() {
+    let Ok(spec) = std::env::var("CELLA_EXPLAIN") else {
+        return;
+    };
+    let (name, qs) = spec.split_once(':').unwrap();
+    let q: Vec<f64> = qs.split(',').map(|x| x.trim().parse().unwrap()).collect();
+    let k = LIBRARY.iter().position(|n| *n == name).unwrap();
+    let g = Arc::new(RobotGeometry::library(name).unwrap());
+    let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
+    let base = Isometry3::from_parts(
+        Translation3::new(-0.2, 0.1, 0.0),
+        UnitQuaternion::from_euler_angles(0.0, 0.0, -0.4),
+    );
+    let world = cluttered_world(&base, reach, 100 + k as u64);
+    let hulls = hulls_of(&g);
+    let model = g.robot().model();
+    let names: Vec<&str> = model.links().iter().map(|l| l.name.as_str()).collect();
+    let mut full = vec![0.0; model.variables().len()];
+    let mut poses = vec![Isometry3::identity(); model.links().len()];
+    g.robot().model_state(&q, &mut full).unwrap();
+    model.link_poses(&full, &mut poses).unwrap();
+    for o in world.objects() {
+        let (shape, offset) = reference_shape(&o.shape);
+        let obstacle = Obstacle {
+            pose: pose_of(&(o.pose * offset)),
+            center: Point3::from(o.pose.translation.vector),
+            bound: o.shape.bounding_radius(),
+            source: o.shape,
+            world: o.pose * offset,
+            shape,
+        };
+        for h in &hulls {
+            let p = pose_of(&(base * poses[h.link]));
+            let (s1, s2) = (h.shape.as_ref(), obstacle.shape.as_ref());
+            if parry3d::query::intersection_test(&p, s1, &obstacle.pose, s2)
+                .unwrap()
+                .intersecting
+            {
+                let hull = Poly::of(&h.shape, &(base * poses[h.link])).unwrap();
+                eprintln!(
+                    "{} vs {} {:?}: distance {:?}, contact {:?}, GJK-free {}",
+                    names[h.link],
+                    o.name,
+                    o.shape,
+                    parry3d::query::distance(&p, s1, &obstacle.pose, s2).map(|d| d.distance),
+                    parry3d::query::contact(&p, s1, &obstacle.pose, s2, 0.0)
+                        .map(|c| c.map(|c| c.dist)),
+                    adjudicate(&hull, &obstacle)
+                );
+            }
+        }
+    }
+    let checker = Checker::new(g.clone(), base, &world, &[]).unwrap();
+    let mut s = checker.scratch();
+    eprintln!(
+        "is_valid {}, capsule distance {:?}",
+        checker.is_valid(&mut s, &q),
+        checker.distance(&mut s, &q)
+    );
 }
