@@ -32,6 +32,8 @@ struct Obstacle {
     bound: f64,
     /// The same object for the exact layer (parry shape and world pose).
     exact: (parry3d::shape::SharedShape, parry3d::math::Pose),
+    /// Radius to subtract from distances to `exact` (spheres and capsules are their core).
+    exact_rounding: f64,
 }
 
 impl std::fmt::Debug for Obstacle {
@@ -59,14 +61,15 @@ impl Obstacle {
 }
 
 fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
-    let (parry, offset) = crate::exact::parry_shape(&shape);
+    let (parry, parry_pose, exact_rounding) = crate::exact::exact_core(&shape, pose);
     Obstacle {
         name,
         shape,
         inverse_pose: pose.inverse(),
         center: Point3::from(pose.translation.vector),
         bound: shape.bounding_radius(),
-        exact: (parry, crate::exact::pose_of(&(pose * offset))),
+        exact: (parry, parry_pose),
+        exact_rounding,
     }
 }
 
@@ -612,7 +615,7 @@ impl Checker {
                     let p = link_pose(g);
                     for h in hulls {
                         match shape_distance(&p, h, &o.exact.1, &o.exact.0) {
-                            Some(d) if d >= self.padding + EXACT_MARGIN => {}
+                            Some(d) if d - o.exact_rounding >= self.padding + EXACT_MARGIN => {}
                             _ => return false,
                         }
                     }

@@ -176,6 +176,47 @@ pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {
     }
 }
 
+/// The shape the exact layer measures distances to, placed at `pose` (world frame), as a
+/// parry shape with its parry pose, and the radius to subtract. Spheres and capsules are their
+/// core point / segment, in world coordinates with an identity pose, plus a radius: parry's
+/// GJK distance between a hull and a capsule, or a hull and a posed segment, was seen off by
+/// millimetres (a hull 0.1 mm inside a capsule measured 2-9 mm away), while a hull and the
+/// segment in world coordinates agreed with a brute-force reference to 1e-6 m. Other shapes as
+/// [`parry_shape`] gives them, radius 0.
+pub fn exact_core(
+    shape: &crate::Shape,
+    pose: &Isometry3<f64>,
+) -> (SharedShape, parry3d::math::Pose, f64) {
+    let world_segment = |half_length: f64| {
+        let a = pose * Point3::new(0.0, 0.0, -half_length);
+        let b = pose * Point3::new(0.0, 0.0, half_length);
+        SharedShape::segment(
+            Vector::new(a.x as f32, a.y as f32, a.z as f32),
+            Vector::new(b.x as f32, b.y as f32, b.z as f32),
+        )
+    };
+    match *shape {
+        // a point as a segment of 2 µm: GJK needs a non-degenerate support
+        crate::Shape::Sphere { radius } => (
+            world_segment(1e-6),
+            parry3d::math::Pose::identity(),
+            radius - 1e-6,
+        ),
+        crate::Shape::Capsule {
+            radius,
+            half_length,
+        } => (
+            world_segment(half_length),
+            parry3d::math::Pose::identity(),
+            radius,
+        ),
+        _ => {
+            let (s, offset) = parry_shape(shape);
+            (s, pose_of(&(pose * offset)), 0.0)
+        }
+    }
+}
+
 /// A capsule as a parry shape in world coordinates (identity pose).
 pub fn parry_capsule(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> SharedShape {
     SharedShape::capsule(

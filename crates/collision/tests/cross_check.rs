@@ -564,6 +564,33 @@ fn explain_state() {
                 .intersecting
             {
                 let hull = Poly::of(&h.shape, &(base * poses[h.link])).unwrap();
+                if let Shape::Capsule {
+                    radius,
+                    half_length,
+                } = o.shape
+                {
+                    let a = o.pose * Point3::new(0.0, 0.0, -half_length);
+                    let b = o.pose * Point3::new(0.0, 0.0, half_length);
+                    let seg = parry3d::shape::Segment::new(
+                        Vector::new(a.x as f32, a.y as f32, a.z as f32),
+                        Vector::new(b.x as f32, b.y as f32, b.z as f32),
+                    );
+                    let d = parry3d::query::distance(&p, s1, &Pose::identity(), &seg)
+                        .map(|d| f64::from(d.distance) - radius);
+                    let n = 4000;
+                    let brute = (0..=n)
+                        .map(|k| hull.point_distance(&(a + (b - a) * (k as f64 / n as f64))))
+                        .fold(f64::INFINITY, f64::min)
+                        - radius;
+                    eprintln!(
+                        "  segment distance - radius {d:?}, brute force clearance {brute:.6}"
+                    );
+                    let (core, core_pose, rounding) =
+                        cella_collision::exact::exact_core(&o.shape, &o.pose);
+                    let via_layer =
+                        cella_collision::exact::shape_distance(&p, &h.shape, &core_pose, &core);
+                    eprintln!("  exact layer: {:?} - {rounding}", via_layer);
+                }
                 eprintln!(
                     "{} vs {} {:?}: distance {:?}, contact {:?}, GJK-free {}",
                     names[h.link],
@@ -573,6 +600,19 @@ fn explain_state() {
                     parry3d::query::contact(&p, s1, &obstacle.pose, s2, 0.0)
                         .map(|c| c.map(|c| c.dist)),
                     adjudicate(&hull, &obstacle)
+                );
+            }
+        }
+    }
+    for c in g.capsules() {
+        let (a, b) = (base * poses[c.link] * c.a, base * poses[c.link] * c.b);
+        for o in world.objects() {
+            let inv = o.pose.inverse();
+            let d = o.shape.segment_distance(&(inv * a), &(inv * b), 1e-6) - c.radius;
+            if d < 0.01 {
+                eprintln!(
+                    "capsule of {} vs {}: clearance {d:.5}",
+                    names[c.link], o.name
                 );
             }
         }
