@@ -177,12 +177,13 @@ pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {
 }
 
 /// The shape the exact layer measures distances to, placed at `pose` (world frame), as a
-/// parry shape with its parry pose, and the radius to subtract. Spheres and capsules are their
-/// core point / segment, in world coordinates with an identity pose, plus a radius: parry's
+/// parry shape with its parry pose, and the radius to subtract. Capsules are their core
+/// segment, in world coordinates with an identity pose, plus a radius: parry's
 /// GJK distance between a hull and a capsule, or a hull and a posed segment, was seen off by
 /// millimetres (a hull 0.1 mm inside a capsule measured 2-9 mm away), while a hull and the
-/// segment in world coordinates agreed with a brute-force reference to 1e-6 m. Other shapes as
-/// [`parry_shape`] gives them, radius 0.
+/// segment in world coordinates agreed with a brute-force reference to 1e-6 m. Other shapes
+/// (spheres: parry's ball, exact to 1e-7 m in the padding test) as [`parry_shape`] gives them,
+/// radius 0.
 pub fn exact_core(
     shape: &crate::Shape,
     pose: &Isometry3<f64>,
@@ -196,12 +197,6 @@ pub fn exact_core(
         )
     };
     match *shape {
-        // a point as a segment of 2 µm: GJK needs a non-degenerate support
-        crate::Shape::Sphere { radius } => (
-            world_segment(1e-6),
-            parry3d::math::Pose::identity(),
-            radius - 1e-6,
-        ),
         crate::Shape::Capsule {
             radius,
             half_length,
