@@ -32,8 +32,8 @@ struct Obstacle {
     bound: f64,
     /// The same object for the exact layer (parry shape and world pose).
     exact: (parry3d::shape::SharedShape, parry3d::math::Pose),
-    /// Radius to subtract from distances to `exact` (spheres and capsules are their core).
-    exact_rounding: f64,
+    /// Pose in the world frame.
+    pose: Isometry3<f64>,
 }
 
 impl std::fmt::Debug for Obstacle {
@@ -61,7 +61,8 @@ impl Obstacle {
 }
 
 fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
-    let (parry, parry_pose, exact_rounding) = crate::exact::exact_core(&shape, pose);
+    // (the exact layer asks parry only for a direction; its core shape serves as well)
+    let (parry, parry_pose, _) = crate::exact::exact_core(&shape, pose);
     Obstacle {
         name,
         shape,
@@ -69,7 +70,7 @@ fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
         center: Point3::from(pose.translation.vector),
         bound: shape.bounding_radius(),
         exact: (parry, parry_pose),
-        exact_rounding,
+        pose: *pose,
     }
 }
 
@@ -581,14 +582,16 @@ impl Checker {
     /// tested with their hulls, everything else (attached objects, links without hulls) with
     /// its capsules. `false` when there is no exact geometry.
     fn exact_valid(&self, s: &CheckScratch) -> bool {
-        use crate::exact::{EXACT_MARGIN, pose_of, shape_distance};
+        use crate::exact::{
+            EXACT_MARGIN, certified_gap, hull_support_point, pose_of, separation_directions,
+            shape_min_point,
+        };
         let Some(exact) = self.geometry.exact() else {
             return false;
         };
         let caps = self.geometry.capsules();
         let n = caps.len();
         let own = self.geometry.robot_capsules();
-        let link_pose = |g: &LinkGroup| pose_of(&(self.base * s.poses[g.link]));
         for (g, center) in self.groups.iter().zip(&s.centers) {
             let hulls = exact.of(g.link);
             for (oi, o) in self.obstacles.iter().enumerate() {
@@ -612,11 +615,25 @@ impl Checker {
                     })
                 };
                 if !hulls.is_empty() && !link_allowed && !capsules_clear() {
-                    let p = link_pose(g);
+                    // free only with a certificate: a plane (parry's contact normal) with the
+                    // hull's vertices on one side and the primitive, by its analytic support,
+                    // at least padding + margin beyond, all in f64 (parry's own distances were
+                    // seen millimetres off near contact)
+                    let world = self.base * s.poses[g.link];
+                    let p = pose_of(&world);
                     for h in hulls {
-                        match shape_distance(&p, h, &o.exact.1, &o.exact.0) {
-                            Some(d) if d - o.exact_rounding >= self.padding + EXACT_MARGIN => {}
-                            _ => return false,
+                        let gap =
+                            separation_directions(&p, h, &o.exact.1, &o.exact.0, &world, &o.pose)
+                                .into_iter()
+                                .flatten()
+                                .map(|n| {
+                                    certified_gap(h, &world, n, |d| {
+                                        shape_min_point(&o.shape, &o.pose, d)
+                                    })
+                                })
+                                .fold(f64::NEG_INFINITY, f64::max);
+                        if gap < self.padding + EXACT_MARGIN {
+                            return false;
                         }
                     }
                 }
@@ -656,12 +673,26 @@ impl Checker {
                 })
             };
             if hulls_cover && !capsules_clear() {
-                let (pa, pb) = (link_pose(ga), link_pose(gb));
+                let (wa, wb) = (self.base * s.poses[ga.link], self.base * s.poses[gb.link]);
+                let (pa, pb) = (pose_of(&wa), pose_of(&wb));
                 for x in ha {
                     for y in hb {
-                        match shape_distance(&pa, x, &pb, y) {
-                            Some(d) if d >= EXACT_MARGIN => {}
-                            _ => return false,
+                        // certified as for obstacles: the two hulls' vertex supports
+                        let gap = separation_directions(&pa, x, &pb, y, &wa, &wb)
+                            .into_iter()
+                            .flatten()
+                            .map(|n| {
+                                certified_gap(x, &wa, n, |d| {
+                                    hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
+                                        f64::NAN,
+                                        f64::NAN,
+                                        f64::NAN,
+                                    ))
+                                })
+                            })
+                            .fold(f64::NEG_INFINITY, f64::max);
+                        if gap < EXACT_MARGIN {
+                            return false;
                         }
                     }
                 }
