@@ -583,8 +583,7 @@ impl Checker {
     /// its capsules. `false` when there is no exact geometry.
     fn exact_valid(&self, s: &CheckScratch) -> bool {
         use crate::exact::{
-            EXACT_MARGIN, certified_gap, hull_support_point, pose_of, separation_directions,
-            shape_min_point,
+            EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point,
         };
         let Some(exact) = self.geometry.exact() else {
             return false;
@@ -622,17 +621,17 @@ impl Checker {
                     let world = self.base * s.poses[g.link];
                     let p = pose_of(&world);
                     for h in hulls {
-                        let gap =
-                            separation_directions(&p, h, &o.exact.1, &o.exact.0, &world, &o.pose)
-                                .into_iter()
-                                .flatten()
-                                .map(|n| {
-                                    certified_gap(h, &world, n, |d| {
-                                        shape_min_point(&o.shape, &o.pose, d)
-                                    })
-                                })
-                                .fold(f64::NEG_INFINITY, f64::max);
-                        if gap < self.padding + EXACT_MARGIN {
+                        let apart = certified_apart(
+                            h,
+                            &world,
+                            &p,
+                            &o.exact.1,
+                            &o.exact.0,
+                            &o.pose,
+                            |d| shape_min_point(&o.shape, &o.pose, d),
+                            self.padding + EXACT_MARGIN,
+                        );
+                        if !apart {
                             return false;
                         }
                     }
@@ -678,20 +677,23 @@ impl Checker {
                 for x in ha {
                     for y in hb {
                         // certified as for obstacles: the two hulls' vertex supports
-                        let gap = separation_directions(&pa, x, &pb, y, &wa, &wb)
-                            .into_iter()
-                            .flatten()
-                            .map(|n| {
-                                certified_gap(x, &wa, n, |d| {
-                                    hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
-                                        f64::NAN,
-                                        f64::NAN,
-                                        f64::NAN,
-                                    ))
-                                })
-                            })
-                            .fold(f64::NEG_INFINITY, f64::max);
-                        if gap < EXACT_MARGIN {
+                        let apart = certified_apart(
+                            x,
+                            &wa,
+                            &pa,
+                            &pb,
+                            y,
+                            &wb,
+                            |d| {
+                                hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
+                                    f64::NAN,
+                                    f64::NAN,
+                                    f64::NAN,
+                                ))
+                            },
+                            EXACT_MARGIN,
+                        );
+                        if !apart {
                             return false;
                         }
                     }

@@ -308,28 +308,39 @@ pub fn certified_gap(
 /// Support-point refinements of a separating direction.
 const REFINEMENTS: usize = 6;
 
-/// Directions from the first placed shape towards the second to test separation along:
-/// parry's contact normal and the line between its closest points (when it reports them within
-/// 1 m), and the line between the poses.
-pub fn separation_directions(
+/// Whether the hull placed at `hull_pose` (parry pose `p1`) is certified at least
+/// `required` away from another convex set (parry shape `s2` at `p2`, world pose `to`, support
+/// points `other_min`). Candidate directions, cheapest first, stopping at the first that
+/// certifies: the line between the poses, the line between parry's closest points, parry's
+/// contact normal; each refined from support points ([`certified_gap`]).
+#[allow(clippy::too_many_arguments)]
+pub fn certified_apart(
+    hull: &SharedShape,
+    hull_pose: &Isometry3<f64>,
     p1: &Pose,
-    s1: &SharedShape,
     p2: &Pose,
     s2: &SharedShape,
-    from: &Isometry3<f64>,
     to: &Isometry3<f64>,
-) -> [Option<nalgebra::Vector3<f64>>; 3] {
+    other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
+    required: f64,
+) -> bool {
     let v = |x: Vector| nalgebra::Vector3::new(f64::from(x.x), f64::from(x.y), f64::from(x.z));
     let unit = |d: nalgebra::Vector3<f64>| (d.norm() > 1e-12).then(|| d.normalize());
-    let mut out = [None; 3];
-    if let Ok(Some(c)) = parry3d::query::contact(p1, s1.as_ref(), p2, s2.as_ref(), 1.0) {
-        out[0] = unit(v(c.normal1));
+    let ok = |n: Option<nalgebra::Vector3<f64>>| {
+        n.is_some_and(|n| certified_gap(hull, hull_pose, n, &other_min) >= required)
+    };
+    if ok(unit(to.translation.vector - hull_pose.translation.vector)) {
+        return true;
     }
-    if let Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) =
-        parry3d::query::closest_points(p1, s1.as_ref(), p2, s2.as_ref(), 1.0)
-    {
-        out[1] = unit(v(b) - v(a));
+    let closest = match parry3d::query::closest_points(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
+        Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
+        _ => None,
+    };
+    if ok(closest) {
+        return true;
     }
-    out[2] = unit(to.translation.vector - from.translation.vector);
-    out
+    match parry3d::query::contact(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
+        Ok(Some(c)) => ok(unit(v(c.normal1))),
+        _ => false,
+    }
 }
