@@ -357,3 +357,49 @@ fn bad_circles_are_refused_naming_the_field() {
         "{e}"
     );
 }
+
+#[test]
+fn lin_works_for_every_arm_of_the_library() {
+    for name in cella_kinematics::library::names() {
+        let (geometry, checker, limits) = setup(name, vec![]);
+        let robot = geometry.robot();
+        // a generic start: between home (or zero) and the middle of each joint's range
+        let home = robot
+            .named_pose("home")
+            .map(<[f64]>::to_vec)
+            .unwrap_or_else(|_| vec![0.0; robot.chain().dof()]);
+        let start: Vec<f64> = robot
+            .chain()
+            .variables()
+            .iter()
+            .zip(&home)
+            .map(|(v, h)| {
+                let (lo, hi) = cella_kinematics::chain::finite_range(&v.limits);
+                (0.7 * h + 0.3 * (0.5 * (lo + hi)) + 0.2).clamp(lo, hi)
+            })
+            .collect();
+        let p0 = robot.fk(&start).unwrap();
+        let goal = Isometry3::from_parts(
+            Translation3::from(p0.translation.vector + Vector3::new(0.03, -0.04, -0.05)),
+            p0.rotation,
+        );
+        match plan_cartesian(
+            &checker,
+            robot,
+            &limits,
+            &start,
+            &CartesianPath::Line { goal },
+            &CartesianOptions::default(),
+        ) {
+            Ok(m) => {
+                let last = robot.fk(m.samples.q_at(m.samples.len() - 1)).unwrap();
+                assert!(
+                    (last.translation.vector - goal.translation.vector).norm() < 1e-5,
+                    "{name}"
+                );
+                validate(&m.samples, &limits, 1e-6).unwrap();
+            }
+            Err(e) => panic!("{name}: LIN of 7 cm from a generic pose failed: {e}"),
+        }
+    }
+}
