@@ -451,15 +451,7 @@ fn sigma_profile(limits: &CartesianLimits, length: f64, rotation: f64) -> Result
     if trapezoid.duration() == 0.0 {
         return Ok(trapezoid);
     }
-    let per = |limit: f64, amount: f64| {
-        if amount > 0.0 {
-            limit / amount
-        } else {
-            f64::INFINITY
-        }
-    };
-    let v = per(limits.linear_velocity, length).min(per(limits.angular_velocity, rotation));
-    let a = per(limits.linear_acceleration, length).min(per(limits.angular_acceleration, rotation));
+    let (v, a) = limits.parameter_rates(length, rotation);
     ScalarProfile::double_s(1.0, v, a, 10.0 * a)
         .map_err(|e| PlanningError::Trajectory(e.to_string()))
 }

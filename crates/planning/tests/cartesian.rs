@@ -326,36 +326,25 @@ fn bad_circles_are_refused_naming_the_field() {
         via: Point3::from(a + Vector3::new(0.1, 0.0, 0.0)),
         goal,
     };
-    let e = plan_cartesian(
-        &checker,
-        robot,
-        &limits,
-        &KUKA_START,
-        &collinear,
-        &CartesianOptions::default(),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, PlanningError::InvalidInput { ref field, .. } if field == "via"),
-        "{e}"
-    );
     let off = CartesianPath::ArcCentre {
         centre: Point3::from(a + Vector3::new(0.05, 0.05, 0.0)),
         goal,
     };
-    let e = plan_cartesian(
-        &checker,
-        robot,
-        &limits,
-        &KUKA_START,
-        &off,
-        &CartesianOptions::default(),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(e, PlanningError::InvalidInput { ref field, .. } if field == "centre"),
-        "{e}"
-    );
+    for (path, field) in [(collinear, "via"), (off, "centre")] {
+        let e = plan_cartesian(
+            &checker,
+            robot,
+            &limits,
+            &KUKA_START,
+            &path,
+            &CartesianOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PlanningError::InvalidInput { field: ref f, .. } if f == field),
+            "{e}"
+        );
+    }
 }
 
 #[test]

@@ -83,6 +83,14 @@ impl CartesianLimits {
         if length == 0.0 && angle == 0.0 {
             return ScalarProfile::trapezoidal(0.0, 1.0, 1.0);
         }
+        let (v, a) = self.parameter_rates(length, angle);
+        ScalarProfile::trapezoidal(1.0, v, a)
+    }
+
+    /// The largest velocity and acceleration of a path parameter `s ∈ [0, 1]` covering
+    /// `length` metres and `angle` radians in proportion: the tighter of the linear and the
+    /// angular limit for each (infinite when both amounts are zero).
+    pub fn parameter_rates(&self, length: f64, angle: f64) -> (f64, f64) {
         let per_unit = |limit: f64, amount: f64| {
             if amount > 0.0 {
                 limit / amount
@@ -90,10 +98,11 @@ impl CartesianLimits {
                 f64::INFINITY
             }
         };
-        let v = per_unit(self.linear_velocity, length).min(per_unit(self.angular_velocity, angle));
-        let a = per_unit(self.linear_acceleration, length)
-            .min(per_unit(self.angular_acceleration, angle));
-        ScalarProfile::trapezoidal(1.0, v, a)
+        (
+            per_unit(self.linear_velocity, length).min(per_unit(self.angular_velocity, angle)),
+            per_unit(self.linear_acceleration, length)
+                .min(per_unit(self.angular_acceleration, angle)),
+        )
     }
 
     /// Checks a sampled TCP motion: `times` (s, increasing), `positions` (m, one `[x, y, z]`
