@@ -583,7 +583,8 @@ impl Checker {
     /// its capsules. `false` when there is no exact geometry.
     fn exact_valid(&self, s: &CheckScratch) -> bool {
         use crate::exact::{
-            EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point,
+            EXACT_MARGIN, certified_apart, hull_support_point, hull_vertex_inside, pose_of,
+            shape_min_point,
         };
         let Some(exact) = self.geometry.exact() else {
             return false;
@@ -621,6 +622,9 @@ impl Checker {
                     let world = self.base * s.poses[g.link];
                     let p = pose_of(&world);
                     for h in hulls {
+                        if hull_vertex_inside(h, &world, &o.shape, &o.pose) {
+                            return false;
+                        }
                         let apart = certified_apart(
                             h,
                             &world,

@@ -344,3 +344,39 @@ pub fn certified_apart(
         _ => false,
     }
 }
+
+/// True when a vertex of the hull (placed by `pose`, world frame) lies inside the primitive
+/// placed at `shape_pose`: a proof of collision, cheaper than failing every separation
+/// certificate.
+pub fn hull_vertex_inside(
+    hull: &SharedShape,
+    pose: &Isometry3<f64>,
+    shape: &crate::Shape,
+    shape_pose: &Isometry3<f64>,
+) -> bool {
+    let Some(poly) = hull.as_convex_polyhedron() else {
+        return false;
+    };
+    // vertices straight into the primitive's frame
+    let to_local = shape_pose.inverse() * pose;
+    poly.points().iter().any(|v| {
+        let p = to_local * Point3::new(f64::from(v.x), f64::from(v.y), f64::from(v.z));
+        match *shape {
+            crate::Shape::Sphere { radius } => p.coords.norm() < radius,
+            crate::Shape::Box { half_extents: h } => {
+                p.x.abs() < h[0] && p.y.abs() < h[1] && p.z.abs() < h[2]
+            }
+            crate::Shape::Cylinder {
+                radius,
+                half_length,
+            } => p.z.abs() < half_length && p.x * p.x + p.y * p.y < radius * radius,
+            crate::Shape::Capsule {
+                radius,
+                half_length,
+            } => {
+                let z = p.z.clamp(-half_length, half_length);
+                (p.coords - nalgebra::Vector3::new(0.0, 0.0, z)).norm() < radius
+            }
+        }
+    })
+}
