@@ -68,11 +68,19 @@ pub enum PlanningError {
         /// Colliding pairs there.
         pairs: Vec<NamedPair>,
     },
-    /// The search ran out of time.
-    #[error("no path found within the time budget of {budget_ms} ms")]
+    /// The search ran out of time. The best effort so far: how close the tree grown from the
+    /// start came to a goal.
+    #[error(
+        "no path found within the time budget of {budget_ms} ms (best effort: the search from the start came within {closest:.3} rad of a goal, {nodes} states explored)"
+    )]
     Timeout {
         /// The budget, milliseconds.
         budget_ms: f64,
+        /// Smallest joint-space distance (rad, Euclidean) from a state reached from the start
+        /// to a goal state.
+        closest: f64,
+        /// States in both search trees.
+        nodes: usize,
     },
     /// The caller cancelled the request.
     #[error("planning cancelled")]

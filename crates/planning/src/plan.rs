@@ -173,12 +173,17 @@ pub fn plan_joint<C: ValidityChecker>(
                 Err(SearchFailure::Timeout) => {
                     return Err(PlanningError::Timeout {
                         budget_ms: options.time_budget.as_secs_f64() * 1e3,
+                        closest: stats.closest,
+                        nodes: stats.nodes,
                     });
                 }
                 Err(SearchFailure::Cancelled) => return Err(PlanningError::Cancelled),
                 Err(SearchFailure::IterationLimit) => {
                     return Err(PlanningError::NoPath {
-                        reason: format!("iteration limit after {} iterations", stats.iterations),
+                        reason: format!(
+                            "iteration limit after {} iterations (best effort: within {:.3} rad of a goal)",
+                            stats.iterations, stats.closest
+                        ),
                     });
                 }
             };

@@ -48,12 +48,15 @@ pub enum SearchFailure {
 }
 
 /// Outcome counters of one search.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SearchStats {
     /// Iterations (samples drawn).
     pub iterations: usize,
     /// Nodes in both trees at the end.
     pub nodes: usize,
+    /// Smallest distance from a start-tree state to a goal (rad), filled when the search
+    /// fails: the best effort.
+    pub closest: f64,
 }
 
 struct Tree {
@@ -63,6 +66,14 @@ struct Tree {
 }
 
 const ROOT: u32 = u32::MAX;
+
+/// Smallest distance from a node of `tree` to any of `goals`.
+fn closest_to(tree: &Tree, goals: &[Vec<f64>]) -> f64 {
+    goals
+        .iter()
+        .map(|g| squared_distance(tree.node(tree.nearest(g)), g).sqrt())
+        .fold(f64::INFINITY, f64::min)
+}
 
 impl Tree {
     fn new(dof: usize, capacity: usize) -> Self {
@@ -168,6 +179,7 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             {
                 if began.elapsed() >= self.options.time_budget {
                     stats.nodes = start_tree.len() + goal_tree.len();
+                    stats.closest = closest_to(&start_tree, goals);
                     return (Err(SearchFailure::Timeout), stats);
                 }
                 if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -203,6 +215,7 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             forward = !forward;
         }
         stats.nodes = start_tree.len() + goal_tree.len();
+        stats.closest = closest_to(&start_tree, goals);
         (Err(SearchFailure::IterationLimit), stats)
     }
 

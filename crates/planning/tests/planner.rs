@@ -237,7 +237,15 @@ fn failures_are_answers_with_reasons() {
         None,
     )
     .unwrap_err();
-    assert!(matches!(e, PlanningError::Timeout { .. }), "{e}");
+    match e {
+        // best effort: the start tree gets close to the enclosure but never inside it (the
+        // goal is at least 0.18 from any free point the start can reach)
+        PlanningError::Timeout { closest, nodes, .. } => {
+            assert!((0.18..0.35).contains(&closest), "closest {closest}");
+            assert!(nodes > 10);
+        }
+        other => panic!("expected a timeout, got {other}"),
+    }
     // a raised cancel flag stops the search
     let cancel = AtomicBool::new(true);
     let e = plan_joint(
