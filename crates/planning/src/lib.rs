@@ -11,6 +11,7 @@ mod collision_adapter;
 pub mod error;
 pub mod plan;
 pub mod rrt_connect;
+pub mod sequence;
 pub mod simplify;
 pub mod space;
 pub mod timing;
@@ -19,5 +20,6 @@ pub use cartesian::{CartesianMotion, CartesianOptions, CartesianPath, plan_carte
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
+pub use sequence::{SequenceMotion, SequenceStep, plan_sequence};
 pub use space::JointSpace;
 pub use timing::{Timing, time_and_validate};
