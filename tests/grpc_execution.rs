@@ -549,3 +549,70 @@ async fn lin_and_circ_plans_keep_the_tcp_on_the_line_and_execute() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blended_sequence_is_planned_and_executed() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let joints = |v: &[f64]| {
+        Some(pb::Goal {
+            kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                values: v.to_vec(),
+            })),
+        })
+    };
+    let g1 = [0.6, -1.3, 1.5, 0.3, 1.2, 0.2];
+    let g2 = [0.3, -1.3, 1.6, 0.2, 0.9, 0.1];
+    let p2 = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "kuka".into(),
+            joints: g2.to_vec(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pose
+        .unwrap();
+    let mut lin_goal = p2.clone();
+    lin_goal.position[2] -= 0.08;
+    let request = pb::PlanSequenceRequest {
+        robot_id: "kuka".into(),
+        steps: vec![
+            pb::SequenceStep {
+                goal: joints(&g1),
+                motion: pb::MotionType::Ptp as i32,
+                blend_deviation: 0.1,
+                ..Default::default()
+            },
+            pb::SequenceStep {
+                goal: joints(&g2),
+                motion: pb::MotionType::Ptp as i32,
+                ..Default::default()
+            },
+            pb::SequenceStep {
+                goal: Some(pb::Goal {
+                    kind: Some(pb::goal::Kind::Pose(lin_goal)),
+                }),
+                motion: pb::MotionType::Lin as i32,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let plan = c.plan_sequence(request.clone()).await.unwrap().into_inner();
+    let id = execute(&mut c, "kuka", plan).await;
+    let mut stream = states(&mut c, "kuka", 100.0).await;
+    let seen = follow(&mut stream, id).await;
+    assert_eq!(
+        seen.last().unwrap().outcome,
+        pb::ExecutionOutcome::Completed as i32
+    );
+    // a malformed step is named
+    let mut bad = request;
+    bad.steps[1].goal = joints(&[0.0; 5]);
+    bad.start = g1.to_vec();
+    let e = c.plan_sequence(bad).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("steps[1]"), "{}", e.message());
+}

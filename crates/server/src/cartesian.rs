@@ -11,7 +11,7 @@ use cella_trajectory::{CartesianLimits, Limits};
 use nalgebra::{Isometry3, Point3};
 use tonic::Status;
 
-fn limits_of(msg: Option<&pb::CartesianLimits>) -> Result<CartesianLimits, Status> {
+pub(crate) fn limits_of(msg: Option<&pb::CartesianLimits>) -> Result<CartesianLimits, Status> {
     let d = CartesianLimits::default();
     let Some(m) = msg else {
         return Ok(d);
@@ -59,50 +59,15 @@ pub(crate) fn plan_cartesian_request(
     if req.goals.len() != 1 {
         return Err(invalid("goals", "LIN and CIRC take exactly one goal"));
     }
-    let goal: Isometry3<f64> = match req.goals[0].kind.as_ref() {
-        None => return Err(invalid("goals[0]", "empty goal")),
-        Some(pb::goal::Kind::Pose(p)) => to_base * convert::pose("goals[0].pose", Some(p))?,
-        Some(pb::goal::Kind::Joints(j)) => {
-            let q = convert::values("goals[0].joints", &j.values)?;
-            robot
-                .fk(&q)
-                .map_err(|e| invalid("goals[0].joints", e.to_string()))?
-        }
-        Some(pb::goal::Kind::NamedPose(name)) => {
-            let q = robot
-                .named_pose(name)
-                .map_err(|e| Status::not_found(format!("goals[0]: {e}")))?;
-            robot
-                .fk(q)
-                .map_err(|e| invalid("goals[0].named_pose", e.to_string()))?
-        }
-    };
-    let point = |field: &str, p: &pb::Pose| -> Result<Point3<f64>, Status> {
-        let v = convert::values(&format!("{field}.position"), &p.position)?;
-        if v.len() != 3 {
-            return Err(invalid(&format!("{field}.position"), "3 values: x, y, z"));
-        }
-        Ok(to_base * Point3::new(v[0], v[1], v[2]))
-    };
-    let path = match pb::MotionType::try_from(req.motion) {
-        Ok(pb::MotionType::Lin) => CartesianPath::Line { goal },
-        _ => match (&req.circ_via, &req.circ_centre) {
-            (Some(via), None) => CartesianPath::ArcVia {
-                via: point("circ_via", via)?,
-                goal,
-            },
-            (None, Some(centre)) => CartesianPath::ArcCentre {
-                centre: point("circ_centre", centre)?,
-                goal,
-            },
-            _ => {
-                return Err(invalid(
-                    "circ_via",
-                    "CIRC needs exactly one of circ_via and circ_centre",
-                ));
-            }
-        },
-    };
+    let path = cartesian_path(
+        robot,
+        &to_base,
+        "goals[0]",
+        &req.goals[0],
+        req.motion,
+        req.circ_via.as_ref(),
+        req.circ_centre.as_ref(),
+    )?;
     let cartesian = CartesianOptions {
         limits: limits_of(req.cartesian_limits.as_ref())?,
         velocity_scale: options.velocity_scale,
@@ -118,4 +83,64 @@ pub(crate) fn plan_cartesian_request(
         cell.version,
         motion.planning_time,
     ))
+}
+
+/// The Cartesian path of a LIN or CIRC goal (`field` names it in errors): the goal as a TCP
+/// pose in the robot's base frame (`to_base` takes world poses there; a joint or named goal
+/// gives its TCP pose), the circle by its via point or centre.
+pub(crate) fn cartesian_path(
+    robot: &cella_kinematics::Robot,
+    to_base: &Isometry3<f64>,
+    field: &str,
+    goal: &pb::Goal,
+    motion: i32,
+    circ_via: Option<&pb::Pose>,
+    circ_centre: Option<&pb::Pose>,
+) -> Result<CartesianPath, Status> {
+    let goal: Isometry3<f64> = match goal.kind.as_ref() {
+        None => return Err(invalid(field, "empty goal")),
+        Some(pb::goal::Kind::Pose(p)) => {
+            to_base * convert::pose(&format!("{field}.pose"), Some(p))?
+        }
+        Some(pb::goal::Kind::Joints(j)) => {
+            let q = convert::values(&format!("{field}.joints"), &j.values)?;
+            robot
+                .fk(&q)
+                .map_err(|e| invalid(&format!("{field}.joints"), e.to_string()))?
+        }
+        Some(pb::goal::Kind::NamedPose(name)) => {
+            let q = robot
+                .named_pose(name)
+                .map_err(|e| Status::not_found(format!("{field}: {e}")))?;
+            robot
+                .fk(q)
+                .map_err(|e| invalid(&format!("{field}.named_pose"), e.to_string()))?
+        }
+    };
+    let point = |name: &str, p: &pb::Pose| -> Result<Point3<f64>, Status> {
+        let v = convert::values(&format!("{name}.position"), &p.position)?;
+        if v.len() != 3 {
+            return Err(invalid(&format!("{name}.position"), "3 values: x, y, z"));
+        }
+        Ok(to_base * Point3::new(v[0], v[1], v[2]))
+    };
+    Ok(match pb::MotionType::try_from(motion) {
+        Ok(pb::MotionType::Lin) => CartesianPath::Line { goal },
+        _ => match (circ_via, circ_centre) {
+            (Some(via), None) => CartesianPath::ArcVia {
+                via: point("circ_via", via)?,
+                goal,
+            },
+            (None, Some(centre)) => CartesianPath::ArcCentre {
+                centre: point("circ_centre", centre)?,
+                goal,
+            },
+            _ => {
+                return Err(invalid(
+                    "circ_via",
+                    "CIRC needs exactly one of circ_via and circ_centre",
+                ));
+            }
+        },
+    })
 }

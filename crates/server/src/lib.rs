@@ -4,6 +4,7 @@
 pub mod cartesian;
 pub mod convert;
 pub mod execution;
+pub mod sequence;
 pub mod service;
 
 pub use service::CellServer;

@@ -774,4 +774,17 @@ impl CellService for CellServer {
     ) -> Result<Response<pb::LoopHealthResponse>, Status> {
         Ok(Response::new(self.loop_health_rpc(request.into_inner())?))
     }
+
+    async fn plan_sequence(
+        &self,
+        request: Request<pb::PlanSequenceRequest>,
+    ) -> Result<Response<pb::PlanResponse>, Status> {
+        let req = request.into_inner();
+        let cell = self.live_snapshot();
+        let control = self.control.clone();
+        let answer = self
+            .blocking(move || crate::sequence::plan_sequence_request(&cell, &control, &req))
+            .await?;
+        Ok(Response::new(answer))
+    }
 }

@@ -1,0 +1,147 @@
+//! PlanSequence: PTP, LIN and CIRC steps planned as one trajectory
+//! ([`cella_planning::plan_sequence`]); PTP pose goals take the IK solution nearest to the
+//! previous step's state.
+
+use crate::cartesian::{cartesian_path, limits_of};
+use crate::convert::{self, invalid};
+use cella_cell::CellSnapshot;
+use cella_control::CellControl;
+use cella_kinematics::{IkOptions, IkSolutions};
+use cella_planning::{CartesianOptions, JointSpace, PlanOptions, SequenceStep, plan_sequence};
+use cella_proto::v1 as pb;
+use cella_trajectory::Limits;
+use tonic::Status;
+
+/// Most steps in one sequence.
+const MAX_STEPS: usize = 64;
+
+fn scale(field: &str, v: f64) -> Result<f64, Status> {
+    if v == 0.0 {
+        Ok(1.0)
+    } else if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(invalid(field, format!("{v} is not in (0, 1]")))
+    }
+}
+
+/// Plans a sequence request on `cell` (live robot states) with `control`'s view of the other
+/// robots.
+pub(crate) fn plan_sequence_request(
+    cell: &CellSnapshot,
+    control: &CellControl,
+    req: &pb::PlanSequenceRequest,
+) -> Result<pb::PlanResponse, Status> {
+    let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+    let robot = r.geometry.robot();
+    let to_base = r.base.inverse();
+    let start = if req.start.is_empty() {
+        r.joints.clone()
+    } else {
+        convert::values("start", &req.start)?
+    };
+    if start.len() != robot.chain().dof() {
+        return Err(invalid(
+            "start",
+            format!("{} values for {} joints", start.len(), robot.chain().dof()),
+        ));
+    }
+    if req.steps.is_empty() || req.steps.len() > MAX_STEPS {
+        return Err(invalid(
+            "steps",
+            format!("{} steps (1..={MAX_STEPS})", req.steps.len()),
+        ));
+    }
+    let period = if req.period == 0.0 { 0.004 } else { req.period };
+    if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
+        return Err(invalid(
+            "period",
+            format!("{period} s is not in [0.0005, 1]"),
+        ));
+    }
+    let cartesian = CartesianOptions {
+        limits: limits_of(req.cartesian_limits.as_ref())?,
+        ..CartesianOptions::default()
+    };
+    let mut steps = Vec::with_capacity(req.steps.len());
+    let mut previous = start.clone();
+    for (i, step) in req.steps.iter().enumerate() {
+        let field = format!("steps[{i}]");
+        let goal = step
+            .goal
+            .as_ref()
+            .ok_or_else(|| invalid(&format!("{field}.goal"), "missing"))?;
+        match pb::MotionType::try_from(step.motion) {
+            Ok(pb::MotionType::Free | pb::MotionType::Ptp) => {
+                let q = match goal.kind.as_ref() {
+                    None => return Err(invalid(&format!("{field}.goal"), "empty goal")),
+                    Some(pb::goal::Kind::Joints(j)) => {
+                        convert::values(&format!("{field}.goal.joints"), &j.values)?
+                    }
+                    Some(pb::goal::Kind::NamedPose(name)) => robot
+                        .named_pose(name)
+                        .map_err(|e| Status::not_found(format!("{field}: {e}")))?
+                        .to_vec(),
+                    Some(pb::goal::Kind::Pose(p)) => {
+                        let target =
+                            to_base * convert::pose(&format!("{field}.goal.pose"), Some(p))?;
+                        let mut sols = IkSolutions::new();
+                        robot
+                            .ik(&target, Some(&previous), &IkOptions::default(), &mut sols)
+                            .map_err(|e| {
+                                Status::failed_precondition(format!(
+                                    "{field}: goal unreachable: {e}"
+                                ))
+                            })?;
+                        sols.as_slice()[0].joints().to_vec()
+                    }
+                };
+                previous = q.clone();
+                steps.push(SequenceStep::Ptp {
+                    goal: q,
+                    blend: step.blend_deviation,
+                });
+            }
+            Ok(pb::MotionType::Lin | pb::MotionType::Circ) => {
+                let path = cartesian_path(
+                    robot,
+                    &to_base,
+                    &format!("{field}.goal"),
+                    goal,
+                    step.motion,
+                    step.circ_via.as_ref(),
+                    step.circ_centre.as_ref(),
+                )?;
+                steps.push(SequenceStep::Cartesian {
+                    path,
+                    options: cartesian.clone(),
+                });
+            }
+            Err(_) => {
+                return Err(invalid(
+                    &format!("{field}.motion"),
+                    format!("unknown motion type {}", step.motion),
+                ));
+            }
+        }
+    }
+    let options = PlanOptions {
+        velocity_scale: scale("velocity_scale", req.velocity_scale)?,
+        acceleration_scale: scale("acceleration_scale", req.acceleration_scale)?,
+        period,
+        ..PlanOptions::default()
+    };
+    let checker = control
+        .checker(cell, &req.robot_id)
+        .map_err(convert::control_status)?;
+    let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
+    let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+    let motion = plan_sequence(&checker, robot, &space, &limits, &start, &steps, &options)
+        .map_err(convert::planning_status)?;
+    Ok(crate::service::plan_response(
+        robot,
+        &motion.samples,
+        cell.version,
+        motion.planning_time,
+    ))
+}
