@@ -9,6 +9,7 @@ use cella_planning::{
 };
 use cella_trajectory::{Limits, validate};
 use nalgebra::{Isometry3, Translation3, Vector3};
+use std::f64::consts::FRAC_PI_2;
 use std::sync::Arc;
 
 fn kuka(objects: Vec<WorldObject>) -> (Arc<RobotGeometry>, Checker, Limits, JointSpace) {
@@ -23,14 +24,7 @@ fn kuka(objects: Vec<WorldObject>) -> (Arc<RobotGeometry>, Checker, Limits, Join
     (g, checker, limits, space)
 }
 
-const HOME: [f64; 6] = [
-    0.0,
-    -1.5707963267948966,
-    1.5707963267948966,
-    0.0,
-    1.5707963267948966,
-    0.0,
-];
+const HOME: [f64; 6] = [0.0, -FRAC_PI_2, FRAC_PI_2, 0.0, FRAC_PI_2, 0.0];
 const G1: [f64; 6] = [0.6, -1.3, 1.5, 0.3, 1.2, 0.2];
 const G2: [f64; 6] = [1.1, -1.1, 1.3, 0.2, 1.0, 0.5];
 const G3: [f64; 6] = [0.3, -1.3, 1.6, 0.2, 0.9, 0.1];
