@@ -41,6 +41,24 @@ pub async fn serve_on(
 ) -> Result<(), ServeError> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let service = CellServer::new(cell, workers, control)?;
+    {
+        // say how each executor runs, once its thread has asked for real-time scheduling
+        let control = service.control().clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            for id in control.robot_ids() {
+                if let Ok(ex) = control.executor(id) {
+                    let stats = ex.stats();
+                    tracing::info!(
+                        robot = id,
+                        period_ms = stats.period_us / 1000.0,
+                        realtime = stats.realtime,
+                        "executor running (simulated controller)"
+                    );
+                }
+            }
+        });
+    }
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CellServiceServer<CellServer>>()
