@@ -88,12 +88,14 @@ pub fn ik(
     })
 }
 
-/// `cella plan --server URL --robot ID (--goal q | --named NAME)`: plan on the server's cell
+/// `cella plan --server URL --robot ID (--goal q | --named NAME) [--motion free|ptp|lin]`:
+/// plan on the server's cell
 /// from the robot's current state; optional trajectory output file.
 pub fn plan(
     url: &str,
     robot: &str,
     goal: pb::goal::Kind,
+    motion: pb::MotionType,
     velocity_scale: f64,
     out: Option<&std::path::Path>,
     json_out: bool,
@@ -105,6 +107,7 @@ pub fn plan(
                 robot_id: robot.into(),
                 goals: vec![pb::Goal { kind: Some(goal) }],
                 velocity_scale,
+                motion: motion as i32,
                 ..Default::default()
             })
             .await

@@ -29,6 +29,10 @@ pub struct PlanArgs {
     /// Named pose goal, with --server.
     #[arg(long)]
     pub named: Option<String>,
+    /// With --server: free (collision-free search, default), ptp (straight in joint space) or
+    /// lin (straight TCP line to the goal's TCP pose).
+    #[arg(long, default_value = "free")]
+    pub motion: String,
     /// Write the trajectory (joint_names, points with t, q, qd, qdd) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -194,10 +198,17 @@ pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
             (None, Some(n)) => cella_proto::v1::goal::Kind::NamedPose(n.clone()),
             (None, None) => return Err("--server needs --goal or --named".into()),
         };
+        let motion = match a.motion.as_str() {
+            "free" => cella_proto::v1::MotionType::Free,
+            "ptp" => cella_proto::v1::MotionType::Ptp,
+            "lin" => cella_proto::v1::MotionType::Lin,
+            other => return Err(format!("--motion {other}: free, ptp or lin")),
+        };
         return crate::cli::client::plan(
             url,
             robot,
             goal,
+            motion,
             a.velocity_scale,
             a.out.as_deref(),
             a.json,
