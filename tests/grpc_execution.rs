@@ -399,9 +399,24 @@ fn cella_exec_plans_executes_and_reports_the_outcome() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // a LIN planned through the CLI client from where the robot now is
+    let lin = common::cella(&[
+        "plan",
+        "--server",
+        &url,
+        "--robot",
+        "ur5e",
+        "--goal",
+        "0.6,-1.3,1.5,-1.8,-1.57,0.3",
+        "--motion",
+        "lin",
+        "--json",
+    ]);
     let _ = server.kill();
     let _ = server.wait();
     let out = out.expect("cella exec never succeeded");
+    let lin: serde_json::Value = serde_json::from_slice(&lin.stdout).unwrap_or_default();
+    assert_eq!(lin["solved"], true, "{lin}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["outcome"], "completed");
     let q: Vec<f64> = v["positions"]
