@@ -141,8 +141,9 @@ pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {
             // cylinder free (tests/cross_check.rs, 100 000 states): the exact layer uses the
             // circumscribed 64-gon prism instead (at most 0.12 % of the radius larger, so every
             // verdict stays conservative)
-            let n = 64;
+            let n: u32 = 64;
             let r = radius / (std::f64::consts::PI / f64::from(n)).cos() * (1.0 + 1e-6);
+            // vertices 2k (bottom) and 2k + 1 (top); faces given, so no hull is computed
             let mut points = Vec::with_capacity(2 * n as usize);
             for k in 0..n {
                 let a = std::f64::consts::TAU * f64::from(k) / f64::from(n);
@@ -154,7 +155,20 @@ pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {
                     ));
                 }
             }
-            match SharedShape::convex_hull(&points) {
+            let mut faces = Vec::with_capacity(4 * n as usize);
+            for k in 0..n {
+                let (b0, t0) = (2 * k, 2 * k + 1);
+                let (b1, t1) = (2 * ((k + 1) % n), 2 * ((k + 1) % n) + 1);
+                faces.push([b0, b1, t1]);
+                faces.push([b0, t1, t0]);
+                if k > 0 && k + 1 < n {
+                    faces.push([0, b1, b0]);
+                    faces.push([1, t0, t1]);
+                }
+            }
+            match SharedShape::convex_mesh(points.clone(), &faces)
+                .or_else(|| SharedShape::convex_hull(&points))
+            {
                 Some(prism) => (prism, Isometry3::identity()),
                 None => (
                     SharedShape::cylinder(half_length as f32, radius as f32),
@@ -379,4 +393,34 @@ pub fn hull_vertex_inside(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cylinder_prism_is_built_from_its_faces_and_circumscribes_the_cylinder() {
+        let shape = crate::Shape::Cylinder {
+            radius: 0.1,
+            half_length: 0.2,
+        };
+        let (prism, offset) = parry_shape(&shape);
+        assert_eq!(
+            offset,
+            Isometry3::identity(),
+            "the prism, not parry's cylinder"
+        );
+        let poly = prism.as_convex_polyhedron().expect("a convex polyhedron");
+        assert_eq!(poly.points().len(), 128);
+        // every point of the cylinder's rim is inside, a point just outside the prism is not
+        use parry3d::query::PointQuery;
+        for k in 0..360 {
+            let a = (k as f32).to_radians();
+            let on_rim = Vector::new(0.1 * a.cos(), 0.1 * a.sin(), 0.19);
+            assert!(poly.contains_local_point(on_rim), "rim point {k}° outside");
+        }
+        assert!(!poly.contains_local_point(Vector::new(0.1002, 0.0, 0.0)));
+        assert!(!poly.contains_local_point(Vector::new(0.0, 0.0, 0.2001)));
+    }
 }
