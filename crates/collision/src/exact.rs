@@ -243,11 +243,16 @@ pub fn hull_support_point(
 ) -> Option<Point3<f64>> {
     let poly = hull.as_convex_polyhedron()?;
     let local = pose.rotation.inverse() * n;
-    let p = poly.points().iter().max_by(|a, b| {
-        let da = local.x * f64::from(a.x) + local.y * f64::from(a.y) + local.z * f64::from(a.z);
-        let db = local.x * f64::from(b.x) + local.y * f64::from(b.y) + local.z * f64::from(b.z);
-        da.total_cmp(&db)
-    })?;
+    let (lx, ly, lz) = (local.x as f32, local.y as f32, local.z as f32);
+    let mut best = f32::NEG_INFINITY;
+    let mut p = poly.points().first()?;
+    for v in poly.points() {
+        let d = lx * v.x + ly * v.y + lz * v.z;
+        if d > best {
+            best = d;
+            p = v;
+        }
+    }
     Some(pose * Point3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z)))
 }
 
