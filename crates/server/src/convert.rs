@@ -162,6 +162,47 @@ pub fn cell_status(e: cella_cell::CellError) -> Status {
     }
 }
 
+/// The start of a plan: `start`, or the robot's current joints when empty; `start` must have
+/// one finite value per joint.
+pub fn start_state(robot: &cella_cell::CellRobot, start: &[f64]) -> Result<Vec<f64>, Status> {
+    let dof = robot.geometry.robot().chain().dof();
+    let q = if start.is_empty() {
+        robot.joints.clone()
+    } else {
+        values("start", start)?
+    };
+    if q.len() != dof {
+        return Err(invalid(
+            "start",
+            format!("{} values for {dof} joints", q.len()),
+        ));
+    }
+    Ok(q)
+}
+
+/// A velocity or acceleration scale: (0, 1], 0 meaning 1.
+pub fn unit_scale(field: &str, v: f64) -> Result<f64, Status> {
+    if v == 0.0 {
+        Ok(1.0)
+    } else if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(invalid(field, format!("{v} is not in (0, 1]")))
+    }
+}
+
+/// A sampling period: [0.5 ms, 1 s], 0 meaning 4 ms.
+pub fn sampling_period(v: f64) -> Result<f64, Status> {
+    let period = if v == 0.0 { 0.004 } else { v };
+    if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
+        return Err(invalid(
+            "period",
+            format!("{period} s is not in [0.0005, 1]"),
+        ));
+    }
+    Ok(period)
+}
+
 /// Maps execution errors to statuses.
 pub fn control_status(e: cella_control::ControlError) -> Status {
     use cella_control::ControlError as C;

@@ -15,16 +15,6 @@ use tonic::Status;
 /// Most steps in one sequence.
 const MAX_STEPS: usize = 64;
 
-fn scale(field: &str, v: f64) -> Result<f64, Status> {
-    if v == 0.0 {
-        Ok(1.0)
-    } else if v.is_finite() && v > 0.0 && v <= 1.0 {
-        Ok(v)
-    } else {
-        Err(invalid(field, format!("{v} is not in (0, 1]")))
-    }
-}
-
 /// Plans a sequence request on `cell` (live robot states) with `control`'s view of the other
 /// robots.
 pub(crate) fn plan_sequence_request(
@@ -35,30 +25,14 @@ pub(crate) fn plan_sequence_request(
     let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
     let robot = r.geometry.robot();
     let to_base = r.base.inverse();
-    let start = if req.start.is_empty() {
-        r.joints.clone()
-    } else {
-        convert::values("start", &req.start)?
-    };
-    if start.len() != robot.chain().dof() {
-        return Err(invalid(
-            "start",
-            format!("{} values for {} joints", start.len(), robot.chain().dof()),
-        ));
-    }
+    let start = convert::start_state(r, &req.start)?;
     if req.steps.is_empty() || req.steps.len() > MAX_STEPS {
         return Err(invalid(
             "steps",
             format!("{} steps (1..={MAX_STEPS})", req.steps.len()),
         ));
     }
-    let period = if req.period == 0.0 { 0.004 } else { req.period };
-    if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
-        return Err(invalid(
-            "period",
-            format!("{period} s is not in [0.0005, 1]"),
-        ));
-    }
+    let period = convert::sampling_period(req.period)?;
     let cartesian = CartesianOptions {
         limits: limits_of(req.cartesian_limits.as_ref())?,
         ..CartesianOptions::default()
@@ -126,8 +100,8 @@ pub(crate) fn plan_sequence_request(
         }
     }
     let options = PlanOptions {
-        velocity_scale: scale("velocity_scale", req.velocity_scale)?,
-        acceleration_scale: scale("acceleration_scale", req.acceleration_scale)?,
+        velocity_scale: convert::unit_scale("velocity_scale", req.velocity_scale)?,
+        acceleration_scale: convert::unit_scale("acceleration_scale", req.acceleration_scale)?,
         period,
         ..PlanOptions::default()
     };

@@ -221,27 +221,8 @@ fn plan_once(
 ) -> Result<pb::PlanResponse, Status> {
     let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
     let robot = r.geometry.robot();
-    let start = if req.start.is_empty() {
-        r.joints.clone()
-    } else {
-        convert::values("start", &req.start)?
-    };
-    if start.len() != robot.chain().dof() {
-        return Err(invalid(
-            "start",
-            format!("{} values for {} joints", start.len(), robot.chain().dof()),
-        ));
-    }
+    let start = convert::start_state(r, &req.start)?;
     let goals = goal_states(cell, &req.robot_id, &req.goals, &start)?;
-    let scale = |field: &str, v: f64| {
-        if v == 0.0 {
-            Ok(1.0)
-        } else if v.is_finite() && v > 0.0 && v <= 1.0 {
-            Ok(v)
-        } else {
-            Err(invalid(field, format!("{v} is not in (0, 1]")))
-        }
-    };
     let mut budget = if req.time_budget == 0.0 {
         1.0
     } else {
@@ -258,18 +239,12 @@ fn plan_once(
         // keep a margin for sampling, validation and the response
         budget = budget.min(0.5 * d.as_secs_f64());
     }
-    let period = if req.period == 0.0 { 0.004 } else { req.period };
-    if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
-        return Err(invalid(
-            "period",
-            format!("{period} s is not in [0.0005, 1]"),
-        ));
-    }
+    let period = convert::sampling_period(req.period)?;
     let options = PlanOptions {
         time_budget: Duration::from_secs_f64(budget),
         seed: req.seed,
-        velocity_scale: scale("velocity_scale", req.velocity_scale)?,
-        acceleration_scale: scale("acceleration_scale", req.acceleration_scale)?,
+        velocity_scale: convert::unit_scale("velocity_scale", req.velocity_scale)?,
+        acceleration_scale: convert::unit_scale("acceleration_scale", req.acceleration_scale)?,
         period,
         blend_deviation: match req.blend_deviation {
             None => PlanOptions::default().blend_deviation,
