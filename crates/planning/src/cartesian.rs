@@ -314,9 +314,8 @@ pub fn plan_cartesian<C: ValidityChecker>(
         .limits
         .scaled(options.velocity_scale, options.acceleration_scale)
         .map_err(|e| PlanningError::invalid("cartesian limits", e.to_string()))?;
-    let joint_limits = limits
-        .scaled(options.velocity_scale, options.acceleration_scale)
-        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    let joint_limits =
+        crate::plan::scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     cella_kinematics::robot::check_target(path.goal()).map_err(PlanningError::Kinematics)?;
     let start_pose = robot.fk(start)?;
     let curve = curve(path, &start_pose.translation.vector)?;
@@ -330,11 +329,7 @@ pub fn plan_cartesian<C: ValidityChecker>(
         )
     };
     let mut scratch = checker.scratch();
-    if !checker.state_valid(&mut scratch, start) {
-        return Err(PlanningError::StartInCollision {
-            pairs: checker.colliding_pairs(&mut scratch, start),
-        });
-    }
+    crate::plan::free_start(checker, &mut scratch, start)?;
     // 1. dense IK walk: reachability, configuration, singularities, collision
     let mut tracker = Tracker::new(robot, start);
     let steps = ((length / options.step).max(rotation / 0.005).ceil() as usize).max(1);

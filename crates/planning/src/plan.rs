@@ -107,18 +107,12 @@ pub fn plan_joint<C: ValidityChecker>(
     for (i, g) in goals.iter().enumerate() {
         space.check(&format!("goals[{i}]"), g, 1e-9)?;
     }
-    let scaled = limits
-        .scaled(options.velocity_scale, options.acceleration_scale)
-        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    let scaled = scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     if !(options.range.is_finite() && options.range > 0.0) {
         return Err(PlanningError::invalid("range", "must be positive"));
     }
     let mut scratch = checker.scratch();
-    if !checker.state_valid(&mut scratch, start) {
-        return Err(PlanningError::StartInCollision {
-            pairs: checker.colliding_pairs(&mut scratch, start),
-        });
-    }
+    free_start(checker, &mut scratch, start)?;
     let valid_goals: Vec<(usize, Vec<f64>)> = goals
         .iter()
         .enumerate()
@@ -282,38 +276,17 @@ pub fn plan_ptp<C: ValidityChecker>(
     }
     space.check("start", start, 1e-9)?;
     space.check("goal", goal, 1e-9)?;
-    let scaled = limits
-        .scaled(options.velocity_scale, options.acceleration_scale)
-        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    let scaled = scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     let mut scratch = checker.scratch();
-    if !checker.state_valid(&mut scratch, start) {
-        return Err(PlanningError::StartInCollision {
-            pairs: checker.colliding_pairs(&mut scratch, start),
-        });
-    }
+    free_start(checker, &mut scratch, start)?;
     if !checker.state_valid(&mut scratch, goal) {
         return Err(PlanningError::GoalInCollision {
             pairs: checker.colliding_pairs(&mut scratch, goal),
         });
     }
     if !checker.motion_valid(&mut scratch, start, goal) {
-        // the first colliding fraction: motions from the start are valid up to it (bisection)
-        let (mut lo, mut hi) = (0.0, 1.0);
-        let mut q = vec![0.0; start.len()];
-        for _ in 0..30 {
-            let mid = 0.5 * (lo + hi);
-            crate::space::interpolate(start, goal, mid, &mut q);
-            if checker.motion_valid(&mut scratch, start, &q) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        crate::space::interpolate(start, goal, hi, &mut q);
-        return Err(PlanningError::MotionInCollision {
-            fraction: hi,
-            pairs: checker.colliding_pairs(&mut scratch, &q),
-        });
+        let (fraction, pairs) = first_collision(checker, &mut scratch, start, goal);
+        return Err(PlanningError::MotionInCollision { fraction, pairs });
     }
     let path = vec![start.to_vec(), goal.to_vec()];
     let search = Search {
@@ -324,4 +297,54 @@ pub fn plan_ptp<C: ValidityChecker>(
         simplify_time: Duration::ZERO,
     };
     timed_motion(checker, &mut scratch, path, &scaled, options, began, search)
+}
+
+/// `limits` with velocities scaled by `velocity_scale` and accelerations by
+/// `acceleration_scale`, both in (0, 1].
+pub(crate) fn scaled_limits(
+    limits: &Limits,
+    velocity_scale: f64,
+    acceleration_scale: f64,
+) -> Result<Limits> {
+    limits
+        .scaled(velocity_scale, acceleration_scale)
+        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))
+}
+
+/// `Ok` when `start` is free, else [`PlanningError::StartInCollision`] with the pairs.
+pub(crate) fn free_start<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    start: &[f64],
+) -> Result<()> {
+    if checker.state_valid(scratch, start) {
+        Ok(())
+    } else {
+        Err(PlanningError::StartInCollision {
+            pairs: checker.colliding_pairs(scratch, start),
+        })
+    }
+}
+
+/// Where the straight motion `from → to` first collides: the fraction of the motion
+/// (bisection: motions from `from` are valid up to it) and the colliding pairs there.
+pub(crate) fn first_collision<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    from: &[f64],
+    to: &[f64],
+) -> (f64, Vec<crate::checker::NamedPair>) {
+    let (mut lo, mut hi) = (0.0, 1.0);
+    let mut q = vec![0.0; from.len()];
+    for _ in 0..30 {
+        let mid = 0.5 * (lo + hi);
+        crate::space::interpolate(from, to, mid, &mut q);
+        if checker.motion_valid(scratch, from, &q) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    crate::space::interpolate(from, to, hi, &mut q);
+    (hi, checker.colliding_pairs(scratch, &q))
 }

@@ -6,8 +6,8 @@
 use crate::cartesian::{CartesianOptions, CartesianPath, plan_cartesian};
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
-use crate::plan::PlanOptions;
-use crate::space::{JointSpace, interpolate};
+use crate::plan::{PlanOptions, first_collision, free_start, scaled_limits};
+use crate::space::JointSpace;
 use crate::timing::time_and_validate;
 use cella_kinematics::Robot;
 use cella_trajectory::{Limits, SampledTrajectory};
@@ -62,15 +62,9 @@ pub fn plan_sequence<C: ValidityChecker>(
         return Err(PlanningError::invalid("steps", "no step given"));
     }
     space.check("start", start, 1e-9)?;
-    let scaled = limits
-        .scaled(options.velocity_scale, options.acceleration_scale)
-        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))?;
+    let scaled = scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     let mut scratch = checker.scratch();
-    if !checker.state_valid(&mut scratch, start) {
-        return Err(PlanningError::StartInCollision {
-            pairs: checker.colliding_pairs(&mut scratch, start),
-        });
-    }
+    free_start(checker, &mut scratch, start)?;
     let mut pieces: Vec<SampledTrajectory> = Vec::new();
     let mut step_ends = Vec::with_capacity(steps.len());
     let mut current = start.to_vec();
@@ -145,7 +139,7 @@ pub fn plan_sequence<C: ValidityChecker>(
     })
 }
 
-/// The first colliding point of the straight motion `from → to` of step `step`.
+/// The refusal of step `step`, a PTP motion `from → to` that collides.
 fn segment_collision<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
@@ -153,24 +147,12 @@ fn segment_collision<C: ValidityChecker>(
     to: &[f64],
     step: usize,
 ) -> PlanningError {
-    let (mut lo, mut hi) = (0.0, 1.0);
-    let mut q = vec![0.0; from.len()];
-    for _ in 0..30 {
-        let mid = 0.5 * (lo + hi);
-        interpolate(from, to, mid, &mut q);
-        if checker.motion_valid(scratch, from, &q) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    interpolate(from, to, hi, &mut q);
+    let (fraction, pairs) = first_collision(checker, scratch, from, to);
     PlanningError::invalid(
         format!("steps[{step}]"),
         format!(
-            "the PTP motion collides at {:.3} of its path: {}",
-            hi,
-            crate::error::pairs_text(&checker.colliding_pairs(scratch, &q))
+            "the PTP motion collides at {fraction:.3} of its path: {}",
+            crate::error::pairs_text(&pairs)
         ),
     )
 }
