@@ -61,8 +61,7 @@ impl Obstacle {
 }
 
 fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
-    // (the exact layer asks parry only for a direction; its core shape serves as well)
-    let (parry, parry_pose, _) = crate::exact::exact_core(&shape, pose);
+    let (parry, parry_pose) = crate::exact::exact_core(&shape, pose);
     Obstacle {
         name,
         shape,

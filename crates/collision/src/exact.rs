@@ -190,18 +190,16 @@ pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {
     }
 }
 
-/// The shape the exact layer measures distances to, placed at `pose` (world frame), as a
-/// parry shape with its parry pose, and the radius to subtract. Capsules are their core
-/// segment, in world coordinates with an identity pose, plus a radius: parry's
-/// GJK distance between a hull and a capsule, or a hull and a posed segment, was seen off by
-/// millimetres (a hull 0.1 mm inside a capsule measured 2-9 mm away), while a hull and the
-/// segment in world coordinates agreed with a brute-force reference to 1e-6 m. Other shapes
-/// (spheres: parry's ball, exact to 1e-7 m in the padding test) as [`parry_shape`] gives them,
-/// radius 0.
+/// The parry shape (and parry pose) of a primitive placed at `pose` (world frame) that the
+/// exact layer asks parry for separation directions against ([`certified_apart`] decides).
+/// A capsule is its core segment in world coordinates (identity pose): parry's GJK between a
+/// hull and a capsule, or a posed segment, was seen millimetres off, between a hull and the
+/// world-coordinate segment it agreed with a brute-force reference to 1e-6 m, so its closest
+/// points make the better first direction. Other shapes as [`parry_shape`] gives them.
 pub fn exact_core(
     shape: &crate::Shape,
     pose: &Isometry3<f64>,
-) -> (SharedShape, parry3d::math::Pose, f64) {
+) -> (SharedShape, parry3d::math::Pose) {
     let world_segment = |half_length: f64| {
         let a = pose * Point3::new(0.0, 0.0, -half_length);
         let b = pose * Point3::new(0.0, 0.0, half_length);
@@ -211,17 +209,12 @@ pub fn exact_core(
         )
     };
     match *shape {
-        crate::Shape::Capsule {
-            radius,
-            half_length,
-        } => (
-            world_segment(half_length),
-            parry3d::math::Pose::identity(),
-            radius,
-        ),
+        crate::Shape::Capsule { half_length, .. } => {
+            (world_segment(half_length), parry3d::math::Pose::identity())
+        }
         _ => {
             let (s, offset) = parry_shape(shape);
-            (s, pose_of(&(pose * offset)), 0.0)
+            (s, pose_of(&(pose * offset)))
         }
     }
 }

@@ -585,11 +585,10 @@ fn explain_state() {
                     eprintln!(
                         "  segment distance - radius {d:?}, brute force clearance {brute:.6}"
                     );
-                    let (core, core_pose, rounding) =
-                        cella_collision::exact::exact_core(&o.shape, &o.pose);
+                    let (core, core_pose) = cella_collision::exact::exact_core(&o.shape, &o.pose);
                     let via_layer =
                         cella_collision::exact::shape_distance(&p, &h.shape, &core_pose, &core);
-                    eprintln!("  exact layer: {:?} - {rounding}", via_layer);
+                    eprintln!("  parry on the exact layer's core: {via_layer:?} - {radius}");
                 }
                 eprintln!(
                     "{} vs {} {:?}: distance {:?}, contact {:?}, GJK-free {}",
