@@ -28,6 +28,20 @@ async fn plan_to(c: &mut Client, robot: &str, goal: &[f64]) -> pb::PlanResponse 
     .into_inner()
 }
 
+/// The TCP pose (world frame) of `robot` at `joints`.
+async fn tcp(c: &mut Client, robot: &str, joints: Vec<f64>) -> pb::Pose {
+    c.compute_fk(pb::FkRequest {
+        robot_id: robot.into(),
+        joints,
+        frame: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .pose
+    .unwrap()
+}
+
 /// The state stream of `robot` at `rate_hz`.
 async fn states(c: &mut Client, robot: &str, rate_hz: f64) -> tonic::Streaming<pb::RobotState> {
     c.stream_state(pb::StreamStateRequest {
@@ -152,17 +166,7 @@ async fn a_plan_made_before_a_world_edit_that_now_collides_is_refused() {
     let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
     // a fixture placed where the TCP passes halfway
     let pts = &plan.trajectory.as_ref().unwrap().points;
-    let mid = c
-        .compute_fk(pb::FkRequest {
-            robot_id: "kuka".into(),
-            joints: pts[pts.len() / 2].q.clone(),
-            frame: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pose
-        .unwrap();
+    let mid = tcp(&mut c, "kuka", pts[pts.len() / 2].q.clone()).await;
     let edit = c
         .add_object(pb::AddObjectRequest {
             object: Some(pb::WorldObject {
@@ -436,17 +440,7 @@ async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
     let mut c = client(&s).await;
     let plan = plan_to(&mut c, "kuka", &KUKA_GOAL).await;
     let pts = plan.trajectory.as_ref().unwrap().points.clone();
-    let ahead = c
-        .compute_fk(pb::FkRequest {
-            robot_id: "kuka".into(),
-            joints: pts[pts.len() * 4 / 5].q.clone(),
-            frame: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pose
-        .unwrap();
+    let ahead = tcp(&mut c, "kuka", pts[pts.len() * 4 / 5].q.clone()).await;
     c.set_speed_override(pb::SpeedOverrideRequest {
         robot_id: "kuka".into(),
         speed_override: 0.2,
@@ -483,17 +477,12 @@ async fn lin_and_circ_plans_keep_the_tcp_on_the_line_and_execute() {
         .unwrap()
         .into_inner();
     let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
-    let here = c
-        .compute_fk(pb::FkRequest {
-            robot_id: "kuka".into(),
-            joints: kuka.current.as_ref().unwrap().values.clone(),
-            frame: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pose
-        .unwrap();
+    let here = tcp(
+        &mut c,
+        "kuka",
+        kuka.current.as_ref().unwrap().values.clone(),
+    )
+    .await;
     let p0 = here.position.clone();
     let mut target = here.clone();
     target.position = vec![p0[0] - 0.1, p0[1] + 0.2, p0[2] - 0.15];
@@ -513,17 +502,7 @@ async fn lin_and_circ_plans_keep_the_tcp_on_the_line_and_execute() {
     let d: Vec<f64> = (0..3).map(|i| target.position[i] - p0[i]).collect();
     let dd: f64 = d.iter().map(|x| x * x).sum();
     for p in pts.iter().step_by(5) {
-        let pose = c
-            .compute_fk(pb::FkRequest {
-                robot_id: "kuka".into(),
-                joints: p.q.clone(),
-                frame: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .pose
-            .unwrap();
+        let pose = tcp(&mut c, "kuka", p.q.clone()).await;
         let x: Vec<f64> = (0..3).map(|i| pose.position[i] - p0[i]).collect();
         let sigma = (0..3).map(|i| x[i] * d[i]).sum::<f64>() / dd;
         let off: f64 = (0..3)
@@ -578,17 +557,7 @@ async fn a_blended_sequence_is_planned_and_executed() {
     };
     let g1 = [0.6, -1.3, 1.5, 0.3, 1.2, 0.2];
     let g2 = [0.3, -1.3, 1.6, 0.2, 0.9, 0.1];
-    let p2 = c
-        .compute_fk(pb::FkRequest {
-            robot_id: "kuka".into(),
-            joints: g2.to_vec(),
-            frame: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .pose
-        .unwrap();
+    let p2 = tcp(&mut c, "kuka", g2.to_vec()).await;
     let mut lin_goal = p2.clone();
     lin_goal.position[2] -= 0.08;
     let request = pb::PlanSequenceRequest {

@@ -236,7 +236,7 @@ impl CellControl {
             .zip(state.q.as_slice())
             .enumerate()
         {
-            if (a - b).abs() > ExecutorConfig::default().start_tolerance {
+            if (a - b).abs() > robot.executor.start_tolerance() {
                 return Err(ControlError::StartMismatch(format!(
                     "joint {j} starts at {a:.6} but the robot is at {b:.6}"
                 )));

@@ -175,6 +175,7 @@ pub struct Executor {
     active: Mutex<Option<(u64, Arc<ExecTrajectory>)>>,
     period: Duration,
     dof: usize,
+    start_tolerance: f64,
 }
 
 impl std::fmt::Debug for Executor {
@@ -236,6 +237,7 @@ impl Executor {
         let (command_tx, command_rx) = sync_channel(64);
         let (trash_tx, trash_rx) = sync_channel(64);
         let period = config.period;
+        let start_tolerance = config.start_tolerance;
         let mut control = Loop {
             driver,
             robot,
@@ -274,7 +276,14 @@ impl Executor {
             active: Mutex::new(None),
             period,
             dof,
+            start_tolerance,
         })
+    }
+
+    /// Largest distance per joint between the robot and a trajectory's first point it
+    /// accepts (rad or m).
+    pub fn start_tolerance(&self) -> f64 {
+        self.start_tolerance
     }
 
     /// Loop period.
