@@ -82,7 +82,20 @@ fn bench_checker(c: &mut Criterion, label: &str, checker: &Checker) {
                 black_box(&out);
             })
         });
+        group.bench_function(format!("{kind}_states_x256_prefilter_only"), |b| {
+            b.iter(|| {
+                checker
+                    .batch_prefilter(&mut s, black_box(&states), &mut out)
+                    .unwrap();
+                black_box(&out);
+            })
+        });
         group.finish();
+        let cleared = {
+            checker.batch_prefilter(&mut s, &states, &mut out).unwrap();
+            out.iter().filter(|&&v| v).count()
+        };
+        println!("is_valid_batch/{label}/{kind}: prefilter clears {cleared}/256");
     }
     let states = random_states(checker, 256, Some(true));
     let mut i = 0;
@@ -122,6 +135,39 @@ fn benches(c: &mut Criterion) {
         "motion_valid: {} free edges, mean bounded sweep {sweep:.3} m",
         pairs.len()
     );
+    // states along those edges at the motion resolution: the coherent batches a motion check
+    // hands to the batch path
+    let mut along: Vec<f64> = Vec::new();
+    for (a, b) in &pairs {
+        let n = synthetic.motion_steps(a, b);
+        for k in 0..n {
+            let t = k as f64 / n as f64;
+            along.extend(a.iter().zip(b.iter()).map(|(x, y)| x + t * (y - x)));
+        }
+    }
+    let dof = pairs[0].0.len();
+    let n_along = (along.len() / dof / 8) * 8;
+    along.truncate(n_along * dof);
+    let mut out = vec![false; n_along];
+    let mut group = c.benchmark_group("is_valid_batch/panda_30_obstacles");
+    group.throughput(criterion::Throughput::Elements(n_along as u64));
+    group.bench_function(format!("edge_states_x{n_along}"), |b| {
+        b.iter(|| {
+            synthetic
+                .is_valid_batch(&mut s, black_box(&along), &mut out)
+                .unwrap();
+            black_box(&out);
+        })
+    });
+    group.bench_function(format!("edge_states_x{n_along}_prefilter_only"), |b| {
+        b.iter(|| {
+            synthetic
+                .batch_prefilter(&mut s, black_box(&along), &mut out)
+                .unwrap();
+            black_box(&out);
+        })
+    });
+    group.finish();
     let mut i = 0;
     c.bench_function("motion_valid/panda_30_obstacles/free_edge", |b| {
         b.iter(|| {

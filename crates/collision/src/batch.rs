@@ -485,6 +485,7 @@ impl BatchModel {
 
     /// Forward kinematics of the frames for `LANES` states (`q[lane * dof + k]`; lanes past
     /// `count` repeat the last state).
+    #[inline(never)]
     fn fk(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
         let dof = self.dof;
         for (fi, f) in self.frames.iter().enumerate() {
@@ -645,6 +646,14 @@ impl BatchModel {
                 }
             }
         }
+        self.self_filter(s, hit);
+    }
+
+    /// The self-collision part of [`BatchModel::filter`].
+    #[inline(never)]
+    fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
+        let pad = self.pad;
+        let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
         for (ga, gb, pairs) in &self.self_pairs {
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
             let ca = Self::world_point(s, a.frame, &a.center);

@@ -50,7 +50,9 @@ pub struct ExecutorConfig {
     /// Longest time a jog command may ask to stay valid.
     pub max_deadman: Duration,
     /// Ask the OS for real-time scheduling (SCHED_FIFO) of the loop thread; without the
-    /// privilege the loop runs at normal priority and [`LoopStats::realtime`] says so.
+    /// privilege the loop runs at normal priority and [`LoopStats::realtime`] says so. Also
+    /// keeps the process heap resident ([`crate::memory::keep_heap_resident`]): memory handed
+    /// back to the kernel by other threads delayed the loop by milliseconds.
     pub realtime: bool,
 }
 
@@ -202,6 +204,9 @@ impl Executor {
                 "period",
                 format!("{:?} is not one of 1, 2, 4, 8 ms", config.period),
             ));
+        }
+        if config.realtime {
+            crate::memory::keep_heap_resident();
         }
         let dof = robot.chain().dof();
         if driver.dof() != dof || limits.dof() != dof || dof > crate::driver::MAX_DOF {

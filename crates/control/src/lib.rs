@@ -13,6 +13,7 @@ pub mod error;
 pub mod executor;
 pub mod health;
 pub mod jog;
+pub mod memory;
 pub mod path;
 pub mod scaling;
 pub mod state;

@@ -53,6 +53,7 @@ pub async fn serve_on(
                         robot = id,
                         period_ms = stats.period_us / 1000.0,
                         realtime = stats.realtime,
+                        heap_resident = cella_control::memory::keep_heap_resident(),
                         "executor running (simulated controller)"
                     );
                 }
