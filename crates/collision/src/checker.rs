@@ -869,6 +869,36 @@ impl Checker {
         best
     }
 
+    /// True when the whole polyline through `states` (group joint vectors back to back,
+    /// `states[i * dof .. (i + 1) * dof]`) is free, with the guarantee of
+    /// [`Checker::motion_valid`]: no robot point moves more than the resolution between two
+    /// checked states. Made for densely sampled trajectories: every vertex is checked once,
+    /// [`crate::batch::LANES`] at a time through the batch path, and only segments whose bound
+    /// sweep exceeds the resolution are checked as motions. Bad input (length, NaN) answers
+    /// `false`.
+    pub fn path_valid(&self, s: &mut CheckScratch, states: &[f64]) -> bool {
+        use crate::batch::LANES;
+        let dof = s.dof;
+        if dof == 0 || states.len() % dof != 0 || states.iter().any(|v| !v.is_finite()) {
+            return false;
+        }
+        let mut hit = [false; LANES];
+        for chunk in states.chunks(LANES * dof) {
+            let count = chunk.len() / dof;
+            self.batch.filter(&mut s.batch, chunk, count, &mut hit);
+            for i in 0..count {
+                if hit[i] && !self.is_valid(s, &chunk[i * dof..(i + 1) * dof]) {
+                    return false;
+                }
+            }
+        }
+        let n = states.len() / dof;
+        (1..n).all(|k| {
+            let (a, b) = (&states[(k - 1) * dof..k * dof], &states[k * dof..(k + 1) * dof]);
+            self.motion_steps(a, b) == 1 || self.motion_valid(s, a, b)
+        })
+    }
+
     /// True when the whole straight joint-space motion `a → b` is free.
     ///
     /// Conservative advancement with a resolution floor. At each visited state, every pair's

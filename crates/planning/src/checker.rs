@@ -27,6 +27,25 @@ pub trait ValidityChecker: Sync {
     /// included), with the implementation's guaranteed resolution.
     fn motion_valid(&self, scratch: &mut Self::Scratch, a: &[f64], b: &[f64]) -> bool;
 
+    /// Validity of the polyline through `states` (joint vectors back to back), every segment
+    /// with the guarantee of [`ValidityChecker::motion_valid`]. The default checks segment by
+    /// segment; implementations may check densely sampled paths faster.
+    fn path_valid(&self, scratch: &mut Self::Scratch, states: &[f64]) -> bool {
+        let dof = self.dof();
+        if dof == 0 || states.len() % dof != 0 {
+            return false;
+        }
+        let n = states.len() / dof;
+        (0..n).all(|k| self.state_valid(scratch, &states[k * dof..(k + 1) * dof]))
+            && (1..n).all(|k| {
+                self.motion_valid(
+                    scratch,
+                    &states[(k - 1) * dof..k * dof],
+                    &states[k * dof..(k + 1) * dof],
+                )
+            })
+    }
+
     /// Exact verdict for a state the fast path rejects (the exact geometry may overturn a
     /// conservative "colliding"); defaults to the fast verdict.
     fn state_valid_exact(&self, scratch: &mut Self::Scratch, q: &[f64]) -> bool {

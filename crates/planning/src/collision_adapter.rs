@@ -22,6 +22,10 @@ impl ValidityChecker for Checker {
         Checker::motion_valid(self, scratch, a, b)
     }
 
+    fn path_valid(&self, scratch: &mut CheckScratch, states: &[f64]) -> bool {
+        Checker::path_valid(self, scratch, states)
+    }
+
     fn colliding_pairs(&self, scratch: &mut CheckScratch, q: &[f64]) -> Vec<NamedPair> {
         self.contacts(scratch, q)
     }

@@ -149,13 +149,15 @@ fn time_path(
     TimeOptimalTrajectory::new(path, limits, &options).map(Timing::TimeOptimal)
 }
 
-/// Checks the motion between consecutive samples inside every blend window.
+/// Checks the motion through the samples inside every blend window (consecutive samples
+/// joined by straight motions, at the checker's resolution).
 fn blends_free<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
     timing: &Timing,
     samples: &SampledTrajectory,
 ) -> bool {
+    let mut window: Vec<f64> = Vec::new();
     for (start, end) in timing.blend_windows() {
         let first = samples
             .times
@@ -165,10 +167,12 @@ fn blends_free<C: ValidityChecker>(
             .times
             .partition_point(|&t| t < end)
             .min(samples.len() - 1);
-        for k in first..last {
-            if !checker.motion_valid(scratch, samples.q_at(k), samples.q_at(k + 1)) {
-                return false;
-            }
+        window.clear();
+        for k in first..=last {
+            window.extend_from_slice(samples.q_at(k));
+        }
+        if !checker.path_valid(scratch, &window) {
+            return false;
         }
     }
     true
