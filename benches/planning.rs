@@ -39,11 +39,73 @@ fn cartesian(c: &mut Criterion) {
         ),
     };
     let options = CartesianOptions::default();
-    for (name, path) in [("lin_0.5m", lin), ("circ_quarter_r0.1m", circ)] {
+    for (name, path) in [
+        ("lin_0.5m", lin.clone()),
+        ("circ_quarter_r0.1m", circ.clone()),
+    ] {
         let m = plan_cartesian(&checker, robot, &limits, &start, &path, &options).unwrap();
         println!("{name}: {:.3} m, {:.3} s", m.length, m.samples.duration());
         c.bench_function(&format!("plan/kuka/{name}"), |b| {
             b.iter(|| plan_cartesian(&checker, robot, &limits, &start, &path, &options).unwrap())
+        });
+    }
+    // sequences: five PTP goals blended into one motion (0.1 rad blends), and a mixed
+    // PTP, LIN, PTP, CIRC, PTP program (Cartesian steps at rest)
+    use cella_planning::{JointSpace, SequenceStep, plan_sequence};
+    let space = JointSpace::of_chain(robot.chain()).unwrap();
+    let ptp = |goal: [f64; 6]| SequenceStep::Ptp {
+        goal: goal.to_vec(),
+        blend: 0.1,
+    };
+    let blended = vec![
+        ptp([0.8, -1.2, 1.4, 0.0, 0.9, 0.0]),
+        ptp([0.4, -1.0, 1.2, 0.3, 1.1, 0.4]),
+        ptp([-0.2, -1.3, 1.5, -0.2, 0.8, -0.3]),
+        ptp([-0.6, -1.1, 1.3, 0.1, 1.0, 0.2]),
+        ptp([0.3, -1.3, 1.6, 0.2, 0.9, 0.1]),
+    ];
+    let mixed = vec![
+        ptp([0.3, -1.3, 1.6, 0.2, 0.9, 0.1]),
+        SequenceStep::Cartesian {
+            path: lin,
+            options: options.clone(),
+        },
+        ptp([0.3, -1.3, 1.6, 0.2, 0.9, 0.1]),
+        SequenceStep::Cartesian {
+            path: circ,
+            options: options.clone(),
+        },
+        ptp([0.0, -1.2, 1.4, 0.0, 0.9, 0.0]),
+    ];
+    let plan_options = PlanOptions::default();
+    for (name, steps) in [
+        ("sequence_5_ptp_blended", blended),
+        ("sequence_ptp_lin_ptp_circ_ptp", mixed),
+    ] {
+        let m = plan_sequence(
+            &checker,
+            robot,
+            &space,
+            &limits,
+            &start,
+            &steps,
+            &plan_options,
+        )
+        .unwrap();
+        println!("{name}: {:.3} s", m.samples.duration());
+        c.bench_function(&format!("plan/kuka/{name}"), |b| {
+            b.iter(|| {
+                plan_sequence(
+                    &checker,
+                    robot,
+                    &space,
+                    &limits,
+                    &start,
+                    &steps,
+                    &plan_options,
+                )
+                .unwrap()
+            })
         });
     }
 }

@@ -894,7 +894,10 @@ impl Checker {
         }
         let n = states.len() / dof;
         (1..n).all(|k| {
-            let (a, b) = (&states[(k - 1) * dof..k * dof], &states[k * dof..(k + 1) * dof]);
+            let (a, b) = (
+                &states[(k - 1) * dof..k * dof],
+                &states[k * dof..(k + 1) * dof],
+            );
             self.motion_steps(a, b) == 1 || self.motion_valid(s, a, b)
         })
     }

@@ -133,3 +133,58 @@ fn batch_rejects_mismatched_lengths_and_bad_values() {
     checker.is_valid_batch(&mut s, &qs, &mut out).unwrap();
     assert!(!out[1], "a NaN state is invalid");
 }
+
+/// `path_valid` (vertices through the batch path, long segments as motions) gives the verdict
+/// of checking every segment with `motion_valid`, on dense random polylines in clutter that
+/// both pass and collide.
+#[test]
+fn path_valid_equals_segment_by_segment_motion_checks() {
+    for (k, name) in LIBRARY.iter().enumerate() {
+        let g = Arc::new(RobotGeometry::library(name).unwrap());
+        let base = Isometry3::identity();
+        let world = cluttered_world(&base, reach(&g), 90 + k as u64);
+        let checker = Checker::new(g.clone(), base, &world, &[]).unwrap();
+        let chain = g.robot().chain();
+        let dof = chain.dof();
+        let mut rng = Rng::new(5 + k as u64);
+        let mut s = checker.scratch();
+        let (mut free, mut blocked) = (0, 0);
+        let (mut a, mut b) = (vec![0.0; dof], vec![0.0; dof]);
+        for _ in 0..120 {
+            chain.random_configuration(&mut rng, &mut a);
+            chain.random_configuration(&mut rng, &mut b);
+            // a short polyline from a towards b: vertices mostly closer than the resolution,
+            // some steps longer (checked as motions), with a wobble so it is not a line
+            let n = 2 + (rng.next_u64() % 40) as usize;
+            let span = rng.uniform(0.02, 0.6);
+            let mut path = Vec::with_capacity(n * dof);
+            for i in 0..n {
+                let t = span * i as f64 / (n - 1) as f64;
+                for j in 0..dof {
+                    let wobble = 0.002 * ((i * (j + 1)) as f64).sin();
+                    path.push(a[j] + t * (b[j] - a[j]) + wobble);
+                }
+            }
+            let by_segments = path
+                .chunks(dof)
+                .zip(path.chunks(dof).skip(1))
+                .all(|(x, y)| checker.motion_valid(&mut s, x, y));
+            assert_eq!(
+                checker.path_valid(&mut s, &path),
+                by_segments,
+                "{name}: path_valid differs from segment checks"
+            );
+            if by_segments {
+                free += 1;
+            } else {
+                blocked += 1;
+            }
+        }
+        assert!(
+            free > 5 && blocked > 5,
+            "{name}: {free} free, {blocked} blocked: exercise both"
+        );
+        assert!(!checker.path_valid(&mut s, &[f64::NAN; 14][..dof.min(14)]));
+        assert!(!checker.path_valid(&mut s, &vec![0.0; dof + 1]));
+    }
+}
