@@ -879,7 +879,7 @@ impl Checker {
     pub fn path_valid(&self, s: &mut CheckScratch, states: &[f64]) -> bool {
         use crate::batch::LANES;
         let dof = s.dof;
-        if dof == 0 || states.len() % dof != 0 || states.iter().any(|v| !v.is_finite()) {
+        if dof == 0 || !states.len().is_multiple_of(dof) || states.iter().any(|v| !v.is_finite()) {
             return false;
         }
         let mut hit = [false; LANES];

@@ -32,7 +32,7 @@ pub trait ValidityChecker: Sync {
     /// segment; implementations may check densely sampled paths faster.
     fn path_valid(&self, scratch: &mut Self::Scratch, states: &[f64]) -> bool {
         let dof = self.dof();
-        if dof == 0 || states.len() % dof != 0 {
+        if dof == 0 || !states.len().is_multiple_of(dof) {
             return false;
         }
         let n = states.len() / dof;
