@@ -9,7 +9,9 @@ mod file;
 
 pub use file::{CellFile, DEMO_CELL};
 
-use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
+use cella_collision::{
+    Checker, CompositeChecker, RobotGeometry, Shape, StaticRobot, World, WorldObject,
+};
 use nalgebra::Isometry3;
 use std::sync::Arc;
 
@@ -128,6 +130,30 @@ impl CellSnapshot {
             &self.world,
             &others,
         )?)
+    }
+
+    /// A checker for robots `ids` planned together (composite state: their joint vectors back
+    /// to back, in this order): each checked against the world and the robots outside the
+    /// group (held at their current joints), and against each other, all moving.
+    pub fn composite_checker(&self, ids: &[&str]) -> Result<CompositeChecker> {
+        let mut members = Vec::with_capacity(ids.len());
+        for id in ids {
+            let robot = self.robot(id)?;
+            let others: Vec<StaticRobot> = self
+                .robots
+                .iter()
+                .filter(|r| !ids.contains(&r.id.as_str()))
+                .map(|r| StaticRobot {
+                    name: r.id.clone(),
+                    geometry: r.geometry.clone(),
+                    base: r.base,
+                    joints: r.joints.clone(),
+                })
+                .collect();
+            let checker = Checker::new(robot.geometry.clone(), robot.base, &self.world, &others)?;
+            members.push(((*id).to_owned(), checker));
+        }
+        Ok(CompositeChecker::new(members)?)
     }
 
     /// World pose of a robot link at the robot's current joints.

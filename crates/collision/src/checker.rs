@@ -770,6 +770,42 @@ impl Checker {
         }
     }
 
+    /// Safety padding (m): the clearance every state keeps from objects and other robots.
+    pub fn padding(&self) -> f64 {
+        self.padding
+    }
+
+    /// Name of capsule `i` (its link, or the attached object it stands for).
+    pub fn capsule_name(&self, i: usize) -> &str {
+        self.names.get(i).map_or("", String::as_str)
+    }
+
+    /// The robot's capsules at joint values `q`, in the world frame: segment ends per capsule
+    /// (radii in [`Checker::geometry`]'s capsules, attached objects included). For checks
+    /// against another moving robot. `None` on bad input (length, NaN).
+    pub fn placed_capsules<'s>(
+        &self,
+        s: &'s mut CheckScratch,
+        q: &[f64],
+    ) -> Option<&'s [(Point3<f64>, Point3<f64>)]> {
+        if self.place(s, q) {
+            Some(&s.ends)
+        } else {
+            None
+        }
+    }
+
+    /// Bound (m) on how far any point of the robot moves along the straight joint-space
+    /// motion `a → b` (per-joint lever arms times the joint travel).
+    pub fn sweep(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.geometry
+            .lever_arms()
+            .iter()
+            .zip(a.iter().zip(b))
+            .map(|(l, (x, y))| l * (x - y).abs())
+            .sum()
+    }
+
     /// Number of states [`Checker::motion_valid`] checks between `a` and `b` (excluding `a`):
     /// enough that no robot point moves more than the resolution between two checked states
     /// (bounded by the per-joint lever arms).

@@ -9,6 +9,7 @@
 pub mod acm;
 pub mod batch;
 pub mod checker;
+pub mod composite;
 pub mod error;
 pub mod exact;
 pub mod mesh;
@@ -19,6 +20,7 @@ pub mod world;
 
 pub use acm::AllowedCollisions;
 pub use checker::{CheckScratch, Checker, Proximity, StaticRobot};
+pub use composite::{CompositeChecker, CompositeScratch};
 pub use error::{CollisionError, Result};
 pub use robot_geometry::{LinkCapsule, MeshSource, RobotGeometry};
 pub use shape::Shape;

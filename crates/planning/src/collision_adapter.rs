@@ -1,7 +1,7 @@
 //! [`ValidityChecker`] for the collision crate's [`Checker`].
 
 use crate::checker::{NamedPair, ValidityChecker};
-use cella_collision::{CheckScratch, Checker};
+use cella_collision::{CheckScratch, Checker, CompositeChecker, CompositeScratch};
 
 impl ValidityChecker for Checker {
     type Scratch = CheckScratch;
@@ -27,6 +27,30 @@ impl ValidityChecker for Checker {
     }
 
     fn colliding_pairs(&self, scratch: &mut CheckScratch, q: &[f64]) -> Vec<NamedPair> {
+        self.contacts(scratch, q)
+    }
+}
+
+impl ValidityChecker for CompositeChecker {
+    type Scratch = CompositeScratch;
+
+    fn scratch(&self) -> CompositeScratch {
+        CompositeChecker::scratch(self)
+    }
+
+    fn dof(&self) -> usize {
+        CompositeChecker::dof(self)
+    }
+
+    fn state_valid(&self, scratch: &mut CompositeScratch, q: &[f64]) -> bool {
+        self.is_valid(scratch, q)
+    }
+
+    fn motion_valid(&self, scratch: &mut CompositeScratch, a: &[f64], b: &[f64]) -> bool {
+        CompositeChecker::motion_valid(self, scratch, a, b)
+    }
+
+    fn colliding_pairs(&self, scratch: &mut CompositeScratch, q: &[f64]) -> Vec<NamedPair> {
         self.contacts(scratch, q)
     }
 }
