@@ -174,6 +174,8 @@ pub(crate) struct BatchScratch {
     /// World segment ends of capsules, valid when `cap_placed[capsule]`.
     cap_world: Vec<([L; 3], [L; 3])>,
     cap_placed: Vec<bool>,
+    /// World centres of the link groups' bounding spheres (set by the robot-world pass).
+    group_world: Vec<[L; 3]>,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -480,6 +482,7 @@ impl BatchModel {
             placed: vec![false; self.spheres.len()],
             cap_world: vec![([splat(0.0); 3], [splat(0.0); 3]); self.capsules.len()],
             cap_placed: vec![false; self.capsules.len()],
+            group_world: vec![[splat(0.0); 3]; self.groups.len()],
         }
     }
 
@@ -591,8 +594,9 @@ impl BatchModel {
         let pad = self.pad;
         let margin = self.padding + pad;
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
-        for g in &self.groups {
+        for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
+            s.group_world[gi] = gc;
             // the box around the link's sphere in every lane (one scalar test per obstacle)
             let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
             for k in 0..3 {
@@ -656,9 +660,8 @@ impl BatchModel {
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
         for (ga, gb, pairs) in &self.self_pairs {
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
-            let ca = Self::world_point(s, a.frame, &a.center);
-            let cb = Self::world_point(s, b.frame, &b.center);
-            if !any_within_lanes(&ca, &cb, a.radius + b.radius + pad) {
+            let (ca, cb) = (&s.group_world[*ga], &s.group_world[*gb]);
+            if !any_within_lanes(ca, cb, a.radius + b.radius + pad) {
                 continue;
             }
             for &(i, j) in pairs {
