@@ -113,23 +113,27 @@ impl CellSnapshot {
     /// A collision checker for robot `id`, the other robots held at their current joints.
     pub fn checker(&self, id: &str) -> Result<Checker> {
         let robot = self.robot(id)?;
-        let others: Vec<StaticRobot> = self
-            .robots
-            .iter()
-            .filter(|r| r.id != id)
-            .map(|r| StaticRobot {
-                name: r.id.clone(),
-                geometry: r.geometry.clone(),
-                base: r.base,
-                joints: r.joints.clone(),
-            })
-            .collect();
+        let others = self.robots_except(&[id]);
         Ok(Checker::new(
             robot.geometry.clone(),
             robot.base,
             &self.world,
             &others,
         )?)
+    }
+
+    /// The robots not in `ids`, as static obstacles at their current joints.
+    fn robots_except(&self, ids: &[&str]) -> Vec<StaticRobot> {
+        self.robots
+            .iter()
+            .filter(|r| !ids.contains(&r.id.as_str()))
+            .map(|r| StaticRobot {
+                name: r.id.clone(),
+                geometry: r.geometry.clone(),
+                base: r.base,
+                joints: r.joints.clone(),
+            })
+            .collect()
     }
 
     /// A checker for robots `ids` planned together (composite state: their joint vectors back
@@ -139,17 +143,7 @@ impl CellSnapshot {
         let mut members = Vec::with_capacity(ids.len());
         for id in ids {
             let robot = self.robot(id)?;
-            let others: Vec<StaticRobot> = self
-                .robots
-                .iter()
-                .filter(|r| !ids.contains(&r.id.as_str()))
-                .map(|r| StaticRobot {
-                    name: r.id.clone(),
-                    geometry: r.geometry.clone(),
-                    base: r.base,
-                    joints: r.joints.clone(),
-                })
-                .collect();
+            let others = self.robots_except(ids);
             let checker = Checker::new(robot.geometry.clone(), robot.base, &self.world, &others)?;
             members.push(((*id).to_owned(), checker));
         }

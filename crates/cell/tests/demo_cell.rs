@@ -75,3 +75,60 @@ fn bad_cell_files_name_the_field() {
     let e = CellFile::parse("name = 3").unwrap_err().to_string();
     assert!(e.contains("name"), "{e}");
 }
+
+/// A group checker of the demo cell: the members in the given order; a robot left out of the
+/// group is an obstacle at its current joints (the same verdicts as the single-robot checker
+/// on states where the UR5e reaches into the KUKA); unknown or repeated ids are errors.
+#[test]
+fn composite_checker_of_the_demo_cell() {
+    let cell = CellFile::parse(DEMO_CELL).unwrap().build(None).unwrap();
+    let both = cell.composite_checker(&["ur5e", "kuka"]).unwrap();
+    assert_eq!(both.dof(), 12);
+    assert_eq!(both.names().collect::<Vec<_>>(), ["ur5e", "kuka"]);
+    assert_eq!(both.member_joints(1), Some(6..12));
+    let (ur, kuka) = (cell.robot("ur5e").unwrap(), cell.robot("kuka").unwrap());
+    let home = [ur.joints.clone(), kuka.joints.clone()].concat();
+    let mut s = both.scratch();
+    assert!(
+        both.is_valid(&mut s, &home),
+        "{:?}",
+        both.contacts(&mut s, &home)
+    );
+
+    // the KUKA held at random joints (often reaching over the table towards the UR5e)
+    let mut rng = cella_kinematics::Rng::new(4);
+    let (mut qu, mut qk) = (vec![0.0; 6], vec![0.0; 6]);
+    let mut hits_kuka = 0;
+    for _ in 0..400 {
+        kuka.geometry
+            .robot()
+            .chain()
+            .random_configuration(&mut rng, &mut qk);
+        let mut held = (*cell).clone();
+        held.robots[1].joints = qk.clone();
+        let alone = held.composite_checker(&["ur5e"]).unwrap();
+        let single = held.checker("ur5e").unwrap();
+        let (mut sa, mut ss) = (alone.scratch(), single.scratch());
+        for _ in 0..10 {
+            ur.geometry
+                .robot()
+                .chain()
+                .random_configuration(&mut rng, &mut qu);
+            let verdict = single.is_valid(&mut ss, &qu);
+            assert_eq!(alone.is_valid(&mut sa, &qu), verdict, "{qu:?} {qk:?}");
+            if single
+                .contacts(&mut ss, &qu)
+                .iter()
+                .any(|(_, b)| b.starts_with("kuka/"))
+            {
+                hits_kuka += 1;
+                // with the KUKA in the group at the same joints: still a collision
+                assert!(!both.is_valid(&mut s, &[qu.clone(), qk.clone()].concat()));
+            }
+        }
+    }
+    assert!(hits_kuka > 5, "{hits_kuka} sampled states reach the KUKA");
+    assert!(cell.composite_checker(&["ur5e", "abb"]).is_err());
+    assert!(cell.composite_checker(&["ur5e", "ur5e"]).is_err());
+    assert!(cell.composite_checker(&[]).is_err());
+}

@@ -97,6 +97,9 @@ pub struct Proximity {
     pub b: String,
 }
 
+/// A capsule's axis in the world frame: its two end points (m).
+pub type Segment = (Point3<f64>, Point3<f64>);
+
 /// Per-thread scratch memory for [`Checker`] queries.
 #[derive(Debug, Clone)]
 pub struct CheckScratch {
@@ -571,10 +574,7 @@ impl Checker {
     /// capsules contain the real links, so `true` is never wrong. Bad input (length, NaN)
     /// answers `false`.
     pub fn is_valid(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        if !self.place(s, q) {
-            return false;
-        }
-        self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s)
+        self.is_valid_placed(s, q).is_some_and(|(valid, _)| valid)
     }
 
     /// The exact layer's verdict on the placed state: links with hulls of the real meshes are
@@ -783,16 +783,27 @@ impl Checker {
     /// The robot's capsules at joint values `q`, in the world frame: segment ends per capsule
     /// (radii in [`Checker::geometry`]'s capsules, attached objects included). For checks
     /// against another moving robot. `None` on bad input (length, NaN).
-    pub fn placed_capsules<'s>(
-        &self,
-        s: &'s mut CheckScratch,
-        q: &[f64],
-    ) -> Option<&'s [(Point3<f64>, Point3<f64>)]> {
+    pub fn placed_capsules<'s>(&self, s: &'s mut CheckScratch, q: &[f64]) -> Option<&'s [Segment]> {
         if self.place(s, q) {
             Some(&s.ends)
         } else {
             None
         }
+    }
+
+    /// [`Checker::is_valid`] of `q`, and the capsules it placed (as
+    /// [`Checker::placed_capsules`] gives them, without placing them twice). `None` on bad
+    /// input.
+    pub fn is_valid_placed<'s>(
+        &self,
+        s: &'s mut CheckScratch,
+        q: &[f64],
+    ) -> Option<(bool, &'s [Segment])> {
+        if !self.place(s, q) {
+            return None;
+        }
+        let valid = self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s);
+        Some((valid, &s.ends))
     }
 
     /// Bound (m) on how far any point of the robot moves along the straight joint-space
@@ -810,14 +821,7 @@ impl Checker {
     /// enough that no robot point moves more than the resolution between two checked states
     /// (bounded by the per-joint lever arms).
     pub fn motion_steps(&self, a: &[f64], b: &[f64]) -> usize {
-        let sweep: f64 = self
-            .geometry
-            .lever_arms()
-            .iter()
-            .zip(a.iter().zip(b))
-            .map(|(l, (x, y))| l * (x - y).abs())
-            .sum();
-        ((sweep / self.resolution).ceil() as usize).max(1)
+        ((self.sweep(a, b) / self.resolution).ceil() as usize).max(1)
     }
 
     /// The largest motion-parameter step from the placed state that provably stays free:

@@ -139,12 +139,25 @@ impl CompositeChecker {
         &q[m.offset..m.offset + m.checker.dof()]
     }
 
-    /// Places every member's capsules for composite state `q`; false on bad input.
-    fn place(&self, s: &mut CompositeScratch, q: &[f64]) -> bool {
+    /// Places every member's capsules for composite state `q`; with `members_valid`, also
+    /// requires each member valid in its own checker (same placement). False on bad input or
+    /// an invalid member.
+    fn place(&self, s: &mut CompositeScratch, q: &[f64], members_valid: bool) -> bool {
+        if q.len() != self.dof {
+            return false;
+        }
         for (i, m) in self.members.iter().enumerate() {
             let part = &q[m.offset..m.offset + m.checker.dof()];
-            let Some(ends) = m.checker.placed_capsules(&mut s.members[i], part) else {
-                return false;
+            let ends = if members_valid {
+                match m.checker.is_valid_placed(&mut s.members[i], part) {
+                    Some((true, ends)) => ends,
+                    _ => return false,
+                }
+            } else {
+                match m.checker.placed_capsules(&mut s.members[i], part) {
+                    Some(ends) => ends,
+                    None => return false,
+                }
             };
             let caps = m.checker.geometry().capsules();
             for ((p, (a, b)), c) in s.placed[i].iter_mut().zip(ends).zip(caps) {
@@ -187,21 +200,16 @@ impl CompositeChecker {
         true
     }
 
-    fn inter_free(&self, s: &mut CompositeScratch, q: &[f64]) -> bool {
-        self.place(s, q) && self.inter_scan(s, |_, _, _, _| false)
+    /// Members placed at `q` (and, with `members_valid`, each valid on its own) and no two
+    /// of them closer than the padding.
+    fn free(&self, s: &mut CompositeScratch, q: &[f64], members_valid: bool) -> bool {
+        self.place(s, q, members_valid) && self.inter_scan(s, |_, _, _, _| false)
     }
 
     /// True when composite state `q` is free: every member valid in its checker, and no two
     /// members' capsules closer than the padding. Bad input answers `false`.
     pub fn is_valid(&self, s: &mut CompositeScratch, q: &[f64]) -> bool {
-        if q.len() != self.dof {
-            return false;
-        }
-        (0..self.members.len()).all(|i| {
-            self.members[i]
-                .checker
-                .is_valid(&mut s.members[i], self.part(i, q))
-        }) && self.inter_free(s, q)
+        self.free(s, q, true)
     }
 
     /// True when the straight composite motion `a → b` is free (see the module notes for the
@@ -237,7 +245,7 @@ impl CompositeChecker {
             for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
                 *o = x + t * (y - x);
             }
-            if !self.inter_free(s, &q) {
+            if !self.free(s, &q, false) {
                 ok = false;
                 break;
             }
@@ -259,7 +267,7 @@ impl CompositeChecker {
                 out.push((format!("{}/{x}", m.name), y));
             }
         }
-        if self.place(s, q) {
+        if self.place(s, q, false) {
             let mut inter = Vec::new();
             self.inter_scan(s, |i, ci, j, cj| {
                 let (mi, mj) = (&self.members[i], &self.members[j]);
