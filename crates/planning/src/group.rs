@@ -29,21 +29,6 @@ pub fn group_space(members: &[GroupMember<'_>]) -> Result<(JointSpace, Limits)> 
         return Err(PlanningError::invalid("group", "no robot in the group"));
     }
     let (mut names, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
-    let mut limits = Limits {
-        names: Vec::new(),
-        lower: Vec::new(),
-        upper: Vec::new(),
-        velocity: Vec::new(),
-        acceleration: Vec::new(),
-        jerk: Some(Vec::new()),
-    };
-    let with_jerk = members.iter().filter(|m| m.limits.jerk.is_some()).count();
-    if with_jerk != 0 && with_jerk != members.len() {
-        return Err(PlanningError::invalid(
-            "group",
-            "some robots have jerk limits and some do not: set jerk limits for all (robot.toml)",
-        ));
-    }
     for m in members {
         if m.space.dof() != m.limits.dof() {
             return Err(PlanningError::invalid(
@@ -56,29 +41,13 @@ pub fn group_space(members: &[GroupMember<'_>]) -> Result<(JointSpace, Limits)> 
                 ),
             ));
         }
-        for (j, n) in m.space.names().iter().enumerate() {
-            let name = format!("{}/{n}", m.name);
-            names.push(name.clone());
-            lower.push(m.space.lower()[j]);
-            upper.push(m.space.upper()[j]);
-            limits.names.push(name);
-        }
-        limits.lower.extend_from_slice(&m.limits.lower);
-        limits.upper.extend_from_slice(&m.limits.upper);
-        limits.velocity.extend_from_slice(&m.limits.velocity);
-        limits
-            .acceleration
-            .extend_from_slice(&m.limits.acceleration);
-        if let (Some(all), Some(own)) = (limits.jerk.as_mut(), m.limits.jerk.as_ref()) {
-            all.extend_from_slice(own);
-        }
+        names.extend(m.space.names().iter().map(|n| format!("{}/{n}", m.name)));
+        lower.extend_from_slice(m.space.lower());
+        upper.extend_from_slice(m.space.upper());
     }
-    if with_jerk == 0 {
-        limits.jerk = None;
-    }
-    limits
-        .validate()
-        .map_err(|e| PlanningError::invalid("group", e.to_string()))?;
+    let parts: Vec<(&str, &Limits)> = members.iter().map(|m| (m.name, m.limits)).collect();
+    let limits =
+        Limits::concatenate(&parts).map_err(|e| PlanningError::invalid("group", e.to_string()))?;
     Ok((JointSpace::new(names, lower, upper)?, limits))
 }
 

@@ -120,6 +120,42 @@ impl Limits {
         Ok(())
     }
 
+    /// The limits of several robots moved as one (their joints back to back), joint names
+    /// prefixed `<robot>/`. Jerk limits are kept when every part has them; parts that mix
+    /// robots with and without jerk limits are refused (the motion would otherwise leave one
+    /// robot's jerk unlimited).
+    pub fn concatenate(parts: &[(&str, &Limits)]) -> Result<Self> {
+        let with_jerk = parts.iter().filter(|(_, l)| l.jerk.is_some()).count();
+        if with_jerk != 0 && with_jerk != parts.len() {
+            return Err(TrajectoryError::invalid(
+                "limits.jerk",
+                "some robots have jerk limits and some do not: set jerk limits for all (robot.toml)",
+            ));
+        }
+        let mut out = Self {
+            names: Vec::new(),
+            lower: Vec::new(),
+            upper: Vec::new(),
+            velocity: Vec::new(),
+            acceleration: Vec::new(),
+            jerk: (with_jerk > 0).then(Vec::new),
+        };
+        for (robot, l) in parts {
+            l.validate()?;
+            out.names
+                .extend(l.names.iter().map(|n| format!("{robot}/{n}")));
+            out.lower.extend_from_slice(&l.lower);
+            out.upper.extend_from_slice(&l.upper);
+            out.velocity.extend_from_slice(&l.velocity);
+            out.acceleration.extend_from_slice(&l.acceleration);
+            if let (Some(all), Some(own)) = (out.jerk.as_mut(), l.jerk.as_ref()) {
+                all.extend_from_slice(own);
+            }
+        }
+        out.validate()?;
+        Ok(out)
+    }
+
     /// A copy with velocity and acceleration limits scaled by factors in (0, 1] (jerk scales
     /// with the acceleration factor), as the scaling sliders of MoveIt and teach pendants do.
     pub fn scaled(&self, velocity_scale: f64, acceleration_scale: f64) -> Result<Self> {
@@ -148,4 +184,44 @@ pub(crate) fn check_scales(velocity_scale: f64, acceleration_scale: f64) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arm(n: usize, scale: f64, jerk: bool) -> Limits {
+        Limits {
+            names: (0..n).map(|i| format!("j{i}")).collect(),
+            lower: vec![-scale; n],
+            upper: vec![scale; n],
+            velocity: (0..n).map(|i| scale + i as f64).collect(),
+            acceleration: vec![2.0 * scale; n],
+            jerk: jerk.then(|| vec![20.0 * scale; n]),
+        }
+    }
+
+    #[test]
+    fn concatenation_keeps_each_robots_limits_in_order() {
+        let (a, b) = (arm(2, 1.0, true), arm(3, 2.0, true));
+        let both = Limits::concatenate(&[("a", &a), ("b", &b)]).unwrap();
+        assert_eq!(both.names, ["a/j0", "a/j1", "b/j0", "b/j1", "b/j2"]);
+        assert_eq!(both.velocity, [1.0, 2.0, 2.0, 3.0, 4.0]);
+        assert_eq!(both.upper[1..3], [1.0, 2.0]);
+        assert_eq!(both.jerk.unwrap(), [20.0, 20.0, 40.0, 40.0, 40.0]);
+        let none =
+            Limits::concatenate(&[("a", &arm(1, 1.0, false)), ("b", &arm(1, 1.0, false))]).unwrap();
+        assert!(none.jerk.is_none());
+    }
+
+    #[test]
+    fn concatenation_refuses_mixed_jerk_and_bad_parts() {
+        let e = Limits::concatenate(&[("a", &arm(2, 1.0, true)), ("b", &arm(2, 1.0, false))])
+            .unwrap_err();
+        assert!(e.to_string().contains("jerk"), "{e}");
+        let mut bad = arm(2, 1.0, true);
+        bad.velocity[1] = f64::NAN;
+        assert!(Limits::concatenate(&[("a", &arm(2, 1.0, true)), ("b", &bad)]).is_err());
+        assert!(Limits::concatenate(&[]).is_err());
+    }
 }
