@@ -910,36 +910,48 @@ impl Checker {
     }
 
     /// True when the whole polyline through `states` (group joint vectors back to back,
-    /// `states[i * dof .. (i + 1) * dof]`) is free, with the guarantee of
-    /// [`Checker::motion_valid`]: no robot point moves more than the resolution between two
-    /// checked states. Made for densely sampled trajectories: every vertex is checked once,
+    /// `states[i * dof .. (i + 1) * dof]`) is free: [`Checker::path_first_collision`] finds
+    /// nothing. Bad input (length, NaN) answers `false`.
+    pub fn path_valid(&self, s: &mut CheckScratch, states: &[f64]) -> bool {
+        self.path_first_collision(s, states).is_none()
+    }
+
+    /// Where the polyline through `states` (group joint vectors back to back) first collides:
+    /// the smallest `k` such that state `k`, or the motion from state `k − 1` to it, is not
+    /// free; `None` when the whole path is free, with the guarantee of
+    /// [`Checker::motion_valid`] (no robot point moves more than the resolution between two
+    /// checked states). Made for densely sampled trajectories: every state is checked once,
     /// [`crate::batch::LANES`] at a time through the batch path, and only segments whose bound
     /// sweep exceeds the resolution are checked as motions. Bad input (length, NaN) answers
-    /// `false`.
-    pub fn path_valid(&self, s: &mut CheckScratch, states: &[f64]) -> bool {
+    /// `Some(0)`.
+    pub fn path_first_collision(&self, s: &mut CheckScratch, states: &[f64]) -> Option<usize> {
         use crate::batch::LANES;
         let dof = s.dof;
         if dof == 0 || !states.len().is_multiple_of(dof) || states.iter().any(|v| !v.is_finite()) {
-            return false;
+            return Some(0);
         }
+        let n = states.len() / dof;
+        let state = |k: usize| &states[k * dof..(k + 1) * dof];
+        // the first state that collides (n: none)
+        let mut first_state = n;
         let mut hit = [false; LANES];
-        for chunk in states.chunks(LANES * dof) {
+        'chunks: for (c, chunk) in states.chunks(LANES * dof).enumerate() {
             let count = chunk.len() / dof;
             self.batch.filter(&mut s.batch, chunk, count, &mut hit);
             for i in 0..count {
                 if hit[i] && !self.is_valid(s, &chunk[i * dof..(i + 1) * dof]) {
-                    return false;
+                    first_state = c * LANES + i;
+                    break 'chunks;
                 }
             }
         }
-        let n = states.len() / dof;
-        (1..n).all(|k| {
-            let (a, b) = (
-                &states[(k - 1) * dof..k * dof],
-                &states[k * dof..(k + 1) * dof],
-            );
-            self.motion_steps(a, b) == 1 || self.motion_valid(s, a, b)
-        })
+        // a longer segment before it that collides comes first
+        (1..n.min(first_state + 1))
+            .find(|&k| {
+                self.motion_steps(state(k - 1), state(k)) > 1
+                    && !self.motion_valid(s, state(k - 1), state(k))
+            })
+            .or((first_state < n).then_some(first_state))
     }
 
     /// True when the whole straight joint-space motion `a → b` is free.

@@ -134,11 +134,11 @@ fn batch_rejects_mismatched_lengths_and_bad_values() {
     assert!(!out[1], "a NaN state is invalid");
 }
 
-/// `path_valid` (vertices through the batch path, long segments as motions) gives the verdict
-/// of checking every segment with `motion_valid`, on dense random polylines in clutter that
-/// both pass and collide.
+/// `path_first_collision` (states through the batch path, long segments as motions) finds the
+/// first collision that checking every segment with `motion_valid` finds, on dense random
+/// polylines in clutter that both pass and collide.
 #[test]
-fn path_valid_equals_segment_by_segment_motion_checks() {
+fn path_checks_equal_segment_by_segment_motion_checks() {
     for (k, name) in LIBRARY.iter().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let base = Isometry3::identity();
@@ -165,15 +165,20 @@ fn path_valid_equals_segment_by_segment_motion_checks() {
                     path.push(a[j] + t * (b[j] - a[j]) + wobble);
                 }
             }
-            let by_segments = path
-                .chunks(dof)
-                .zip(path.chunks(dof).skip(1))
-                .all(|(x, y)| checker.motion_valid(&mut s, x, y));
+            // segment by segment: the first state, then each motion to the next state
+            let states: Vec<&[f64]> = path.chunks(dof).collect();
+            let first_bad = if checker.is_valid(&mut s, states[0]) {
+                (1..n).find(|&k| !checker.motion_valid(&mut s, states[k - 1], states[k]))
+            } else {
+                Some(0)
+            };
             assert_eq!(
-                checker.path_valid(&mut s, &path),
-                by_segments,
-                "{name}: path_valid differs from segment checks"
+                checker.path_first_collision(&mut s, &path),
+                first_bad,
+                "{name}: path_first_collision differs from segment checks"
             );
+            let by_segments = first_bad.is_none();
+            assert_eq!(checker.path_valid(&mut s, &path), by_segments);
             if by_segments {
                 free += 1;
             } else {
@@ -184,7 +189,10 @@ fn path_valid_equals_segment_by_segment_motion_checks() {
             free > 5 && blocked > 5,
             "{name}: {free} free, {blocked} blocked: exercise both"
         );
-        assert!(!checker.path_valid(&mut s, &[f64::NAN; 14][..dof.min(14)]));
+        assert_eq!(
+            checker.path_first_collision(&mut s, &[f64::NAN; 14][..dof.min(14)]),
+            Some(0)
+        );
         assert!(!checker.path_valid(&mut s, &vec![0.0; dof + 1]));
     }
 }

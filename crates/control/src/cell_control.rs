@@ -245,36 +245,33 @@ impl CellControl {
         let checker = self.checker(cell, id)?;
         let mut scratch = checker.scratch();
         let s = trajectory.samples();
-        for k in 1..s.len() {
-            if !checker.motion_valid(&mut scratch, s.q_at(k - 1), s.q_at(k)) {
-                let mut at = s.q_at(k);
-                let mut pairs = checker.contacts(&mut scratch, at);
-                if pairs.is_empty() {
-                    at = s.q_at(k - 1);
-                    pairs = checker.contacts(&mut scratch, at);
-                }
-                let changed = match planned_version {
-                    Some(v) if v != cell.version => format!(
-                        "planned against world version {v}, the world is now version {}; ",
-                        cell.version
-                    ),
-                    _ => String::new(),
-                };
-                return Err(ControlError::Collision(format!(
-                    "{changed}between t = {:.3} s and {:.3} s: {}",
-                    s.times[k - 1],
-                    s.times[k],
-                    if pairs.is_empty() {
-                        "closer than the padding".to_owned()
-                    } else {
-                        pairs
-                            .iter()
-                            .map(|(a, b)| format!("{a} with {b}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
-                )));
+        if let Some(k) = checker.path_first_collision(&mut scratch, &s.q) {
+            let from = k.saturating_sub(1);
+            let mut pairs = checker.contacts(&mut scratch, s.q_at(k));
+            if pairs.is_empty() {
+                pairs = checker.contacts(&mut scratch, s.q_at(from));
             }
+            let changed = match planned_version {
+                Some(v) if v != cell.version => format!(
+                    "planned against world version {v}, the world is now version {}; ",
+                    cell.version
+                ),
+                _ => String::new(),
+            };
+            return Err(ControlError::Collision(format!(
+                "{changed}between t = {:.3} s and {:.3} s: {}",
+                s.times[from],
+                s.times[k],
+                if pairs.is_empty() {
+                    "closer than the padding".to_owned()
+                } else {
+                    pairs
+                        .iter()
+                        .map(|(a, b)| format!("{a} with {b}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
         }
         robot
             .executor
@@ -307,9 +304,8 @@ impl CellControl {
             let mut scratch = checker.scratch();
             let s = traj.samples();
             let first = traj.piece(tau, 0);
-            let hit = (first + 1..s.len())
-                .find(|&k| !checker.motion_valid(&mut scratch, s.q_at(k - 1), s.q_at(k)));
-            if let Some(k) = hit {
+            let hit = checker.path_first_collision(&mut scratch, &s.q[first * s.dof..]);
+            if let Some(k) = hit.map(|k| first + k) {
                 let pairs = checker.contacts(&mut scratch, s.q_at(k));
                 // best effort: a robot that cannot take the stop is faulted or already idle
                 let _ = r.executor.stop(StopKind::Smooth);

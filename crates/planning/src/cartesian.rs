@@ -404,29 +404,18 @@ pub fn plan_cartesian<C: ValidityChecker>(
         if ratio <= 1.0 {
             validate(&samples, &joint_limits, 1e-6)
                 .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
-            // collision along every sample-to-sample motion: the whole path at once, then,
-            // only when it collides, sample by sample to say where
-            let all: Vec<f64> = (0..samples.len())
-                .flat_map(|k| samples.q_at(k).iter().copied())
-                .collect();
-            let free = checker.path_valid(&mut scratch, &all);
-            for k in (1..samples.len()).filter(|_| !free) {
-                if !checker.motion_valid(&mut scratch, samples.q_at(k - 1), samples.q_at(k)) {
-                    let sigma = profile.evaluate(samples.times[k]).0;
-                    return Err(fail(
-                        sigma,
-                        format!(
-                            "collision: {}",
-                            crate::error::pairs_text(
-                                &checker.colliding_pairs(&mut scratch, samples.q_at(k))
-                            )
-                        ),
-                    ));
-                }
-            }
-            if !free {
-                // both checks have the same guarantee; if they ever disagree, refuse
-                return Err(fail(1.0, "collision along the motion".into()));
+            // collision along every sample-to-sample motion
+            if let Some(k) = checker.path_first_collision(&mut scratch, &samples.q) {
+                let sigma = profile.evaluate(samples.times[k]).0;
+                return Err(fail(
+                    sigma,
+                    format!(
+                        "collision: {}",
+                        crate::error::pairs_text(
+                            &checker.colliding_pairs(&mut scratch, samples.q_at(k))
+                        )
+                    ),
+                ));
             }
             return Ok(CartesianMotion {
                 samples,

@@ -27,23 +27,27 @@ pub trait ValidityChecker: Sync {
     /// included), with the implementation's guaranteed resolution.
     fn motion_valid(&self, scratch: &mut Self::Scratch, a: &[f64], b: &[f64]) -> bool;
 
-    /// Validity of the polyline through `states` (joint vectors back to back), every segment
-    /// with the guarantee of [`ValidityChecker::motion_valid`]. The default checks segment by
-    /// segment; implementations may check densely sampled paths faster.
-    fn path_valid(&self, scratch: &mut Self::Scratch, states: &[f64]) -> bool {
+    /// Where the polyline through `states` (joint vectors back to back) first collides: the
+    /// smallest `k` such that state `k`, or the motion from state `k − 1` to it (with the
+    /// guarantee of [`ValidityChecker::motion_valid`]), is not free; `None` when the whole
+    /// path is free; `Some(0)` for malformed input. The default checks state by state and
+    /// segment by segment; implementations may check densely sampled paths faster.
+    fn path_first_collision(&self, scratch: &mut Self::Scratch, states: &[f64]) -> Option<usize> {
         let dof = self.dof();
         if dof == 0 || !states.len().is_multiple_of(dof) {
-            return false;
+            return Some(0);
         }
-        let n = states.len() / dof;
-        (0..n).all(|k| self.state_valid(scratch, &states[k * dof..(k + 1) * dof]))
-            && (1..n).all(|k| {
-                self.motion_valid(
-                    scratch,
-                    &states[(k - 1) * dof..k * dof],
-                    &states[k * dof..(k + 1) * dof],
-                )
-            })
+        let state = |k: usize| &states[k * dof..(k + 1) * dof];
+        (0..states.len() / dof).find(|&k| {
+            !self.state_valid(scratch, state(k))
+                || (k > 0 && !self.motion_valid(scratch, state(k - 1), state(k)))
+        })
+    }
+
+    /// True when the whole polyline through `states` is free (see
+    /// [`ValidityChecker::path_first_collision`]).
+    fn path_valid(&self, scratch: &mut Self::Scratch, states: &[f64]) -> bool {
+        self.path_first_collision(scratch, states).is_none()
     }
 
     /// Exact verdict for a state the fast path rejects (the exact geometry may overturn a

@@ -22,8 +22,8 @@ impl ValidityChecker for Checker {
         Checker::motion_valid(self, scratch, a, b)
     }
 
-    fn path_valid(&self, scratch: &mut CheckScratch, states: &[f64]) -> bool {
-        Checker::path_valid(self, scratch, states)
+    fn path_first_collision(&self, scratch: &mut CheckScratch, states: &[f64]) -> Option<usize> {
+        Checker::path_first_collision(self, scratch, states)
     }
 
     fn colliding_pairs(&self, scratch: &mut CheckScratch, q: &[f64]) -> Vec<NamedPair> {

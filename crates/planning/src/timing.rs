@@ -157,7 +157,7 @@ fn blends_free<C: ValidityChecker>(
     timing: &Timing,
     samples: &SampledTrajectory,
 ) -> bool {
-    let mut window: Vec<f64> = Vec::new();
+    let dof = samples.dof;
     for (start, end) in timing.blend_windows() {
         let first = samples
             .times
@@ -167,11 +167,7 @@ fn blends_free<C: ValidityChecker>(
             .times
             .partition_point(|&t| t < end)
             .min(samples.len() - 1);
-        window.clear();
-        for k in first..=last {
-            window.extend_from_slice(samples.q_at(k));
-        }
-        if !checker.path_valid(scratch, &window) {
+        if !checker.path_valid(scratch, &samples.q[first * dof..(last + 1) * dof]) {
             return false;
         }
     }

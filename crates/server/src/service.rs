@@ -657,16 +657,13 @@ impl CellService for CellServer {
                         .checker(&cell, &req.robot_id)
                         .map_err(convert::control_status)?;
                     let mut s = checker.scratch();
-                    for k in 1..sampled.len() {
-                        if !checker.motion_valid(&mut s, sampled.q_at(k - 1), sampled.q_at(k)) {
-                            let pairs = checker.contacts(&mut s, sampled.q_at(k));
-                            reason = Some(format!(
-                                "collision between samples {} and {k} (t = {:.4} s): {pairs:?}",
-                                k - 1,
-                                sampled.times[k]
-                            ));
-                            break;
-                        }
+                    if let Some(k) = checker.path_first_collision(&mut s, &sampled.q) {
+                        let pairs = checker.contacts(&mut s, sampled.q_at(k));
+                        reason = Some(format!(
+                            "collision between samples {} and {k} (t = {:.4} s): {pairs:?}",
+                            k.saturating_sub(1),
+                            sampled.times[k]
+                        ));
                     }
                 }
                 Ok(pb::ValidateTrajectoryResponse {
