@@ -7,9 +7,8 @@ use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
 use cella_control::CellControl;
 use cella_kinematics::{IkOptions, IkSolutions};
-use cella_planning::{CartesianOptions, JointSpace, PlanOptions, SequenceStep, plan_sequence};
+use cella_planning::{CartesianOptions, PlanOptions, SequenceStep, plan_sequence};
 use cella_proto::v1 as pb;
-use cella_trajectory::Limits;
 use tonic::Status;
 
 /// Most steps in one sequence.
@@ -105,11 +104,7 @@ pub(crate) fn plan_sequence_request(
         period,
         ..PlanOptions::default()
     };
-    let checker = control
-        .checker(cell, &req.robot_id)
-        .map_err(convert::control_status)?;
-    let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
-    let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+    let (checker, space, limits) = crate::service::planning_inputs(cell, control, &req.robot_id)?;
     let motion = plan_sequence(&checker, robot, &space, &limits, &start, &steps, &options)
         .map_err(convert::planning_status)?;
     Ok(crate::service::plan_response(

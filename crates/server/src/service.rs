@@ -213,6 +213,24 @@ fn goal_states(
     Ok(out)
 }
 
+/// What planning for robot `id` needs: its checker (the current world, the other robots where
+/// they are and along their remaining paths), its joint space and its limits.
+pub(crate) fn planning_inputs(
+    cell: &CellSnapshot,
+    control: &CellControl,
+    id: &str,
+) -> Result<(cella_collision::Checker, JointSpace, Limits), Status> {
+    let robot = cell
+        .robot(id)
+        .map_err(convert::cell_status)?
+        .geometry
+        .robot();
+    let checker = control.checker(cell, id).map_err(convert::control_status)?;
+    let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
+    let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+    Ok((checker, space, limits))
+}
+
 fn plan_once(
     cell: &CellSnapshot,
     control: &CellControl,
@@ -258,11 +276,7 @@ fn plan_once(
         },
         ..PlanOptions::default()
     };
-    let checker = control
-        .checker(cell, &req.robot_id)
-        .map_err(convert::control_status)?;
-    let space = JointSpace::of_chain(robot.chain()).map_err(convert::planning_status)?;
-    let limits = Limits::of_robot(robot).map_err(|e| Status::internal(e.to_string()))?;
+    let (checker, space, limits) = planning_inputs(cell, control, &req.robot_id)?;
     let motion = match pb::MotionType::try_from(req.motion) {
         Ok(pb::MotionType::Free) => {
             plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
