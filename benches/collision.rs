@@ -71,31 +71,7 @@ fn bench_checker(c: &mut Criterion, label: &str, checker: &Checker) {
     }
     for (kind, filter) in [("valid", Some(true)), ("any", None)] {
         let states: Vec<f64> = random_states(checker, 256, filter).concat();
-        let mut out = vec![false; 256];
-        let mut group = c.benchmark_group(format!("is_valid_batch/{label}"));
-        group.throughput(criterion::Throughput::Elements(256));
-        group.bench_function(format!("{kind}_states_x256"), |b| {
-            b.iter(|| {
-                checker
-                    .is_valid_batch(&mut s, black_box(&states), &mut out)
-                    .unwrap();
-                black_box(&out);
-            })
-        });
-        group.bench_function(format!("{kind}_states_x256_prefilter_only"), |b| {
-            b.iter(|| {
-                checker
-                    .batch_prefilter(&mut s, black_box(&states), &mut out)
-                    .unwrap();
-                black_box(&out);
-            })
-        });
-        group.finish();
-        let cleared = {
-            checker.batch_prefilter(&mut s, &states, &mut out).unwrap();
-            out.iter().filter(|&&v| v).count()
-        };
-        println!("is_valid_batch/{label}/{kind}: prefilter clears {cleared}/256");
+        bench_batches(c, label, &format!("{kind}_states_x256"), checker, &states);
     }
     let states = random_states(checker, 256, Some(true));
     let mut i = 0;
@@ -105,6 +81,36 @@ fn bench_checker(c: &mut Criterion, label: &str, checker: &Checker) {
             black_box(checker.distance(&mut s, &states[i]))
         })
     });
+}
+
+/// `is_valid_batch` and the batch filter alone on `states` (joint vectors back to back), per
+/// state, in group `is_valid_batch/<label>`; prints how many states the filter clears.
+fn bench_batches(c: &mut Criterion, label: &str, name: &str, checker: &Checker, states: &[f64]) {
+    let n = states.len() / checker.dof();
+    let mut s = checker.scratch();
+    let mut out = vec![false; n];
+    let mut group = c.benchmark_group(format!("is_valid_batch/{label}"));
+    group.throughput(criterion::Throughput::Elements(n as u64));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            checker
+                .is_valid_batch(&mut s, black_box(states), &mut out)
+                .unwrap();
+            black_box(&out);
+        })
+    });
+    group.bench_function(format!("{name}_prefilter_only"), |b| {
+        b.iter(|| {
+            checker
+                .batch_prefilter(&mut s, black_box(states), &mut out)
+                .unwrap();
+            black_box(&out);
+        })
+    });
+    group.finish();
+    checker.batch_prefilter(&mut s, states, &mut out).unwrap();
+    let cleared = out.iter().filter(|&&v| v).count();
+    println!("is_valid_batch/{label}/{name}: the filter clears {cleared}/{n}");
 }
 
 fn problems() -> Option<PathBuf> {
@@ -145,29 +151,16 @@ fn benches(c: &mut Criterion) {
             along.extend(a.iter().zip(b.iter()).map(|(x, y)| x + t * (y - x)));
         }
     }
-    let dof = pairs[0].0.len();
+    let dof = synthetic.dof();
     let n_along = (along.len() / dof / 8) * 8;
     along.truncate(n_along * dof);
-    let mut out = vec![false; n_along];
-    let mut group = c.benchmark_group("is_valid_batch/panda_30_obstacles");
-    group.throughput(criterion::Throughput::Elements(n_along as u64));
-    group.bench_function(format!("edge_states_x{n_along}"), |b| {
-        b.iter(|| {
-            synthetic
-                .is_valid_batch(&mut s, black_box(&along), &mut out)
-                .unwrap();
-            black_box(&out);
-        })
-    });
-    group.bench_function(format!("edge_states_x{n_along}_prefilter_only"), |b| {
-        b.iter(|| {
-            synthetic
-                .batch_prefilter(&mut s, black_box(&along), &mut out)
-                .unwrap();
-            black_box(&out);
-        })
-    });
-    group.finish();
+    bench_batches(
+        c,
+        "panda_30_obstacles",
+        &format!("edge_states_x{n_along}"),
+        &synthetic,
+        &along,
+    );
     let mut i = 0;
     c.bench_function("motion_valid/panda_30_obstacles/free_edge", |b| {
         b.iter(|| {

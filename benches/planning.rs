@@ -82,31 +82,20 @@ fn cartesian(c: &mut Criterion) {
         ("sequence_5_ptp_blended", blended),
         ("sequence_ptp_lin_ptp_circ_ptp", mixed),
     ] {
-        let m = plan_sequence(
-            &checker,
-            robot,
-            &space,
-            &limits,
-            &start,
-            &steps,
-            &plan_options,
-        )
-        .unwrap();
-        println!("{name}: {:.3} s", m.samples.duration());
-        c.bench_function(&format!("plan/kuka/{name}"), |b| {
-            b.iter(|| {
-                plan_sequence(
-                    &checker,
-                    robot,
-                    &space,
-                    &limits,
-                    &start,
-                    &steps,
-                    &plan_options,
-                )
-                .unwrap()
-            })
-        });
+        let run = || {
+            plan_sequence(
+                &checker,
+                robot,
+                &space,
+                &limits,
+                &start,
+                &steps,
+                &plan_options,
+            )
+            .unwrap()
+        };
+        println!("{name}: {:.3} s", run().samples.duration());
+        c.bench_function(&format!("plan/kuka/{name}"), |b| b.iter(run));
     }
 }
 

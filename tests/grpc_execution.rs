@@ -5,7 +5,7 @@
 mod common;
 
 use cella_proto::v1 as pb;
-use common::{client, start};
+use common::{cell_info, client, sphere, start};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -124,11 +124,7 @@ async fn plan_execute_and_stream_until_completed() {
         .into_inner();
     assert_eq!(fk.pose, last.tcp_pose);
     // the cell reports the robot where it now is; planning starts there
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
     assert_eq!(kuka.current.as_ref().unwrap().values, last.positions);
     let back = plan_to(&mut c, "kuka", &kuka.named_poses["home"].values).await;
@@ -169,14 +165,7 @@ async fn a_plan_made_before_a_world_edit_that_now_collides_is_refused() {
     let mid = tcp(&mut c, "kuka", pts[pts.len() / 2].q.clone()).await;
     let edit = c
         .add_object(pb::AddObjectRequest {
-            object: Some(pb::WorldObject {
-                name: "fixture".into(),
-                shape: Some(pb::Shape {
-                    kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius: 0.06 })),
-                }),
-                pose: Some(mid),
-                ..Default::default()
-            }),
+            object: Some(sphere("fixture", 0.06, mid)),
         })
         .await
         .unwrap()
@@ -450,14 +439,7 @@ async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
     let mut stream = states(&mut c, "kuka", 100.0).await;
     let id = execute(&mut c, "kuka", plan).await;
     c.add_object(pb::AddObjectRequest {
-        object: Some(pb::WorldObject {
-            name: "dropped_box".into(),
-            shape: Some(pb::Shape {
-                kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius: 0.05 })),
-            }),
-            pose: Some(ahead),
-            ..Default::default()
-        }),
+        object: Some(sphere("dropped_box", 0.05, ahead)),
     })
     .await
     .unwrap();
@@ -471,11 +453,7 @@ async fn a_world_edit_into_a_running_motion_stops_it_on_its_path() {
 async fn lin_and_circ_plans_keep_the_tcp_on_the_line_and_execute() {
     let s = start().await;
     let mut c = client(&s).await;
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
     let here = tcp(
         &mut c,

@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 mod common;
-use common::{client, start};
+use common::{cell_info, client, start};
 
 fn pose_of(p: &pb::Pose) -> nalgebra::Isometry3<f64> {
     nalgebra::Isometry3::from_parts(
@@ -35,11 +35,7 @@ fn home(info: &pb::CellInfo, id: &str) -> Vec<f64> {
 async fn cell_info_fk_ik_and_check() {
     let s = start().await;
     let mut c = client(&s).await;
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     assert_eq!(info.world_version, 1);
     let ids: Vec<&str> = info.robots.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["ur5e", "kuka"]);
@@ -230,11 +226,7 @@ async fn bad_requests_get_proper_codes_and_field_details() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     assert_eq!(info.world_version, 1);
     // planning from a start in collision: FAILED_PRECONDITION naming the links
     let e = c
@@ -271,11 +263,7 @@ async fn bad_requests_get_proper_codes_and_field_details() {
 async fn plan_edit_attach_and_validate() {
     let s = start().await;
     let mut c = client(&s).await;
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     let start_q = home(&info, "kuka");
     let goal = vec![0.8, -1.2, 1.4, 0.3, 1.0, -0.5];
     let resp = c
@@ -386,11 +374,7 @@ async fn plan_edit_attach_and_validate() {
         .unwrap()
         .into_inner();
     assert_eq!(att.world_version, 4);
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     assert!(
         info.objects
             .iter()
@@ -569,11 +553,7 @@ async fn deadline_exceeded_when_planning_outlives_the_client() {
 async fn concurrent_clients_see_consistent_world_versions() {
     let s = Arc::new(start().await);
     let mut c = client(&s).await;
-    let info = c
-        .get_cell_info(pb::GetCellInfoRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let info = cell_info(&mut c).await;
     let q = home(&info, "ur5e");
     let tcp = c
         .compute_fk(pb::FkRequest {

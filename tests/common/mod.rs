@@ -91,3 +91,28 @@ pub async fn start() -> Server {
 pub async fn client(s: &Server) -> CellServiceClient<Channel> {
     CellServiceClient::connect(s.url.clone()).await.unwrap()
 }
+
+/// The cell as the server reports it now.
+pub async fn cell_info(c: &mut CellServiceClient<Channel>) -> cella_proto::v1::CellInfo {
+    c.get_cell_info(cella_proto::v1::GetCellInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// A sphere of `radius` m named `name` at `pose` (world frame), as an object to add.
+pub fn sphere(
+    name: &str,
+    radius: f64,
+    pose: cella_proto::v1::Pose,
+) -> cella_proto::v1::WorldObject {
+    use cella_proto::v1 as pb;
+    pb::WorldObject {
+        name: name.into(),
+        shape: Some(pb::Shape {
+            kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius })),
+        }),
+        pose: Some(pose),
+        ..Default::default()
+    }
+}

@@ -59,6 +59,39 @@ fn composite(s: &Setup) -> CompositeChecker {
     .unwrap()
 }
 
+/// The two robots of the group, the right one with `right_limits`.
+fn members<'a>(s: &'a Setup, right_limits: &'a Limits) -> [GroupMember<'a>; 2] {
+    [
+        GroupMember {
+            name: "left",
+            space: &s.space,
+            limits: &s.limits,
+        },
+        GroupMember {
+            name: "right",
+            space: &s.space,
+            limits: right_limits,
+        },
+    ]
+}
+
+/// Plans the group from `start` to `goal` with default options.
+fn plan(
+    checker: &CompositeChecker,
+    members: &[GroupMember<'_>],
+    start: &[f64],
+    goal: &[f64],
+) -> Result<cella_planning::PlannedMotion, PlanningError> {
+    plan_group(
+        checker,
+        members,
+        start,
+        &[goal.to_vec()],
+        &PlanOptions::default(),
+        None,
+    )
+}
+
 /// Robot `i` at `q`, the other robot static at `other`: the independent reference.
 fn reference_valid(s: &Setup, i: usize, q: &[f64], other: &[f64]) -> bool {
     let static_other = StaticRobot {
@@ -102,27 +135,8 @@ fn two_robots_swapping_sides_avoid_each_other() {
         !checker.motion_valid(&mut scratch, &start, &goal),
         "the straight composite motion should collide (test premise)"
     );
-    let members = [
-        GroupMember {
-            name: "left",
-            space: &s.space,
-            limits: &s.limits,
-        },
-        GroupMember {
-            name: "right",
-            space: &s.space,
-            limits: &s.limits,
-        },
-    ];
-    let motion = plan_group(
-        &checker,
-        &members,
-        &start,
-        std::slice::from_ref(&goal),
-        &PlanOptions::default(),
-        None,
-    )
-    .unwrap();
+    let members = members(&s, &s.limits);
+    let motion = plan(&checker, &members, &start, &goal).unwrap();
     assert!(!motion.direct);
     let samples = &motion.samples;
     assert_eq!(samples.dof, 12);
@@ -144,15 +158,7 @@ fn two_robots_swapping_sides_avoid_each_other() {
         );
     }
     // deterministic for a seed
-    let again = plan_group(
-        &checker,
-        &members,
-        &start,
-        std::slice::from_ref(&goal),
-        &PlanOptions::default(),
-        None,
-    )
-    .unwrap();
+    let again = plan(&checker, &members, &start, &goal).unwrap();
     assert_eq!(again.path, motion.path);
 }
 
@@ -199,46 +205,14 @@ fn group_errors_name_the_problem() {
     let checker = composite(&s);
     let mut no_jerk = s.limits.clone();
     no_jerk.jerk = None;
-    let members = [
-        GroupMember {
-            name: "left",
-            space: &s.space,
-            limits: &s.limits,
-        },
-        GroupMember {
-            name: "right",
-            space: &s.space,
-            limits: &no_jerk,
-        },
-    ];
+    let mixed = members(&s, &no_jerk);
     let start = [reach_out(1.2), reach_out(-1.2)].concat();
-    let e = plan_group(
-        &checker,
-        &members,
-        &start,
-        std::slice::from_ref(&start),
-        &PlanOptions::default(),
-        None,
-    )
-    .unwrap_err();
+    let e = plan(&checker, &mixed, &start, &start).unwrap_err();
     assert!(e.to_string().contains("jerk"), "{e}");
     // a start where the two robots overlap: refused, naming robot-robot pairs
-    let members = [
-        members[0],
-        GroupMember {
-            limits: &s.limits,
-            ..members[1]
-        },
-    ];
+    let members = members(&s, &s.limits);
     let clash = [reach_out(0.0), reach_out(0.0)].concat();
-    match plan_group(
-        &checker,
-        &members,
-        &clash,
-        std::slice::from_ref(&start),
-        &PlanOptions::default(),
-        None,
-    ) {
+    match plan(&checker, &members, &clash, &start) {
         Err(PlanningError::StartInCollision { pairs }) => {
             assert!(
                 pairs
@@ -250,17 +224,7 @@ fn group_errors_name_the_problem() {
         other => panic!("expected StartInCollision, got {other:?}"),
     }
     // wrong state length
-    assert!(
-        plan_group(
-            &checker,
-            &members,
-            &start[..6],
-            std::slice::from_ref(&start),
-            &PlanOptions::default(),
-            None
-        )
-        .is_err()
-    );
+    assert!(plan(&checker, &members, &start[..6], &start).is_err());
     // a repeated member name
     let c = Checker::new(s.geometry.clone(), s.bases[0], &s.world, &[]).unwrap();
     assert!(CompositeChecker::new(vec![("a".into(), c.clone()), ("a".into(), c)]).is_err());
