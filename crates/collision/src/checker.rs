@@ -112,6 +112,12 @@ pub struct CheckScratch {
     dof: usize,
     q: Vec<f64>,
     batch: crate::batch::BatchScratch,
+    /// Last certified separating direction (unit, world frame, hull toward obstacle) per
+    /// `hull * obstacles + obstacle`; zero when none. Tried first at the next state: along a
+    /// motion the previous state's certificate usually still holds (temporal coherence).
+    obstacle_witness: Vec<Vector3<f64>>,
+    /// The same per pair of hulls of two links of the robot, `hull_a * hulls + hull_b`.
+    self_witness: Vec<Vector3<f64>>,
 }
 
 /// Fast validity checks of one robot (its planning group) in a world.
@@ -131,6 +137,8 @@ pub struct Checker {
     self_groups: Vec<SelfGroupPair>,
     /// The same model as `f32` sphere lanes for [`Checker::is_valid_batch`].
     pub(crate) batch: crate::batch::BatchModel,
+    /// Number of convex hulls of the exact layer over all link groups.
+    hull_count: usize,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.
@@ -142,6 +150,9 @@ struct LinkGroup {
     capsules: Vec<u16>,
     center: Point3<f64>,
     radius: f64,
+    /// Index of the link's first hull among all hulls of the exact layer (their order: link
+    /// groups in order, each link's hulls in order).
+    first_hull: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +173,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
                 capsules: vec![i as u16],
                 center: Point3::origin(),
                 radius: 0.0,
+                first_hull: 0,
             }),
         }
     }
@@ -319,7 +331,12 @@ impl Checker {
                 }
             }
         }
-        let groups = link_groups(&geometry);
+        let mut groups = link_groups(&geometry);
+        let mut hull_count = 0;
+        for g in &mut groups {
+            g.first_hull = hull_count;
+            hull_count += geometry.exact().map_or(0, |e| e.of(g.link).len());
+        }
         let self_groups = self_group_pairs(&geometry, &groups);
         let batch = crate::batch::BatchModel::new(crate::batch::BatchInput {
             geometry: &geometry,
@@ -350,6 +367,7 @@ impl Checker {
             allowed,
             padding: world.padding(),
             resolution: DEFAULT_RESOLUTION,
+            hull_count,
         })
     }
 
@@ -394,6 +412,8 @@ impl Checker {
             dof: robot.chain().dof(),
             q: vec![0.0; robot.chain().dof()],
             batch: self.batch.scratch(),
+            obstacle_witness: vec![Vector3::zeros(); self.hull_count * self.obstacles.len()],
+            self_witness: vec![Vector3::zeros(); self.hull_count * self.hull_count],
         }
     }
 
@@ -580,16 +600,50 @@ impl Checker {
     /// The exact layer's verdict on the placed state: links with hulls of the real meshes are
     /// tested with their hulls, everything else (attached objects, links without hulls) with
     /// its capsules. `false` when there is no exact geometry.
-    fn exact_valid(&self, s: &CheckScratch) -> bool {
+    fn exact_valid(&self, s: &mut CheckScratch) -> bool {
+        let mut obstacle_witness = std::mem::take(&mut s.obstacle_witness);
+        let mut self_witness = std::mem::take(&mut s.self_witness);
+        let valid = self.exact_valid_with(s, &mut obstacle_witness, &mut self_witness);
+        s.obstacle_witness = obstacle_witness;
+        s.self_witness = self_witness;
+        valid
+    }
+
+    /// [`Checker::exact_valid`] with the separating-direction caches (see [`CheckScratch`])
+    /// taken out of the scratch. A cached direction is only a first candidate: it counts when
+    /// it certifies the pair at this state, as every other candidate must.
+    fn exact_valid_with(
+        &self,
+        s: &CheckScratch,
+        obstacle_witness: &mut [Vector3<f64>],
+        self_witness: &mut [Vector3<f64>],
+    ) -> bool {
         use crate::exact::{
-            EXACT_MARGIN, certified_apart, hull_support_point, hull_vertex_inside, pose_of,
-            shape_min_point,
+            EXACT_MARGIN, certified_apart, certified_gap, hull_support_point, hull_vertex_inside,
+            pose_of, shape_min_point,
         };
         let Some(exact) = self.geometry.exact() else {
             return false;
         };
+        // the cached direction for `key` when it certifies `required` at this state
+        let by_witness = |cache: &[Vector3<f64>],
+                          key: usize,
+                          certify: &dyn Fn(Vector3<f64>) -> (f64, Vector3<f64>),
+                          required: f64| {
+            cache
+                .get(key)
+                .filter(|n| n.norm_squared() > 0.0)
+                .map(|&n| certify(n))
+                .and_then(|(gap, n)| (gap >= required).then_some(n))
+        };
+        let remember = |cache: &mut [Vector3<f64>], key: usize, n: Vector3<f64>| {
+            if let Some(slot) = cache.get_mut(key) {
+                *slot = n;
+            }
+        };
         let caps = self.geometry.capsules();
         let n = caps.len();
+        let nobs = self.obstacles.len();
         let own = self.geometry.robot_capsules();
         for (g, center) in self.groups.iter().zip(&s.centers) {
             let hulls = exact.of(g.link);
@@ -614,29 +668,44 @@ impl Checker {
                     })
                 };
                 if !hulls.is_empty() && !link_allowed && !capsules_clear() {
-                    // free only with a certificate: a plane (parry's contact normal) with the
-                    // hull's vertices on one side and the primitive, by its analytic support,
-                    // at least padding + margin beyond, all in f64 (parry's own distances were
-                    // seen millimetres off near contact)
+                    // free only with a certificate: a plane with the hull's vertices on one
+                    // side and the primitive, by its analytic support, at least padding +
+                    // margin beyond, all in f64 (parry's own distances were seen millimetres
+                    // off near contact); parry only proposes directions
                     let world = self.base * s.poses[g.link];
                     let p = pose_of(&world);
-                    for h in hulls {
-                        if hull_vertex_inside(h, &world, &o.shape, &o.pose) {
-                            return false;
-                        }
-                        let apart = certified_apart(
-                            h,
-                            &world,
-                            &p,
-                            &o.exact.1,
-                            &o.exact.0,
-                            &o.pose,
-                            |d| shape_min_point(&o.shape, &o.pose, d),
-                            self.padding + EXACT_MARGIN,
-                        );
-                        if !apart {
-                            return false;
-                        }
+                    let required = self.padding + EXACT_MARGIN;
+                    let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
+                    for (hi, h) in hulls.iter().enumerate() {
+                        let key = (g.first_hull + hi) * nobs + oi;
+                        let certify = |d: Vector3<f64>| certified_gap(h, &world, d, other_min);
+                        let direction = match by_witness(obstacle_witness, key, &certify, required)
+                        {
+                            Some(d) => d,
+                            None => {
+                                if hull_vertex_inside(h, &world, &o.shape, &o.pose) {
+                                    return false;
+                                }
+                                let Some(d) = certified_apart(
+                                    h,
+                                    &world,
+                                    &p,
+                                    &o.exact.1,
+                                    &o.exact.0,
+                                    &o.pose,
+                                    other_min,
+                                    required,
+                                    obstacle_witness
+                                        .get(key)
+                                        .copied()
+                                        .filter(|n| n.norm() > 0.0),
+                                ) else {
+                                    return false;
+                                };
+                                d
+                            }
+                        };
+                        remember(obstacle_witness, key, direction);
                     }
                 }
                 // capsules the hulls do not stand for: attached objects, links without hulls
@@ -677,28 +746,39 @@ impl Checker {
             if hulls_cover && !capsules_clear() {
                 let (wa, wb) = (self.base * s.poses[ga.link], self.base * s.poses[gb.link]);
                 let (pa, pb) = (pose_of(&wa), pose_of(&wb));
-                for x in ha {
-                    for y in hb {
+                for (xi, x) in ha.iter().enumerate() {
+                    for (yi, y) in hb.iter().enumerate() {
                         // certified as for obstacles: the two hulls' vertex supports
-                        let apart = certified_apart(
-                            x,
-                            &wa,
-                            &pa,
-                            &pb,
-                            y,
-                            &wb,
-                            |d| {
-                                hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
-                                    f64::NAN,
-                                    f64::NAN,
-                                    f64::NAN,
-                                ))
-                            },
-                            EXACT_MARGIN,
-                        );
-                        if !apart {
-                            return false;
-                        }
+                        let key = (ga.first_hull + xi) * self.hull_count + gb.first_hull + yi;
+                        let other_min = |d: &Vector3<f64>| {
+                            hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
+                                f64::NAN,
+                                f64::NAN,
+                                f64::NAN,
+                            ))
+                        };
+                        let certify = |d: Vector3<f64>| certified_gap(x, &wa, d, other_min);
+                        let direction = match by_witness(self_witness, key, &certify, EXACT_MARGIN)
+                        {
+                            Some(d) => d,
+                            None => {
+                                let Some(d) = certified_apart(
+                                    x,
+                                    &wa,
+                                    &pa,
+                                    &pb,
+                                    y,
+                                    &wb,
+                                    other_min,
+                                    EXACT_MARGIN,
+                                    self_witness.get(key).copied().filter(|n| n.norm() > 0.0),
+                                ) else {
+                                    return false;
+                                };
+                                d
+                            }
+                        };
+                        remember(self_witness, key, direction);
                     }
                 }
             }

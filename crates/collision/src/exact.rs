@@ -287,23 +287,27 @@ pub fn shape_min_point(
 
 /// A certified clearance between a hull (placed by `hull_pose`) and another convex set given
 /// by its support point function `other_min` (the point with the smallest `n · x`): the
-/// largest gap found along `start` and a few directions refined from the support points
-/// (each new direction joins the two support points). A gap `g` proves every point of the
+/// largest gap found along `start` (a unit vector, world frame, from the hull toward the other
+/// set) and a few directions refined from the support points (each new direction joins the
+/// two support points), with the direction that gave it. A gap `g` proves every point of the
 /// two is at least `g` apart along that direction; it never exceeds the true distance.
 pub fn certified_gap(
     hull: &SharedShape,
     hull_pose: &Isometry3<f64>,
     start: nalgebra::Vector3<f64>,
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
-) -> f64 {
+) -> (f64, nalgebra::Vector3<f64>) {
     let mut n = start;
-    let mut best = f64::NEG_INFINITY;
+    let mut best = (f64::NEG_INFINITY, start);
     for _ in 0..REFINEMENTS {
         let Some(a) = hull_support_point(hull, hull_pose, &n) else {
-            return f64::NEG_INFINITY;
+            return (f64::NEG_INFINITY, start);
         };
         let b = other_min(&n);
-        best = best.max(n.dot(&(b - a)));
+        let gap = n.dot(&(b - a));
+        if gap > best.0 {
+            best = (gap, n);
+        }
         let d = b - a;
         if d.norm() < 1e-12 || d.dot(&n) <= 0.0 {
             break;
@@ -320,11 +324,186 @@ pub fn certified_gap(
 /// Support-point refinements of a separating direction.
 const REFINEMENTS: usize = 6;
 
-/// Whether the hull placed at `hull_pose` (parry pose `p1`) is certified at least
-/// `required` away from another convex set (parry shape `s2` at `p2`, world pose `to`, support
-/// points `other_min`). Candidate directions, cheapest first, stopping at the first that
-/// certifies: the line between the poses, the line between parry's closest points, parry's
-/// contact normal; each refined from support points ([`certified_gap`]).
+/// Outcome of [`separation_search`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Separation {
+    /// A unit direction (world frame, from the hull toward the other set) along which the two
+    /// are at least the required distance apart.
+    Apart(nalgebra::Vector3<f64>),
+    /// Proven closer than the required distance (a point of their difference set is nearer).
+    Closer,
+    /// Neither proven within the iteration budget: the true distance is within a hair of the
+    /// required one.
+    Undecided,
+}
+
+/// Iterations of [`separation_search`].
+const SEPARATION_ITERATIONS: usize = 32;
+
+type V3 = nalgebra::Vector3<f64>;
+
+/// The point of segment `a b` nearest the origin.
+fn nearest_on_segment(a: V3, b: V3) -> V3 {
+    let ab = b - a;
+    let squared = ab.norm_squared();
+    if squared <= 0.0 {
+        return a;
+    }
+    a + ab * (-a.dot(&ab) / squared).clamp(0.0, 1.0)
+}
+
+/// The point of triangle `a b c` nearest the origin (Ericson, Real-Time Collision Detection,
+/// 5.1.5: Voronoi regions of the vertices and edges, else the face).
+fn nearest_on_triangle(a: V3, b: V3, c: V3) -> V3 {
+    let (ab, ac, ap) = (b - a, c - a, -a);
+    let (d1, d2) = (ab.dot(&ap), ac.dot(&ap));
+    if d1 <= 0.0 && d2 <= 0.0 {
+        return a;
+    }
+    let bp = -b;
+    let (d3, d4) = (ab.dot(&bp), ac.dot(&bp));
+    if d3 >= 0.0 && d4 <= d3 {
+        return b;
+    }
+    let vc = d1 * d4 - d3 * d2;
+    if vc <= 0.0 && d1 >= 0.0 && d3 <= 0.0 {
+        return a + ab * (d1 / (d1 - d3));
+    }
+    let cp = -c;
+    let (d5, d6) = (ab.dot(&cp), ac.dot(&cp));
+    if d6 >= 0.0 && d5 <= d6 {
+        return c;
+    }
+    let vb = d5 * d2 - d1 * d6;
+    if vb <= 0.0 && d2 >= 0.0 && d6 <= 0.0 {
+        return a + ac * (d2 / (d2 - d6));
+    }
+    let va = d3 * d6 - d5 * d4;
+    if va <= 0.0 && (d4 - d3) >= 0.0 && (d5 - d6) >= 0.0 {
+        return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)));
+    }
+    let sum = va + vb + vc;
+    if !(sum.abs() > f64::MIN_POSITIVE) {
+        // degenerate (flat) triangle: its nearest edge
+        return [
+            nearest_on_segment(a, b),
+            nearest_on_segment(b, c),
+            nearest_on_segment(a, c),
+        ]
+        .into_iter()
+        .min_by(|x, y| x.norm_squared().total_cmp(&y.norm_squared()))
+        .unwrap_or(a);
+    }
+    a + ab * (vb / sum) + ac * (vc / sum)
+}
+
+/// A simplex of at most four points of the difference set.
+struct Simplex {
+    points: [V3; 4],
+    len: usize,
+}
+
+impl Simplex {
+    /// Adds `w` and returns the point of the simplex nearest the origin, reducing the simplex
+    /// to at most three points (the face of a tetrahedron that holds it); `None` when the
+    /// origin is inside the tetrahedron (the sets overlap).
+    fn add_and_reduce(&mut self, w: V3) -> Option<V3> {
+        self.points[self.len] = w;
+        self.len += 1;
+        let p = self.points;
+        match self.len {
+            1 => Some(p[0]),
+            2 => Some(nearest_on_segment(p[0], p[1])),
+            3 => Some(nearest_on_triangle(p[0], p[1], p[2])),
+            _ => {
+                // faces with the vertex they leave out
+                let faces = [(0, 1, 2, 3), (0, 1, 3, 2), (0, 2, 3, 1), (1, 2, 3, 0)];
+                let mut best: Option<(V3, usize)> = None;
+                for (k, &(i, j, l, opposite)) in faces.iter().enumerate() {
+                    let normal = (p[j] - p[i]).cross(&(p[l] - p[i]));
+                    let origin_side = normal.dot(&(-p[i]));
+                    let other_side = normal.dot(&(p[opposite] - p[i]));
+                    // the origin beyond this face (or a flat tetrahedron): a candidate
+                    if origin_side * other_side <= 0.0 {
+                        let q = nearest_on_triangle(p[i], p[j], p[l]);
+                        if best.is_none_or(|(b, _)| q.norm_squared() < b.norm_squared()) {
+                            best = Some((q, k));
+                        }
+                    }
+                }
+                let (q, k) = best?;
+                let (i, j, l, _) = faces[k];
+                self.points = [p[i], p[j], p[l], V3::zeros()];
+                self.len = 3;
+                Some(q)
+            }
+        }
+    }
+}
+
+/// Decides whether a hull (placed by `hull_pose`) and another convex set (support points
+/// `other_min`: the point with the smallest `n · x`) are at least `required` apart, in `f64`,
+/// by GJK distance iterations on their difference set `D = other − hull`, started along
+/// `start` (unit, world frame, hull toward the other set). Every iterate `v` (the point of
+/// the current simplex nearest the origin) is a point of `D`, so `|v|` bounds the distance
+/// from above; every direction `n` gives the lower bound `min over D of n · d` from the
+/// support points. It stops as soon as one bound decides.
+pub fn separation_search(
+    hull: &SharedShape,
+    hull_pose: &Isometry3<f64>,
+    start: V3,
+    other_min: impl Fn(&V3) -> Point3<f64>,
+    required: f64,
+) -> Separation {
+    // the point of D with the smallest n · d
+    let lowest = |n: &V3| hull_support_point(hull, hull_pose, n).map(|a| other_min(n) - a);
+    let Some(first) = lowest(&start) else {
+        return Separation::Undecided;
+    };
+    if start.dot(&first) >= required {
+        return Separation::Apart(start);
+    }
+    let mut simplex = Simplex {
+        points: [V3::zeros(); 4],
+        len: 0,
+    };
+    let Some(mut v) = simplex.add_and_reduce(first) else {
+        return Separation::Closer;
+    };
+    for _ in 0..SEPARATION_ITERATIONS {
+        let length = v.norm();
+        if !length.is_finite() {
+            return Separation::Undecided;
+        }
+        if length < required {
+            return Separation::Closer;
+        }
+        let n = v / length;
+        let Some(w) = lowest(&n) else {
+            return Separation::Undecided;
+        };
+        let lower = n.dot(&w);
+        if lower >= required {
+            return Separation::Apart(n);
+        }
+        // no progress possible: the distance is between the two bounds
+        if length - lower <= 1e-12 * (1.0 + length) {
+            return Separation::Undecided;
+        }
+        match simplex.add_and_reduce(w) {
+            Some(next) => v = next,
+            None => return Separation::Closer,
+        }
+    }
+    Separation::Undecided
+}
+
+/// A direction (unit, world frame, from the hull toward the other set) that certifies the
+/// hull placed at `hull_pose` (parry pose `p1`) at least `required` away from another convex
+/// set (parry shape `s2` at `p2`, world pose `to`, support points `other_min`), or `None`.
+/// [`separation_search`] from `start` (else the line between the poses) decides almost every
+/// pair; when it cannot, parry's closest points and contact normal are tried as further
+/// directions ([`certified_gap`]): parry only proposes, the `f64` support points certify.
 #[allow(clippy::too_many_arguments)]
 pub fn certified_apart(
     hull: &SharedShape,
@@ -335,25 +514,34 @@ pub fn certified_apart(
     to: &Isometry3<f64>,
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
     required: f64,
-) -> bool {
+    start: Option<nalgebra::Vector3<f64>>,
+) -> Option<nalgebra::Vector3<f64>> {
     let v = |x: Vector| nalgebra::Vector3::new(f64::from(x.x), f64::from(x.y), f64::from(x.z));
     let unit = |d: nalgebra::Vector3<f64>| (d.norm() > 1e-12).then(|| d.normalize());
-    let ok = |n: Option<nalgebra::Vector3<f64>>| {
-        n.is_some_and(|n| certified_gap(hull, hull_pose, n, &other_min) >= required)
-    };
-    if ok(unit(to.translation.vector - hull_pose.translation.vector)) {
-        return true;
+    let start = start
+        .or_else(|| unit(to.translation.vector - hull_pose.translation.vector))
+        .unwrap_or_else(nalgebra::Vector3::z);
+    match separation_search(hull, hull_pose, start, &other_min, required) {
+        Separation::Apart(n) => return Some(n),
+        Separation::Closer => return None,
+        Separation::Undecided => {}
     }
+    let certify = |n: Option<nalgebra::Vector3<f64>>| {
+        n.and_then(|n| {
+            let (gap, direction) = certified_gap(hull, hull_pose, n, &other_min);
+            (gap >= required).then_some(direction)
+        })
+    };
     let closest = match parry3d::query::closest_points(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
         Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
         _ => None,
     };
-    if ok(closest) {
-        return true;
+    if let Some(d) = certify(closest) {
+        return Some(d);
     }
     match parry3d::query::contact(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
-        Ok(Some(c)) => ok(unit(v(c.normal1))),
-        _ => false,
+        Ok(Some(c)) => certify(unit(v(c.normal1))),
+        _ => None,
     }
 }
 
@@ -396,6 +584,107 @@ pub fn hull_vertex_inside(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cube of half side `h` as a hull.
+    fn cube(h: f32) -> SharedShape {
+        let mut points = Vec::new();
+        for x in [-h, h] {
+            for y in [-h, h] {
+                for z in [-h, h] {
+                    points.push(Vector::new(x, y, z));
+                }
+            }
+        }
+        SharedShape::new(ConvexPolyhedron::from_convex_hull(&points).expect("a cube"))
+    }
+
+    #[test]
+    fn separation_search_decides_known_distances_from_any_start() {
+        // a 0.2 m cube at the origin, rotated; a 0.05 m sphere whose surface is `gap` beyond
+        // the cube's face along the rotated x axis
+        let hull = cube(0.1);
+        let rotation = nalgebra::UnitQuaternion::from_euler_angles(0.3, -0.2, 0.5);
+        let pose = Isometry3::from_parts(nalgebra::Translation3::new(0.4, -0.3, 0.8), rotation);
+        let sphere = crate::Shape::Sphere { radius: 0.05 };
+        let starts = [
+            nalgebra::Vector3::x(),
+            -nalgebra::Vector3::x(),
+            nalgebra::Vector3::new(0.3, 0.9, -0.2).normalize(),
+            nalgebra::Vector3::z(),
+        ];
+        for gap in [-0.01, -0.001, 0.0005, 0.001, 0.01, 0.3] {
+            let centre = pose * Point3::new(0.1 + 0.05 + gap, 0.02, -0.03);
+            let at = Isometry3::translation(centre.x, centre.y, centre.z);
+            let other_min = |d: &nalgebra::Vector3<f64>| shape_min_point(&sphere, &at, d);
+            for start in starts {
+                for required in [0.0, 0.0008, 0.002] {
+                    let verdict = separation_search(&hull, &pose, start, other_min, required);
+                    let expect_apart = gap >= required + 1e-6;
+                    let expect_closer = gap <= required - 1e-6;
+                    match verdict {
+                        Separation::Apart(n) => {
+                            assert!(expect_apart, "gap {gap} required {required}: apart");
+                            // the direction really certifies
+                            let (certified, _) = certified_gap(&hull, &pose, n, other_min);
+                            assert!(certified >= required - 1e-12);
+                        }
+                        Separation::Closer => {
+                            assert!(expect_closer, "gap {gap} required {required}: closer")
+                        }
+                        Separation::Undecided => panic!("gap {gap} required {required} undecided"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn separation_search_decides_box_against_a_rotated_hull_face_to_face() {
+        // face to face (the slow case of plain support-point iterations): a board under the
+        // cube, 1 mm apart, then 1 mm into it
+        let hull = cube(0.05);
+        let pose = Isometry3::translation(0.2, 0.1, 0.5);
+        let board = crate::Shape::Box {
+            half_extents: [0.4, 0.3, 0.01],
+        };
+        for (gap, apart) in [(0.001, true), (-0.001, false)] {
+            let at = Isometry3::translation(0.25, 0.05, 0.5 - 0.05 - 0.01 - gap);
+            let other_min = |d: &nalgebra::Vector3<f64>| shape_min_point(&board, &at, d);
+            let verdict =
+                separation_search(&hull, &pose, nalgebra::Vector3::x(), other_min, 0.0001);
+            assert_eq!(matches!(verdict, Separation::Apart(_)), apart, "{verdict:?}");
+            assert_eq!(matches!(verdict, Separation::Closer), !apart, "{verdict:?}");
+        }
+    }
+
+    #[test]
+    fn nearest_point_on_a_triangle_matches_dense_sampling() {
+        let mut rng = cella_kinematics::Rng::new(5);
+        let mut point = || {
+            nalgebra::Vector3::new(
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(-1.0, 1.0),
+            )
+        };
+        for _ in 0..200 {
+            let (a, b, c) = (point(), point(), point());
+            let q = nearest_on_triangle(a, b, c);
+            let mut best = f64::INFINITY;
+            let n = 60;
+            for i in 0..=n {
+                for j in 0..=n - i {
+                    let (u, v) = (i as f64 / n as f64, j as f64 / n as f64);
+                    best = best.min((a + (b - a) * u + (c - a) * v).norm());
+                }
+            }
+            // q is a point of the triangle no farther than any sample
+            assert!(q.norm() <= best + 1e-12, "{} > {best}", q.norm());
+            let normal = (b - a).cross(&(c - a));
+            assert!(normal.dot(&(q - a)).abs() < 1e-9 * (1.0 + normal.norm()));
+            assert!(q.norm() >= best - 0.05, "sampling is 1/60 fine: {} {best}", q.norm());
+        }
+    }
 
     #[test]
     fn cylinder_prism_is_built_from_its_faces_and_circumscribes_the_cylinder() {
