@@ -49,6 +49,14 @@ impl Obstacle {
         (nalgebra::center(a, b) - self.center).norm() - self.bound - 0.5 * (b - a).norm() - r
     }
 
+    /// Lower bound on the clearance between this obstacle and a ball (world centre `center`,
+    /// radius `radius`): the exact distance from the centre to the shape minus the radius.
+    /// Tighter than [`Obstacle::capsule_gap`]'s bounding spheres for long thin objects (boards,
+    /// table tops), at the cost of one transform.
+    fn ball_gap(&self, center: &Point3<f64>, radius: f64) -> f64 {
+        self.shape.point_distance(&(self.inverse_pose * center)) - radius
+    }
+
     /// Clearance (m, a certified lower bound) between this obstacle and the capsule `a → b`
     /// of radius `r`, both in the world frame; negative inside.
     fn capsule_clearance(&self, a: &Point3<f64>, b: &Point3<f64>, r: f64) -> f64 {
@@ -529,7 +537,9 @@ impl Checker {
         for (g, center) in self.groups.iter().zip(&s.centers) {
             for (oi, o) in self.obstacles.iter().enumerate() {
                 let gap = (center - o.center).norm() - o.bound - g.radius;
-                if gap >= threshold(*best, self.padding) {
+                if gap >= threshold(*best, self.padding)
+                    || o.ball_gap(center, g.radius) >= threshold(*best, self.padding)
+                {
                     continue;
                 }
                 for &ci in &g.capsules {
@@ -649,7 +659,7 @@ impl Checker {
             let hulls = exact.of(g.link);
             for (oi, o) in self.obstacles.iter().enumerate() {
                 let gap = (center - o.center).norm() - o.bound - g.radius;
-                if gap >= self.padding {
+                if gap >= self.padding || o.ball_gap(center, g.radius) >= self.padding {
                     continue;
                 }
                 let link_allowed = g
@@ -922,7 +932,9 @@ impl Checker {
             for (oi, o) in self.obstacles.iter().enumerate() {
                 // sphere gap >= limit, compared squared (no square root for far pairs)
                 let reach = limit + o.bound + g.radius + self.padding;
-                if (center - o.center).norm_squared() >= reach * reach {
+                if (center - o.center).norm_squared() >= reach * reach
+                    || o.ball_gap(center, g.radius) - self.padding >= limit
+                {
                     continue;
                 }
                 for &ci in &g.capsules {
