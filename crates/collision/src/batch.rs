@@ -197,114 +197,44 @@ impl BatchModel {
     pub(crate) fn new(input: BatchInput<'_>) -> Self {
         let geometry = input.geometry;
         let robot = geometry.robot();
-        let model = robot.model();
         let chain = robot.chain();
         let caps = geometry.capsules();
-        // constant joint values: the model state of any group vector (group joints overwritten)
-        let mut full = vec![0.0; model.variables().len()];
-        let zeros = vec![0.0; chain.dof()];
-        if robot.model_state(&zeros, &mut full).is_err() {
-            full.iter_mut().for_each(|v| *v = 0.0);
-        }
-        // model variable -> group joint
-        let mut group_of_var = vec![None; model.variables().len()];
-        for (k, v) in chain.variables().iter().enumerate() {
-            if let Some(slot) = group_of_var.get_mut(v.model_variable) {
-                *slot = Some(k);
-            }
-        }
-        let joints = model.joints();
-        // the group joint driving a joint, with multiplier and offset
-        let driver = |ji: usize| -> Option<(usize, f64, f64)> {
-            let j = &joints[ji];
-            if !j.kind.is_movable() {
-                return None;
-            }
-            if let Some(v) = j.variable {
-                return group_of_var
-                    .get(v)
-                    .copied()
-                    .flatten()
-                    .map(|k| (k, 1.0, 0.0));
-            }
-            let m = j.mimic?;
-            let v = joints[m.source].variable?;
-            group_of_var
-                .get(v)
-                .copied()
-                .flatten()
-                .map(|k| (k, m.multiplier, m.offset))
-        };
-        // links in depth order; per link: (frame, offset of the link in that frame)
-        let n_links = model.links().len();
-        let mut order: Vec<usize> = (0..n_links).collect();
-        order.sort_by_key(|&l| model.ancestors(l).len());
-        let mut place: Vec<Option<(usize, Isometry3<f64>)>> = vec![None; n_links];
         let base = input.base;
-        let mut frames = vec![Frame {
-            parent: 0,
-            motion: Motion::Root,
-            t: v3(&base.translation.vector),
-            a: m9(&base.rotation.to_rotation_matrix().into_inner()),
-            b: [0.0; 9],
-            c: [0.0; 9],
-        }];
-        for &l in &order {
-            let Some(ji) = model.links()[l].parent_joint else {
-                place[l] = Some((0, Isometry3::identity()));
-                continue;
-            };
-            let j = &joints[ji];
-            let Some((pf, poff)) = place[j.parent] else {
-                continue;
-            };
-            let k = poff * j.origin;
-            match driver(ji) {
-                None => {
-                    let value = model.joint_value(ji, &full);
-                    place[l] = Some((pf, k * j.motion(value)));
-                }
-                Some((variable, multiplier, offset)) => {
-                    let rk = k.rotation.to_rotation_matrix().into_inner();
-                    let axis = j.axis.into_inner();
-                    let aat = axis * axis.transpose();
-                    let cross = axis.cross_matrix();
-                    let (motion, a, b, c) = if j.kind == cella_kinematics::JointKind::Prismatic {
-                        (
-                            Motion::Prismatic {
-                                variable,
-                                multiplier,
-                                offset,
-                                axis: v3(&(rk * axis)),
-                            },
-                            m9(&rk),
-                            [0.0; 9],
-                            [0.0; 9],
-                        )
-                    } else {
-                        (
-                            Motion::Revolute {
-                                variable,
-                                multiplier,
-                                offset,
-                            },
-                            m9(&(rk * aat)),
-                            m9(&(rk * (Matrix3::identity() - aat))),
-                            m9(&(rk * cross)),
-                        )
-                    };
-                    frames.push(Frame {
-                        parent: pf,
-                        motion,
-                        t: v3(&k.translation.vector),
-                        a,
-                        b,
-                        c,
-                    });
-                    place[l] = Some((frames.len() - 1, Isometry3::identity()));
-                }
-            }
-        }
+        let shared = crate::frames::Frames::new(robot, base);
+        let frames: Vec<Frame> = shared
+            .frames()
+            .iter()
+            .map(|f| Frame {
+                parent: f.parent,
+                motion: match f.motion {
+                    crate::frames::Motion::Root => Motion::Root,
+                    crate::frames::Motion::Revolute {
+                        variable,
+                        multiplier,
+                        offset,
+                    } => Motion::Revolute {
+                        variable,
+                        multiplier,
+                        offset,
+                    },
+                    crate::frames::Motion::Prismatic {
+                        variable,
+                        multiplier,
+                        offset,
+                        axis,
+                    } => Motion::Prismatic {
+                        variable,
+                        multiplier,
+                        offset,
+                        axis: v3(&axis),
+                    },
+                },
+                t: v3(&f.t),
+                a: m9(&f.a),
+                b: m9(&f.b),
+                c: m9(&f.c),
+            })
+            .collect();
         // sphere cover of each capsule, grouped like the checker's link groups
         let mut spheres = Vec::new();
         let mut capsules = Vec::new();
@@ -312,7 +242,7 @@ impl BatchModel {
         let mut cover_of = vec![usize::MAX; caps.len()];
         let mut extent: f64 = base.translation.vector.norm();
         for (link, members) in &input.groups {
-            let (frame, off) = place[*link].unwrap_or((0, Isometry3::identity()));
+            let (frame, off) = shared.link_place(*link);
             let first_capsule = capsules.len();
             let mut pts: Vec<(Point3<f64>, f64)> = Vec::new();
             for &ci in members {

@@ -9,7 +9,7 @@ use crate::error::{CollisionError, Result};
 use crate::robot_geometry::{RobotGeometry, bounding_capsule};
 use crate::shape::{Shape, segment_segment_distance};
 use crate::world::World;
-use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
 /// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
@@ -111,8 +111,9 @@ pub type Segment = (Point3<f64>, Point3<f64>);
 /// Per-thread scratch memory for [`Checker`] queries.
 #[derive(Debug, Clone)]
 pub struct CheckScratch {
-    full: Vec<f64>,
-    poses: Vec<Isometry3<f64>>,
+    /// World rotation and translation of every moving frame ([`crate::frames`]).
+    rot: Vec<Matrix3<f64>>,
+    pos: Vec<Vector3<f64>>,
     ends: Vec<(Point3<f64>, Point3<f64>)>,
     centers: Vec<Point3<f64>>,
     group_sweep: Vec<f64>,
@@ -133,7 +134,6 @@ pub struct CheckScratch {
 pub struct Checker {
     geometry: Arc<RobotGeometry>,
     names: Vec<String>,
-    base: Isometry3<f64>,
     obstacles: Vec<Obstacle>,
     /// `allowed[o * n_capsules + c]`: obstacle `o` may touch capsule `c`.
     allowed: Vec<bool>,
@@ -147,6 +147,10 @@ pub struct Checker {
     pub(crate) batch: crate::batch::BatchModel,
     /// Number of convex hulls of the exact layer over all link groups.
     hull_count: usize,
+    /// Forward kinematics of the moving frames.
+    frames: crate::frames::Frames,
+    /// Capsule segment ends in the frame of their link group.
+    frame_ends: Vec<(Point3<f64>, Point3<f64>)>,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.
@@ -161,6 +165,11 @@ struct LinkGroup {
     /// Index of the link's first hull among all hulls of the exact layer (their order: link
     /// groups in order, each link's hulls in order).
     first_hull: usize,
+    /// The moving frame the link is fixed to, and the link's pose in it.
+    frame: usize,
+    offset: Isometry3<f64>,
+    /// `center` in that frame.
+    frame_center: Point3<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +191,9 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
                 center: Point3::origin(),
                 radius: 0.0,
                 first_hull: 0,
+                frame: 0,
+                offset: Isometry3::identity(),
+                frame_center: Point3::origin(),
             }),
         }
     }
@@ -340,10 +352,18 @@ impl Checker {
             }
         }
         let mut groups = link_groups(&geometry);
+        let frames = crate::frames::Frames::new(geometry.robot(), &base);
+        let mut frame_ends = vec![(Point3::origin(), Point3::origin()); geometry.capsules().len()];
         let mut hull_count = 0;
         for g in &mut groups {
             g.first_hull = hull_count;
             hull_count += geometry.exact().map_or(0, |e| e.of(g.link).len());
+            (g.frame, g.offset) = frames.link_place(g.link);
+            g.frame_center = g.offset * g.center;
+            for &ci in &g.capsules {
+                let c = &geometry.capsules()[ci as usize];
+                frame_ends[ci as usize] = (g.offset * c.a, g.offset * c.b);
+            }
         }
         let self_groups = self_group_pairs(&geometry, &groups);
         let batch = crate::batch::BatchModel::new(crate::batch::BatchInput {
@@ -370,12 +390,13 @@ impl Checker {
             self_groups,
             geometry,
             names,
-            base,
             obstacles,
             allowed,
             padding: world.padding(),
             resolution: DEFAULT_RESOLUTION,
             hull_count,
+            frames,
+            frame_ends,
         })
     }
 
@@ -411,8 +432,8 @@ impl Checker {
     pub fn scratch(&self) -> CheckScratch {
         let robot = self.geometry.robot();
         CheckScratch {
-            full: vec![0.0; robot.model().variables().len()],
-            poses: vec![Isometry3::identity(); robot.model().links().len()],
+            rot: vec![Matrix3::zeros(); self.frames.frames().len()],
+            pos: vec![Vector3::zeros(); self.frames.frames().len()],
             ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
             centers: vec![Point3::origin(); self.groups.len()],
             group_sweep: vec![0.0; self.groups.len()],
@@ -502,23 +523,27 @@ impl Checker {
 
     /// Places every capsule for joint values `q`; false on bad input (length, NaN).
     fn place(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        let robot = self.geometry.robot();
-        if q.len() != s.dof
-            || robot.model_state(q, &mut s.full).is_err()
-            || robot.model().link_poses(&s.full, &mut s.poses).is_err()
-        {
+        if q.len() != s.dof || q.iter().any(|v| !v.is_finite()) || s.rot.len() != s.pos.len() {
             return false;
         }
-        let caps = self.geometry.capsules();
+        self.frames.place(q, &mut s.rot, &mut s.pos);
         for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
-            let t = self.base * s.poses[g.link];
-            *center = t * g.center;
+            let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
+            *center = Point3::from(r * g.frame_center.coords + t);
             for &i in &g.capsules {
-                let c = &caps[i as usize];
-                s.ends[i as usize] = (t * c.a, t * c.b);
+                let (a, b) = &self.frame_ends[i as usize];
+                s.ends[i as usize] = (
+                    Point3::from(r * a.coords + t),
+                    Point3::from(r * b.coords + t),
+                );
             }
         }
         true
+    }
+
+    /// World pose of the link of group `g` at the placed state.
+    fn link_world(&self, s: &CheckScratch, g: &LinkGroup) -> Isometry3<f64> {
+        crate::frames::isometry(&s.rot[g.frame], &s.pos[g.frame]) * g.offset
     }
 
     /// Visits colliding pairs (or, with `collect_distance`, every pair that may be closer than
@@ -682,7 +707,7 @@ impl Checker {
                     // side and the primitive, by its analytic support, at least padding +
                     // margin beyond, all in f64 (parry's own distances were seen millimetres
                     // off near contact); parry only proposes directions
-                    let world = self.base * s.poses[g.link];
+                    let world = self.link_world(s, g);
                     let p = pose_of(&world);
                     let required = self.padding + EXACT_MARGIN;
                     let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
@@ -754,7 +779,7 @@ impl Checker {
                 })
             };
             if hulls_cover && !capsules_clear() {
-                let (wa, wb) = (self.base * s.poses[ga.link], self.base * s.poses[gb.link]);
+                let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
                 let (pa, pb) = (pose_of(&wa), pose_of(&wb));
                 for (xi, x) in ha.iter().enumerate() {
                     for (yi, y) in hb.iter().enumerate() {

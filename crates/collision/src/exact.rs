@@ -652,7 +652,11 @@ mod tests {
             let other_min = |d: &nalgebra::Vector3<f64>| shape_min_point(&board, &at, d);
             let verdict =
                 separation_search(&hull, &pose, nalgebra::Vector3::x(), other_min, 0.0001);
-            assert_eq!(matches!(verdict, Separation::Apart(_)), apart, "{verdict:?}");
+            assert_eq!(
+                matches!(verdict, Separation::Apart(_)),
+                apart,
+                "{verdict:?}"
+            );
             assert_eq!(matches!(verdict, Separation::Closer), !apart, "{verdict:?}");
         }
     }
@@ -682,7 +686,11 @@ mod tests {
             assert!(q.norm() <= best + 1e-12, "{} > {best}", q.norm());
             let normal = (b - a).cross(&(c - a));
             assert!(normal.dot(&(q - a)).abs() < 1e-9 * (1.0 + normal.norm()));
-            assert!(q.norm() >= best - 0.05, "sampling is 1/60 fine: {} {best}", q.norm());
+            assert!(
+                q.norm() >= best - 0.05,
+                "sampling is 1/60 fine: {} {best}",
+                q.norm()
+            );
         }
     }
 

@@ -12,6 +12,7 @@ pub mod checker;
 pub mod composite;
 pub mod error;
 pub mod exact;
+mod frames;
 pub mod mesh;
 pub mod problem;
 pub mod robot_geometry;

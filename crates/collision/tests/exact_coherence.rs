@@ -18,7 +18,13 @@ fn exact_verdicts_do_not_depend_on_the_scratch_history() {
     }
     let mut decided_by_hulls = 0;
     let mut states = 0;
-    for scene in ["bookshelf_thin", "bookshelf_small", "box", "cage", "table_under_pick"] {
+    for scene in [
+        "bookshelf_thin",
+        "bookshelf_small",
+        "box",
+        "cage",
+        "table_under_pick",
+    ] {
         for k in [1, 17, 42, 77] {
             let file = dir.join(format!("{scene}/{scene}_{k:04}.json"));
             let p = Problem::from_file(&file).unwrap();
@@ -47,5 +53,8 @@ fn exact_verdicts_do_not_depend_on_the_scratch_history() {
         }
     }
     eprintln!("{states} states, {decided_by_hulls} freed by the hulls where capsules collide");
-    assert!(decided_by_hulls > 100, "the exact layer was hardly exercised");
+    assert!(
+        decided_by_hulls > 100,
+        "the exact layer was hardly exercised"
+    );
 }
