@@ -165,6 +165,10 @@ struct LinkGroup {
     /// Index of the link's first hull among all hulls of the exact layer (their order: link
     /// groups in order, each link's hulls in order).
     first_hull: usize,
+    /// Per group joint: bound on how far a point of this link moves per unit of that joint
+    /// (m/rad, 1 for prismatic joints; 0 for joints not above the link): the distance from the
+    /// joint's axis to the link's geometry, bounded through the joint origins in between.
+    levers: Vec<f64>,
     /// The moving frame the link is fixed to, and the link's pose in it.
     frame: usize,
     offset: Isometry3<f64>,
@@ -191,6 +195,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
                 center: Point3::origin(),
                 radius: 0.0,
                 first_hull: 0,
+                levers: Vec::new(),
                 frame: 0,
                 offset: Isometry3::identity(),
                 frame_center: Point3::origin(),
@@ -214,8 +219,51 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
             .iter()
             .map(|c| (c.a - g.center).norm().max((c.b - g.center).norm()) + c.radius)
             .fold(0.0, f64::max);
+        let extent = caps
+            .iter()
+            .map(|c| c.a.coords.norm().max(c.b.coords.norm()) + c.radius)
+            .fold(0.0, f64::max);
+        g.levers = link_levers(geometry, g.link, extent);
     }
     groups
+}
+
+/// Per group joint, a bound on the displacement (m) of any point of `link`'s geometry (within
+/// `extent` of the link frame origin) per unit of the joint: walking up from the link, the
+/// distance from each joint's child frame origin (on its axis) grows by at most the joint
+/// origin offsets (and prismatic travel) in between. Never more than the robot-wide
+/// [`RobotGeometry::lever_arms`], much less for links near the base.
+fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> Vec<f64> {
+    let robot = geometry.robot();
+    let model = robot.model();
+    let joints = model.joints();
+    let variable_of: Vec<Option<usize>> = {
+        let mut v = vec![None; joints.len()];
+        for (k, var) in robot.chain().variables().iter().enumerate() {
+            if let Ok(j) = model.joint_index(&var.name) {
+                v[j] = Some(k);
+            }
+        }
+        v
+    };
+    let mut levers = vec![0.0; robot.chain().dof()];
+    let mut reach = extent;
+    let mut current = link;
+    while let Some(ji) = model.links()[current].parent_joint {
+        let j = &joints[ji];
+        let prismatic = j.kind == cella_kinematics::JointKind::Prismatic;
+        if let Some(k) = variable_of[ji] {
+            levers[k] = if prismatic { 1.0 } else { reach };
+        }
+        let travel = if prismatic {
+            j.limits.lower.abs().max(j.limits.upper.abs())
+        } else {
+            0.0
+        };
+        reach += j.origin.translation.vector.norm() + travel;
+        current = j.parent;
+    }
+    levers
 }
 
 /// For each group joint, whether it lies between the model root and `link`.
@@ -1090,23 +1138,21 @@ impl Checker {
         if !self.is_valid(s, b) {
             return false;
         }
-        let levers = self.geometry.lever_arms();
         let mut sweep = 0.0;
         for (g, rate) in self.groups.iter().zip(s.group_sweep.iter_mut()) {
             *rate = 0.0;
             for k in 0..a.len() {
-                if g.upstream[k] {
-                    *rate += levers[k] * (b[k] - a[k]).abs();
-                }
+                *rate += g.levers[k] * (b[k] - a[k]).abs();
             }
             sweep = f64::max(sweep, *rate);
         }
+        // two links move relative to each other by the joints above exactly one of them
         for (p, rate) in self.self_groups.iter().zip(s.pair_sweep.iter_mut()) {
-            let (ua, ub) = (&self.groups[p.a].upstream, &self.groups[p.b].upstream);
+            let (ga, gb) = (&self.groups[p.a], &self.groups[p.b]);
             *rate = 0.0;
             for k in 0..a.len() {
-                if ua[k] != ub[k] {
-                    *rate += levers[k] * (b[k] - a[k]).abs();
+                if ga.upstream[k] != gb.upstream[k] {
+                    *rate += ga.levers[k].max(gb.levers[k]) * (b[k] - a[k]).abs();
                 }
             }
         }
