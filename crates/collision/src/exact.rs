@@ -383,7 +383,7 @@ fn nearest_on_triangle(a: V3, b: V3, c: V3) -> V3 {
         return b + (c - b) * ((d4 - d3) / ((d4 - d3) + (d5 - d6)));
     }
     let sum = va + vb + vc;
-    if !(sum.abs() > f64::MIN_POSITIVE) {
+    if sum.is_nan() || sum.abs() <= f64::MIN_POSITIVE {
         // degenerate (flat) triangle: its nearest edge
         return [
             nearest_on_segment(a, b),
