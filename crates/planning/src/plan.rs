@@ -50,6 +50,9 @@ impl Default for PlanOptions {
     }
 }
 
+/// Shortcut attempts allowed however short the search was.
+const MIN_SHORTCUT_ATTEMPTS: usize = 4;
+
 /// A planned motion: the geometric path, its timed and sampled trajectory, and how it went.
 #[derive(Debug, Clone)]
 pub struct PlannedMotion {
@@ -192,11 +195,15 @@ pub fn plan_joint<C: ValidityChecker>(
                 &mut scratch,
                 &raw,
                 &SimplifyOptions {
-                    shortcut_attempts: options.shortcut_attempts,
+                    // simplification should not cost more than the search that needed it:
+                    // at most one shortcut attempt per search iteration (a work count, not a
+                    // clock, so the same seed gives the same path on any machine)
+                    shortcut_attempts: options
+                        .shortcut_attempts
+                        .min((stats.iterations / 4).max(MIN_SHORTCUT_ATTEMPTS)),
                     seed: options.seed,
-                    // simplification should not cost more than the search that needed it
-                    time_budget: search_time
-                        .clamp(Duration::from_micros(200), Duration::from_millis(20)),
+                    // the clock only as a last resort: the rest of the request's budget
+                    time_budget: options.time_budget.saturating_sub(began.elapsed()),
                 },
             );
             simplify_time = simplify_began.elapsed();
