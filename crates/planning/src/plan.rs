@@ -27,7 +27,8 @@ pub struct PlanOptions {
     pub period: f64,
     /// Longest RRT extension (rad, Euclidean in joint space).
     pub range: f64,
-    /// Random shortcut attempts after the search.
+    /// Most random shortcut attempts after the search (fewer after a short search: one per
+    /// four search iterations, at least 4).
     pub shortcut_attempts: usize,
     /// How far the motion may pass from an intermediate waypoint when blending through it
     /// (rad, Euclidean in joint space); 0 stops at every waypoint. Blends are checked for
