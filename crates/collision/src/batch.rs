@@ -2,12 +2,9 @@
 //! robot capsules, in `f32` structure-of-arrays lanes (`[f32; LANES]` arithmetic that LLVM
 //! vectorises; stable Rust, no `unsafe`, no allocation per query).
 //!
-//! Layout. Forward kinematics runs only for *frames*: the robot base and every link whose
-//! parent joint is driven by a group joint (directly or as a mimic). Links behind constant
-//! joints (fixed joints, joints held at their `fixed_joints` value) are folded into the frame
-//! of their nearest moving ancestor, so their geometry is stored in that frame. A frame's
-//! rotation is `R_parent · (A + cos θ·B + sin θ·C)` with constant matrices (Rodrigues split),
-//! its translation `t_parent + R_parent·t_k`. Each capsule is covered by spheres centred on its
+//! Layout. Forward kinematics runs only for the moving frames of [`crate::frames`] (the same
+//! frames as the scalar checker, in `f32` lanes), and each link's geometry is stored in its
+//! frame. Each capsule is covered by spheres centred on its
 //! segment, spaced at most 0.75 radius apart: a sphere of radius `sqrt(r² + (s/2)²)`
 //! (≤ 1.07·r) around each centre contains every point of the capsule (a point at distance ≤ r
 //! from the segment point p is within `sqrt(r² + |p − c|²)` of the nearest centre c).
@@ -40,31 +37,15 @@ fn splat(v: f32) -> L {
     [v; LANES]
 }
 
-/// How a frame moves relative to its parent frame.
-#[derive(Debug, Clone, Copy)]
-enum Motion {
-    /// The robot base: constant pose in the world.
-    Root,
-    /// Rotation by `multiplier·q[variable] + offset` about a joint axis.
-    Revolute {
-        variable: usize,
-        multiplier: f64,
-        offset: f64,
-    },
-    /// Translation by `multiplier·q[variable] + offset` along `axis` (parent frame).
-    Prismatic {
-        variable: usize,
-        multiplier: f64,
-        offset: f64,
-        axis: [f32; 3],
-    },
-}
+use crate::frames::Motion;
 
 /// One moving frame of the batch forward kinematics.
 #[derive(Debug, Clone)]
 struct Frame {
     parent: usize,
     motion: Motion,
+    /// Prismatic axis in the parent frame (zero for other motions).
+    axis: [f32; 3],
     /// Translation of the joint frame in the parent frame.
     t: [f32; 3],
     /// Rotation = A + cos·B + sin·C (revolute) or A (root, prismatic); row-major.
@@ -206,28 +187,10 @@ impl BatchModel {
             .iter()
             .map(|f| Frame {
                 parent: f.parent,
-                motion: match f.motion {
-                    crate::frames::Motion::Root => Motion::Root,
-                    crate::frames::Motion::Revolute {
-                        variable,
-                        multiplier,
-                        offset,
-                    } => Motion::Revolute {
-                        variable,
-                        multiplier,
-                        offset,
-                    },
-                    crate::frames::Motion::Prismatic {
-                        variable,
-                        multiplier,
-                        offset,
-                        axis,
-                    } => Motion::Prismatic {
-                        variable,
-                        multiplier,
-                        offset,
-                        axis: v3(&axis),
-                    },
+                motion: f.motion,
+                axis: match f.motion {
+                    Motion::Prismatic { axis, .. } => v3(&axis),
+                    _ => [0.0; 3],
                 },
                 t: v3(&f.t),
                 a: m9(&f.a),
@@ -455,14 +418,14 @@ impl BatchModel {
                     variable,
                     multiplier,
                     offset,
-                    axis,
+                    ..
                 } => {
                     let mut t = [splat(0.0); 3];
                     for l in 0..LANES {
                         let lane = l.min(count - 1);
                         let v = (multiplier * q[lane * dof + variable] + offset) as f32;
                         for k in 0..3 {
-                            t[k][l] = f.t[k] + axis[k] * v;
+                            t[k][l] = f.t[k] + f.axis[k] * v;
                         }
                     }
                     let (pr, pp) = (s.rot[f.parent], s.pos[f.parent]);

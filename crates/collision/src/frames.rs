@@ -223,14 +223,7 @@ mod tests {
 
     #[test]
     fn frames_agree_with_the_model_forward_kinematics_for_every_bundled_robot() {
-        for name in [
-            "ur5e",
-            "kuka_kr6_r700",
-            "abb_irb2400",
-            "fanuc_lrmate200id",
-            "staubli_tx2_60",
-            "panda",
-        ] {
+        for name in cella_kinematics::library::names() {
             let robot = cella_kinematics::library::load(name).expect("library robot");
             let base = Isometry3::from_parts(
                 Translation3::new(0.3, -0.1, 0.2),
