@@ -571,7 +571,15 @@ impl Checker {
 
     /// Places every capsule for joint values `q`; false on bad input (length, NaN).
     fn place(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        if q.len() != s.dof || q.iter().any(|v| !v.is_finite()) || s.rot.len() != s.pos.len() {
+        // a scratch made by another checker would not fit: refused, not indexed out of bounds
+        let frames = self.frames.frames().len();
+        if q.len() != s.dof
+            || q.iter().any(|v| !v.is_finite())
+            || s.rot.len() != frames
+            || s.pos.len() != frames
+            || s.centers.len() != self.groups.len()
+            || s.ends.len() != self.frame_ends.len()
+        {
             return false;
         }
         self.frames.place(q, &mut s.rot, &mut s.pos);
@@ -702,22 +710,14 @@ impl Checker {
         self_witness: &mut [Vector3<f64>],
     ) -> bool {
         use crate::exact::{
-            EXACT_MARGIN, certified_apart, certified_gap, hull_support_point, hull_vertex_inside,
-            pose_of, shape_min_point,
+            EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point,
         };
         let Some(exact) = self.geometry.exact() else {
             return false;
         };
-        // the cached direction for `key` when it certifies `required` at this state
-        let by_witness = |cache: &[Vector3<f64>],
-                          key: usize,
-                          certify: &dyn Fn(Vector3<f64>) -> (f64, Vector3<f64>),
-                          required: f64| {
-            cache
-                .get(key)
-                .filter(|n| n.norm_squared() > 0.0)
-                .map(|&n| certify(n))
-                .and_then(|(gap, n)| (gap >= required).then_some(n))
+        // the remembered direction of pair `key`, if any: the first direction tried
+        let witness = |cache: &[Vector3<f64>], key: usize| {
+            cache.get(key).copied().filter(|n| n.norm_squared() > 0.0)
         };
         let remember = |cache: &mut [Vector3<f64>], key: usize, n: Vector3<f64>| {
             if let Some(slot) = cache.get_mut(key) {
@@ -756,37 +756,22 @@ impl Checker {
                     // margin beyond, all in f64 (parry's own distances were seen millimetres
                     // off near contact); parry only proposes directions
                     let world = self.link_world(s, g);
-                    let p = pose_of(&world);
                     let required = self.padding + EXACT_MARGIN;
                     let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
                     for (hi, h) in hulls.iter().enumerate() {
                         let key = (g.first_hull + hi) * nobs + oi;
-                        let certify = |d: Vector3<f64>| certified_gap(h, &world, d, other_min);
-                        let direction = match by_witness(obstacle_witness, key, &certify, required)
-                        {
-                            Some(d) => d,
-                            None => {
-                                if hull_vertex_inside(h, &world, &o.shape, &o.pose) {
-                                    return false;
-                                }
-                                let Some(d) = certified_apart(
-                                    h,
-                                    &world,
-                                    &p,
-                                    &o.exact.1,
-                                    &o.exact.0,
-                                    &o.pose,
-                                    other_min,
-                                    required,
-                                    obstacle_witness
-                                        .get(key)
-                                        .copied()
-                                        .filter(|n| n.norm() > 0.0),
-                                ) else {
-                                    return false;
-                                };
-                                d
-                            }
+                        let start = witness(obstacle_witness, key);
+                        let parry_other = (&o.exact.1, &o.exact.0);
+                        let Some(direction) = certified_apart(
+                            h,
+                            &world,
+                            parry_other,
+                            &o.pose,
+                            other_min,
+                            required,
+                            start,
+                        ) else {
+                            return false;
                         };
                         remember(obstacle_witness, key, direction);
                     }
@@ -828,7 +813,7 @@ impl Checker {
             };
             if hulls_cover && !capsules_clear() {
                 let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
-                let (pa, pb) = (pose_of(&wa), pose_of(&wb));
+                let pb = pose_of(&wb);
                 for (xi, x) in ha.iter().enumerate() {
                     for (yi, y) in hb.iter().enumerate() {
                         // certified as for obstacles: the two hulls' vertex supports
@@ -840,26 +825,11 @@ impl Checker {
                                 f64::NAN,
                             ))
                         };
-                        let certify = |d: Vector3<f64>| certified_gap(x, &wa, d, other_min);
-                        let direction = match by_witness(self_witness, key, &certify, EXACT_MARGIN)
-                        {
-                            Some(d) => d,
-                            None => {
-                                let Some(d) = certified_apart(
-                                    x,
-                                    &wa,
-                                    &pa,
-                                    &pb,
-                                    y,
-                                    &wb,
-                                    other_min,
-                                    EXACT_MARGIN,
-                                    self_witness.get(key).copied().filter(|n| n.norm() > 0.0),
-                                ) else {
-                                    return false;
-                                };
-                                d
-                            }
+                        let start = witness(self_witness, key);
+                        let Some(direction) =
+                            certified_apart(x, &wa, (&pb, y), &wb, other_min, EXACT_MARGIN, start)
+                        else {
+                            return false;
                         };
                         remember(self_witness, key, direction);
                     }

@@ -499,18 +499,15 @@ pub fn separation_search(
 }
 
 /// A direction (unit, world frame, from the hull toward the other set) that certifies the
-/// hull placed at `hull_pose` (parry pose `p1`) at least `required` away from another convex
-/// set (parry shape `s2` at `p2`, world pose `to`, support points `other_min`), or `None`.
+/// hull placed at `hull_pose` (world frame) at least `required` away from another convex
+/// set (parry pose and shape `(p2, s2)`, world pose `to`, support points `other_min`), or `None`.
 /// [`separation_search`] from `start` (else the line between the poses) decides almost every
 /// pair; when it cannot, parry's closest points and contact normal are tried as further
 /// directions ([`certified_gap`]): parry only proposes, the `f64` support points certify.
-#[allow(clippy::too_many_arguments)]
 pub fn certified_apart(
     hull: &SharedShape,
     hull_pose: &Isometry3<f64>,
-    p1: &Pose,
-    p2: &Pose,
-    s2: &SharedShape,
+    (p2, s2): (&Pose, &SharedShape),
     to: &Isometry3<f64>,
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
     required: f64,
@@ -532,6 +529,7 @@ pub fn certified_apart(
             (gap >= required).then_some(direction)
         })
     };
+    let p1 = &pose_of(hull_pose);
     let closest = match parry3d::query::closest_points(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
         Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
         _ => None,
@@ -543,42 +541,6 @@ pub fn certified_apart(
         Ok(Some(c)) => certify(unit(v(c.normal1))),
         _ => None,
     }
-}
-
-/// True when a vertex of the hull (placed by `pose`, world frame) lies inside the primitive
-/// placed at `shape_pose`: a proof of collision, cheaper than failing every separation
-/// certificate.
-pub fn hull_vertex_inside(
-    hull: &SharedShape,
-    pose: &Isometry3<f64>,
-    shape: &crate::Shape,
-    shape_pose: &Isometry3<f64>,
-) -> bool {
-    let Some(poly) = hull.as_convex_polyhedron() else {
-        return false;
-    };
-    // vertices straight into the primitive's frame
-    let to_local = shape_pose.inverse() * pose;
-    poly.points().iter().any(|v| {
-        let p = to_local * Point3::new(f64::from(v.x), f64::from(v.y), f64::from(v.z));
-        match *shape {
-            crate::Shape::Sphere { radius } => p.coords.norm() < radius,
-            crate::Shape::Box { half_extents: h } => {
-                p.x.abs() < h[0] && p.y.abs() < h[1] && p.z.abs() < h[2]
-            }
-            crate::Shape::Cylinder {
-                radius,
-                half_length,
-            } => p.z.abs() < half_length && p.x * p.x + p.y * p.y < radius * radius,
-            crate::Shape::Capsule {
-                radius,
-                half_length,
-            } => {
-                let z = p.z.clamp(-half_length, half_length);
-                (p.coords - nalgebra::Vector3::new(0.0, 0.0, z)).norm() < radius
-            }
-        }
-    })
 }
 
 #[cfg(test)]
