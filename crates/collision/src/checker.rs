@@ -190,7 +190,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
             Some(g) => g.capsules.push(i as u16),
             None => groups.push(LinkGroup {
                 link: c.link,
-                upstream: upstream_joints(geometry, c.link),
+                upstream: Vec::new(),
                 capsules: vec![i as u16],
                 center: Point3::origin(),
                 radius: 0.0,
@@ -223,17 +223,18 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
             .iter()
             .map(|c| c.a.coords.norm().max(c.b.coords.norm()) + c.radius)
             .fold(0.0, f64::max);
-        g.levers = link_levers(geometry, g.link, extent);
+        (g.upstream, g.levers) = link_levers(geometry, g.link, extent);
     }
     groups
 }
 
-/// Per group joint, a bound on the displacement (m) of any point of `link`'s geometry (within
-/// `extent` of the link frame origin) per unit of the joint: walking up from the link, the
-/// distance from each joint's child frame origin (on its axis) grows by at most the joint
+/// Per group joint: whether it lies between the model root and `link`, and a bound on the
+/// displacement (m) of any point of `link`'s geometry (within `extent` of the link frame
+/// origin) per unit of the joint (0 for joints not above the link): walking up from the link,
+/// the distance from each joint's child frame origin (on its axis) grows by at most the joint
 /// origin offsets (and prismatic travel) in between. Never more than the robot-wide
 /// [`RobotGeometry::lever_arms`], much less for links near the base.
-fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> Vec<f64> {
+fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> (Vec<bool>, Vec<f64>) {
     let robot = geometry.robot();
     let model = robot.model();
     let joints = model.joints();
@@ -246,6 +247,7 @@ fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> Vec<f64> {
         }
         v
     };
+    let mut upstream = vec![false; robot.chain().dof()];
     let mut levers = vec![0.0; robot.chain().dof()];
     let mut reach = extent;
     let mut current = link;
@@ -253,6 +255,7 @@ fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> Vec<f64> {
         let j = &joints[ji];
         let prismatic = j.kind == cella_kinematics::JointKind::Prismatic;
         if let Some(k) = variable_of[ji] {
+            upstream[k] = true;
             levers[k] = if prismatic { 1.0 } else { reach };
         }
         let travel = if prismatic {
@@ -263,28 +266,7 @@ fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> Vec<f64> {
         reach += j.origin.translation.vector.norm() + travel;
         current = j.parent;
     }
-    levers
-}
-
-/// For each group joint, whether it lies between the model root and `link`.
-fn upstream_joints(geometry: &RobotGeometry, link: usize) -> Vec<bool> {
-    let robot = geometry.robot();
-    let model = robot.model();
-    let chain_joints: Vec<Option<usize>> = robot
-        .chain()
-        .variables()
-        .iter()
-        .map(|v| model.joint_index(&v.name).ok())
-        .collect();
-    let above: Vec<usize> = model
-        .ancestors(link)
-        .iter()
-        .filter_map(|&l| model.links()[l].parent_joint)
-        .collect();
-    chain_joints
-        .iter()
-        .map(|j| j.is_some_and(|j| above.contains(&j)))
-        .collect()
+    (upstream, levers)
 }
 
 fn self_group_pairs(geometry: &RobotGeometry, groups: &[LinkGroup]) -> Vec<SelfGroupPair> {
