@@ -8,7 +8,6 @@ use cella_collision::problem::Problem;
 use cella_collision::{Checker, RobotGeometry, StaticRobot, World};
 use cella_kinematics::Rng;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 const LIBRARY: [&str; 6] = [
@@ -21,7 +20,7 @@ const LIBRARY: [&str; 6] = [
 ];
 
 mod common;
-use common::cluttered_world;
+use common::{cluttered_world, problems_dir};
 
 fn reach(g: &RobotGeometry) -> f64 {
     g.lever_arms().iter().copied().fold(0.0, f64::max)
@@ -94,11 +93,9 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
 
 #[test]
 fn batch_matches_scalar_on_motionbenchmaker_scenes() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/problems/panda-mbm");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} absent", dir.display());
+    let Some(dir) = problems_dir() else {
         return;
-    }
+    };
     for scene in ["bookshelf_small", "box", "cage", "table_pick"] {
         let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
         let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();

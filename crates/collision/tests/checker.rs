@@ -10,6 +10,9 @@ use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod common;
+use common::problems_dir;
+
 const MM: f64 = 1e-3;
 
 /// Distance from a capsule (segment a-b, radius r) to each shape, placed with a random-ish
@@ -272,16 +275,6 @@ fn padding_and_other_robots_count() {
         (0.0098..0.0125).contains(&shift),
         "padding 10 mm shifted contact by {shift}"
     );
-}
-
-fn problems_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/problems/panda-mbm");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/problems/panda-mbm is absent (CI provides it)");
-        None
-    }
 }
 
 #[test]

@@ -7,15 +7,15 @@
 
 use cella_collision::Checker;
 use cella_collision::problem::Problem;
-use std::path::PathBuf;
+
+mod common;
+use common::problems_dir;
 
 #[test]
 fn exact_verdicts_do_not_depend_on_the_scratch_history() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/problems/panda-mbm");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} absent", dir.display());
+    let Some(dir) = problems_dir() else {
         return;
-    }
+    };
     let mut decided_by_hulls = 0;
     let mut states = 0;
     for scene in [

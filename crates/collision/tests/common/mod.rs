@@ -1,4 +1,5 @@
-//! Shared scenes of the collision tests.
+//! Shared scenes of the collision tests (each test crate uses a part of them).
+#![allow(dead_code)]
 
 use cella_collision::{Shape, World, WorldObject};
 use cella_kinematics::Rng;
@@ -43,4 +44,17 @@ pub fn cluttered_world(base: &Isometry3<f64>, reach: f64, seed: u64) -> World {
         .unwrap();
     }
     w
+}
+
+/// The MotionBenchMaker Panda problems (`../shared/problems/panda-mbm` from the workspace),
+/// or `None`, saying so, when they are absent.
+pub fn problems_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/problems/panda-mbm");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: ../shared/problems/panda-mbm is absent (CI provides it)");
+        None
+    }
 }
