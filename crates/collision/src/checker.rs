@@ -6,11 +6,15 @@
 //! exact primitives. Every query first rejects far pairs by bounding spheres.
 
 use crate::error::{CollisionError, Result};
-use crate::robot_geometry::{RobotGeometry, bounding_capsule};
+use crate::robot_geometry::{LinkCapsule, RobotGeometry, bounding_capsule};
 use crate::shape::{Shape, segment_segment_distance};
 use crate::world::World;
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
+
+/// Motions bounded to at least this many resolution steps are probed before they are
+/// advanced through (see `probes_valid`).
+const PROBE_MIN_STEPS: usize = 8;
 
 /// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
 /// bounds, so this only costs conservatism, never safety.
@@ -291,6 +295,32 @@ fn self_group_pairs(geometry: &RobotGeometry, groups: &[LinkGroup]) -> Vec<SelfG
     out
 }
 
+/// Removes the self pairs that can never collide because they never move relative to each
+/// other: both capsules fixed to the same moving frame (joints outside the planning group, such
+/// as gripper fingers, keep their values) and clear of each other there. The capsules contain
+/// the links, so such a pair is free in every state and for the exact layer too. A rigid pair
+/// that overlaps stays: every state then reports it.
+fn drop_rigid_clear_pairs(
+    pairs: Vec<SelfGroupPair>,
+    groups: &[LinkGroup],
+    frame_ends: &[(Point3<f64>, Point3<f64>)],
+    caps: &[LinkCapsule],
+) -> Vec<SelfGroupPair> {
+    pairs
+        .into_iter()
+        .filter_map(|mut p| {
+            if groups[p.a].frame == groups[p.b].frame {
+                p.pairs.retain(|&(i, j)| {
+                    let ((a0, a1), (b0, b1)) = (&frame_ends[i as usize], &frame_ends[j as usize]);
+                    let reach = caps[i as usize].radius + caps[j as usize].radius;
+                    segment_segment_distance(a0, a1, b0, b1) < reach
+                });
+            }
+            (!p.pairs.is_empty()).then_some(p)
+        })
+        .collect()
+}
+
 fn capsule_shape(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> (Shape, Isometry3<f64>) {
     let axis = b - a;
     let half = axis.norm() / 2.0;
@@ -395,7 +425,12 @@ impl Checker {
                 frame_ends[ci as usize] = (g.offset * c.a, g.offset * c.b);
             }
         }
-        let self_groups = self_group_pairs(&geometry, &groups);
+        let self_groups = drop_rigid_clear_pairs(
+            self_group_pairs(&geometry, &groups),
+            &groups,
+            &frame_ends,
+            geometry.capsules(),
+        );
         let batch = crate::batch::BatchModel::new(crate::batch::BatchInput {
             geometry: &geometry,
             base: &base,
@@ -1071,6 +1106,31 @@ impl Checker {
             .or((first_state < n).then_some(first_state))
     }
 
+    /// Cheap early rejection for long motions: a few states spread along `a → b` (the
+    /// midpoint, then the quarter points), each checked alone. A motion through an obstacle
+    /// usually has one of them inside it, which conservative advancement from `a` would only
+    /// find after walking up to the obstacle. Never accepts anything: `true` only means "not
+    /// rejected yet".
+    fn probes_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
+        let steps = self.motion_steps(a, b);
+        if steps < PROBE_MIN_STEPS {
+            return true;
+        }
+        let mut q = std::mem::take(&mut s.q);
+        let mut ok = true;
+        for t in [0.5, 0.25, 0.75] {
+            for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
+                *o = x + t * (y - x);
+            }
+            if !self.is_valid(s, &q) {
+                ok = false;
+                break;
+            }
+        }
+        s.q = q;
+        ok
+    }
+
     /// True when the whole straight joint-space motion `a → b` is free.
     ///
     /// Conservative advancement with a resolution floor. At each visited state, every pair's
@@ -1088,6 +1148,9 @@ impl Checker {
             return false;
         }
         if !self.is_valid(s, b) {
+            return false;
+        }
+        if !self.probes_valid(s, a, b) {
             return false;
         }
         let mut sweep = 0.0;

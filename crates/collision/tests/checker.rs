@@ -420,3 +420,58 @@ fn unknown_link_in_the_acm_is_named() {
     .to_string();
     assert!(e.contains("no_such_link"), "{e}");
 }
+
+/// Pairs of links that never move relative to each other (the Panda's fingers: their joint is
+/// outside the planning group) are decided once, when the checker is built: a clear pair is
+/// never checked again, but a rigid pair that overlaps must stay and make every state invalid.
+#[test]
+fn rigid_pairs_that_overlap_make_every_state_invalid() {
+    let g = Arc::new(RobotGeometry::library("panda").unwrap());
+    let robot = g.robot();
+    let ready = robot.named_pose("ready").unwrap().to_vec();
+    // a part attached to the left finger reaching into the right one: a rigid pair that
+    // overlaps, so every state collides until the part may touch the right finger
+    let model = robot.model();
+    let mut full = vec![0.0; model.variables().len()];
+    robot.model_state(&ready, &mut full).unwrap();
+    let mut poses = vec![Isometry3::identity(); model.links().len()];
+    model.link_poses(&full, &mut poses).unwrap();
+    let left = model.link_index("panda_leftfinger").unwrap();
+    let right = model.link_index("panda_rightfinger").unwrap();
+    let capsule = g.capsules().iter().find(|c| c.link == right).unwrap();
+    let on_right = poses[right] * nalgebra::center(&capsule.a, &capsule.b);
+    let held = |touch: Vec<String>| {
+        let mut world = World::new();
+        world
+            .add(WorldObject {
+                name: "part".into(),
+                shape: Shape::Sphere { radius: 0.01 },
+                pose: Isometry3::from_parts(
+                    Translation3::from(on_right.coords),
+                    UnitQuaternion::identity(),
+                ),
+            })
+            .unwrap();
+        world
+            .attach("part", "panda_leftfinger", &poses[left], touch)
+            .unwrap();
+        Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap()
+    };
+    let stuck = held(Vec::new());
+    let mut s = stuck.scratch();
+    let home = robot.named_pose("home").unwrap().to_vec();
+    for q in [&ready, &home] {
+        assert!(!stuck.is_valid(&mut s, q));
+        let contacts = stuck.contacts(&mut s, q);
+        assert!(
+            contacts.iter().any(
+                |(a, b)| [a.as_str(), b.as_str()] == ["part", "panda_rightfinger"]
+                    || [a.as_str(), b.as_str()] == ["panda_rightfinger", "part"]
+            ),
+            "{contacts:?}"
+        );
+    }
+    let allowed = held(vec!["panda_rightfinger".into()]);
+    let mut s = allowed.scratch();
+    assert!(allowed.is_valid(&mut s, &ready));
+}
