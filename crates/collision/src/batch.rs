@@ -111,6 +111,17 @@ enum Kind {
     Capsule { radius: f32, half: f32 },
 }
 
+/// How fast the robot moves along one straight motion, per unit of the motion parameter, for
+/// [`BatchModel::free_steps`].
+pub(crate) struct MotionRates<'a> {
+    /// Per link group: bound (m) on the motion of any of its points.
+    pub group: &'a [f32],
+    /// Per self pair: bound (m) on the motion of one group relative to the other.
+    pub pair: &'a [f32],
+    /// Largest step reported (motion parameter units).
+    pub cap: f32,
+}
+
 /// Input to [`BatchModel::new`]: the checker's link groups, obstacles and ACM.
 pub(crate) struct BatchInput<'a> {
     pub geometry: &'a RobotGeometry,
@@ -546,6 +557,135 @@ impl BatchModel {
         self.self_filter(s, hit);
     }
 
+    /// Conservative advancement for [`LANES`] states of one straight motion at once
+    /// (`q[lane * dof + k]`, lanes past `count` repeat the last state): `steps[lane]` receives
+    /// how far, in the motion parameter and in both directions, the motion provably stays free
+    /// from that state, capped at `cap`; negative when the capsules may touch there (then the
+    /// scalar checker decides).
+    ///
+    /// `rates.group[g]` bounds how far (m) any point of link group `g` moves per unit of the
+    /// motion parameter, `rates.pair[p]` how far the two groups of self pair `p` move relative
+    /// to each other; a zero rate marks a link (pair) that does not move in this motion, which
+    /// is checked at the motion's end state instead. Every clearance is a lower bound: sphere
+    /// cover or segment distance to the obstacle's exact shape, minus the padding (obstacles
+    /// only) and the `f32` pad.
+    pub(crate) fn free_steps(
+        &self,
+        s: &mut BatchScratch,
+        q: &[f64],
+        count: usize,
+        rates: &MotionRates<'_>,
+        steps: &mut [f32; LANES],
+    ) {
+        let (group_rate, pair_rate) = (rates.group, rates.pair);
+        *steps = splat(rates.cap);
+        self.fk(s, q, count);
+        s.placed.iter_mut().for_each(|p| *p = false);
+        s.cap_placed.iter_mut().for_each(|p| *p = false);
+        let pad = self.pad;
+        let margin = self.padding + pad;
+        // the step a clearance `d` allows at `rate`, folded into `steps`
+        let fold = |steps: &mut [f32; LANES], d: &L, rate: f32| {
+            let inv = 1.0 / rate;
+            for l in 0..LANES {
+                steps[l] = steps[l].min(d[l] * inv);
+            }
+        };
+        // lanes that a clearance bound `d` does not settle at `rate`
+        let open =
+            |steps: &[f32; LANES], d: &L, rate: f32| (0..LANES).any(|l| d[l] < steps[l] * rate);
+        for (gi, g) in self.groups.iter().enumerate() {
+            let gc = Self::world_point(s, g.frame, &g.center);
+            s.group_world[gi] = gc;
+            let rate = group_rate[gi];
+            if rate <= 0.0 {
+                continue;
+            }
+            let reach = steps.iter().fold(0.0f32, |m, &v| m.max(v)) * rate;
+            let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+            for k in 0..3 {
+                for l in 0..LANES {
+                    lo[k] = lo[k].min(gc[k][l]);
+                    hi[k] = hi[k].max(gc[k][l]);
+                }
+                lo[k] -= g.radius + margin + reach;
+                hi[k] += g.radius + margin + reach;
+            }
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                if (0..3).any(|k| lo[k] > o.hi[k] || hi[k] < o.lo[k]) {
+                    continue;
+                }
+                let mut d = obstacle_clearance(o, &gc, g.radius + margin);
+                if !open(steps, &d, rate) {
+                    continue;
+                }
+                for (k, cc) in self.capsules[g.capsules.clone()].iter().enumerate() {
+                    if self.allowed[oi * self.n_capsules + cc.capsule] {
+                        continue;
+                    }
+                    let cw = Self::world_point(s, cc.frame, &cc.center);
+                    d = obstacle_clearance(o, &cw, cc.radius + margin);
+                    if !open(steps, &d, rate) {
+                        continue;
+                    }
+                    match o.kind {
+                        Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let d2 = segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat));
+                            for l in 0..LANES {
+                                d[l] = d2[l].sqrt() - cc.r - radius - margin;
+                            }
+                        }
+                        Kind::Box { .. } | Kind::Cylinder { .. } => {
+                            d = splat(f32::INFINITY);
+                            for si in cc.spheres.clone() {
+                                let p = self.sphere_world(s, cc.frame, si);
+                                let c = obstacle_clearance(o, &p, self.spheres[si].radius + margin);
+                                for l in 0..LANES {
+                                    d[l] = d[l].min(c[l]);
+                                }
+                            }
+                        }
+                    }
+                    fold(steps, &d, rate);
+                }
+            }
+        }
+        for (pi, (ga, gb, pairs)) in self.self_pairs.iter().enumerate() {
+            let rate = pair_rate[pi];
+            if rate <= 0.0 {
+                continue;
+            }
+            let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
+            let mut d = dist2(&s.group_world[*ga], &s.group_world[*gb]);
+            for l in 0..LANES {
+                d[l] = d[l].sqrt() - a.radius - b.radius - pad;
+            }
+            if !open(steps, &d, rate) {
+                continue;
+            }
+            for &(i, j) in pairs {
+                let (x, y) = (&self.capsules[i], &self.capsules[j]);
+                let cx = Self::world_point(s, x.frame, &x.center);
+                let cy = Self::world_point(s, y.frame, &y.center);
+                d = dist2(&cx, &cy);
+                for l in 0..LANES {
+                    d[l] = d[l].sqrt() - x.radius - y.radius - pad;
+                }
+                if !open(steps, &d, rate) {
+                    continue;
+                }
+                let (a0, a1) = self.segment_world(s, i);
+                let (b0, b1) = self.segment_world(s, j);
+                let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
+                for l in 0..LANES {
+                    d[l] = d2[l].sqrt() - x.r - y.r - pad;
+                }
+                fold(steps, &d, rate);
+            }
+        }
+    }
+
     /// The self-collision part of [`BatchModel::filter`].
     #[inline(never)]
     fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
@@ -588,6 +728,32 @@ fn any_lane(m: &[bool; LANES]) -> bool {
 /// exact shape (sphere, box, cylinder or capsule).
 #[inline(always)]
 fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
+    let (d2, extra) = obstacle_core_d2(o, p);
+    let reach = r + extra;
+    let mut out = [false; LANES];
+    for l in 0..LANES {
+        out[l] = d2[l] < reach * reach;
+    }
+    out
+}
+
+/// Lower bound, lane by lane, on the clearance (m) between a sphere of radius `r` at `p`
+/// (world) and the obstacle's shape: negative when they overlap.
+#[inline(always)]
+fn obstacle_clearance(o: &BatchObstacle, p: &[L; 3], r: f32) -> L {
+    let (d2, extra) = obstacle_core_d2(o, p);
+    let mut out = splat(0.0);
+    for l in 0..LANES {
+        out[l] = d2[l].sqrt() - extra - r;
+    }
+    out
+}
+
+/// Squared distance from `p` (world) to the obstacle's core (its centre for a sphere, its
+/// axis segment for a capsule, the solid for a box or cylinder; zero inside) and the radius
+/// around that core (sphere and capsule radius, zero for the solids).
+#[inline(always)]
+fn obstacle_core_d2(o: &BatchObstacle, p: &[L; 3]) -> (L, f32) {
     let mut x = [splat(0.0); 3];
     for k in 0..3 {
         for l in 0..LANES {
@@ -596,12 +762,12 @@ fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
         }
     }
     let mut d2 = splat(0.0);
-    let reach = match o.kind {
+    let extra = match o.kind {
         Kind::Sphere { radius } => {
             for l in 0..LANES {
                 d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + x[2][l] * x[2][l];
             }
-            r + radius
+            radius
         }
         Kind::Box { h } => {
             for l in 0..LANES {
@@ -610,7 +776,7 @@ fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
                 let dz = (x[2][l].abs() - h[2]).max(0.0);
                 d2[l] = dx * dx + dy * dy + dz * dz;
             }
-            r
+            0.0
         }
         Kind::Cylinder { radius, half } => {
             for l in 0..LANES {
@@ -619,21 +785,17 @@ fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
                 let dz = (x[2][l].abs() - half).max(0.0);
                 d2[l] = dr * dr + dz * dz;
             }
-            r
+            0.0
         }
         Kind::Capsule { radius, half } => {
             for l in 0..LANES {
                 let dz = (x[2][l].abs() - half).max(0.0);
                 d2[l] = x[0][l] * x[0][l] + x[1][l] * x[1][l] + dz * dz;
             }
-            r + radius
+            radius
         }
     };
-    let mut out = [false; LANES];
-    for l in 0..LANES {
-        out[l] = d2[l] < reach * reach;
-    }
-    out
+    (d2, extra)
 }
 
 /// Squared distance between segments `p1 → q1` and `p2 → q2`, lane by lane (Ericson, Real-Time

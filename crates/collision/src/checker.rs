@@ -12,10 +12,6 @@ use crate::world::World;
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
-/// Motions bounded to at least this many resolution steps are probed before they are
-/// advanced through (see `probes_valid`).
-const PROBE_MIN_STEPS: usize = 8;
-
 /// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
 /// bounds, so this only costs conservatism, never safety.
 const DISTANCE_TOLERANCE: f64 = 1e-4;
@@ -123,7 +119,6 @@ pub struct CheckScratch {
     group_sweep: Vec<f64>,
     pair_sweep: Vec<f64>,
     dof: usize,
-    q: Vec<f64>,
     batch: crate::batch::BatchScratch,
     /// Last certified separating direction (unit, world frame, hull toward obstacle) per
     /// `hull * obstacles + obstacle`; zero when none. Tried first at the next state: along a
@@ -131,6 +126,13 @@ pub struct CheckScratch {
     obstacle_witness: Vec<Vector3<f64>>,
     /// The same per pair of hulls of two links of the robot, `hull_a * hulls + hull_b`.
     self_witness: Vec<Vector3<f64>>,
+    /// Batched advancement along a motion: rates in `f32`, the stretches of the motion
+    /// parameter not yet proven free, and the states of one batch.
+    group_rate32: Vec<f32>,
+    pair_rate32: Vec<f32>,
+    gaps: Vec<(f64, f64)>,
+    next_gaps: Vec<(f64, f64)>,
+    lane_q: Vec<f64>,
 }
 
 /// Fast validity checks of one robot (its planning group) in a world.
@@ -504,10 +506,14 @@ impl Checker {
             group_sweep: vec![0.0; self.groups.len()],
             pair_sweep: vec![0.0; self.self_groups.len()],
             dof: robot.chain().dof(),
-            q: vec![0.0; robot.chain().dof()],
             batch: self.batch.scratch(),
             obstacle_witness: vec![Vector3::zeros(); self.hull_count * self.obstacles.len()],
             self_witness: vec![Vector3::zeros(); self.hull_count * self.hull_count],
+            group_rate32: vec![0.0; self.groups.len()],
+            pair_rate32: vec![0.0; self.self_groups.len()],
+            gaps: Vec::with_capacity(64),
+            next_gaps: Vec::with_capacity(64),
+            lane_q: vec![0.0; crate::batch::LANES * robot.chain().dof()],
         }
     }
 
@@ -974,93 +980,6 @@ impl Checker {
         ((self.sweep(a, b) / self.resolution).ceil() as usize).max(1)
     }
 
-    /// The largest motion-parameter step from the placed state that provably stays free:
-    /// for every (link, object) pair, its clearance minus the padding divided by how far the
-    /// link can move per unit parameter (the lever arms of the joints above it); for every self
-    /// pair, its clearance divided by how far the two links can move relative to each other
-    /// (the joints between them). Capped at `cap`; negative when the state collides.
-    fn free_step(&self, s: &CheckScratch, cap: f64) -> f64 {
-        let caps = self.geometry.capsules();
-        let n = caps.len();
-        let mut best = cap;
-        for ((g, center), &rate) in self.groups.iter().zip(&s.centers).zip(&s.group_sweep) {
-            // a static link was checked when the state was: it cannot start colliding
-            if rate <= 0.0 {
-                continue;
-            }
-            let limit = best * rate;
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                // sphere gap >= limit, compared squared (no square root for far pairs)
-                let reach = limit + o.bound + g.radius + self.padding;
-                if (center - o.center).norm_squared() >= reach * reach
-                    || o.ball_gap(center, g.radius) - self.padding >= limit
-                {
-                    continue;
-                }
-                for &ci in &g.capsules {
-                    let ci = ci as usize;
-                    if self.allowed[oi * n + ci] {
-                        continue;
-                    }
-                    let (a, b) = &s.ends[ci];
-                    let r = caps[ci].radius;
-                    if o.capsule_gap(a, b, r) - self.padding >= best * rate {
-                        continue;
-                    }
-                    let (la, lb) = (o.inverse_pose * a, o.inverse_pose * b);
-                    if let Shape::Box { half_extents } = &o.shape {
-                        // cheap lower bound first: the segment's midpoint to the box, minus
-                        // half its length (thin boards have loose bounding spheres)
-                        let mid = nalgebra::center(&la, &lb);
-                        let outside: f64 = (0..3)
-                            .map(|k| (mid[k].abs() - half_extents[k]).max(0.0).powi(2))
-                            .sum();
-                        let lower = outside.sqrt() - 0.5 * (lb - la).norm() - r - self.padding;
-                        if lower >= best * rate {
-                            continue;
-                        }
-                    }
-                    let d =
-                        o.shape.segment_distance(&la, &lb, DISTANCE_TOLERANCE) - r - self.padding;
-                    if d < 0.0 {
-                        return -1.0;
-                    }
-                    best = best.min(d / rate);
-                }
-            }
-        }
-        for (pair, &rate) in self.self_groups.iter().zip(&s.pair_sweep) {
-            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
-            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
-            if rate <= 0.0 && gap > 0.0 {
-                continue;
-            }
-            if gap >= best * rate {
-                continue;
-            }
-            for &(i, j) in &pair.pairs {
-                let (i, j) = (i as usize, j as usize);
-                let (a0, a1) = &s.ends[i];
-                let (b0, b1) = &s.ends[j];
-                let reach = caps[i].radius + caps[j].radius;
-                let cap_gap = (nalgebra::center(a0, a1) - nalgebra::center(b0, b1)).norm()
-                    - 0.5 * ((a1 - a0).norm() + (b1 - b0).norm())
-                    - reach;
-                if cap_gap > 0.0 && cap_gap >= best * rate {
-                    continue;
-                }
-                let d = segment_segment_distance(a0, a1, b0, b1) - reach;
-                if d < 0.0 {
-                    return -1.0;
-                }
-                if rate > 0.0 {
-                    best = best.min(d / rate);
-                }
-            }
-        }
-        best
-    }
-
     /// True when the whole polyline through `states` (group joint vectors back to back,
     /// `states[i * dof .. (i + 1) * dof]`) is free: [`Checker::path_first_collision`] finds
     /// nothing. Bad input (length, NaN) answers `false`.
@@ -1106,51 +1025,39 @@ impl Checker {
             .or((first_state < n).then_some(first_state))
     }
 
-    /// Cheap early rejection for long motions: a few states spread along `a → b` (the
-    /// midpoint, then the quarter points), each checked alone. A motion through an obstacle
-    /// usually has one of them inside it, which conservative advancement from `a` would only
-    /// find after walking up to the obstacle. Never accepts anything: `true` only means "not
-    /// rejected yet".
-    fn probes_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
-        let steps = self.motion_steps(a, b);
-        if steps < PROBE_MIN_STEPS {
-            return true;
+    /// [`Checker::is_valid`] for a state whose capsules the batch path found touching: the
+    /// exact layer alone (it skips every pair whose capsules are clear, so it answers what
+    /// the capsule scan followed by the exact layer would, without scanning twice).
+    fn is_valid_near_contact(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
+        if self.geometry.exact().is_none() {
+            return self.is_valid(s, q);
         }
-        let mut q = std::mem::take(&mut s.q);
-        let mut ok = true;
-        for t in [0.5, 0.25, 0.75] {
-            for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
-                *o = x + t * (y - x);
-            }
-            if !self.is_valid(s, &q) {
-                ok = false;
-                break;
-            }
-        }
-        s.q = q;
-        ok
+        self.place(s, q) && self.exact_valid(s)
     }
 
     /// True when the whole straight joint-space motion `a → b` is free.
     ///
-    /// Conservative advancement with a resolution floor. At each visited state, every pair's
-    /// clearance bounds how far the motion may go before that pair could touch: a link moves
-    /// at most `Σ lever_k·|Δq_k|` (joints above it) per unit of the motion parameter, two links
-    /// relative to each other at most the same sum over the joints between them. The next
-    /// state is the nearest such bound, so the skipped stretch is provably free; when that is
-    /// shorter than the motion resolution, the next state is one resolution further (no robot
-    /// point moves more than the resolution between two checked states: the motion cannot
-    /// pass through an obstacle thicker than the resolution nor penetrate any obstacle deeper
-    /// than half of it; a padding of half the resolution makes the entire motion provably
-    /// collision-free).
+    /// Conservative advancement with a resolution floor, [`crate::batch::LANES`] states at a
+    /// time. At a state of the motion, every pair's clearance bounds how far the motion may go,
+    /// in either direction, before that pair could touch: a link moves at most
+    /// `Σ lever_k·|Δq_k|` (joints above it) per unit of the motion parameter, two links relative
+    /// to each other at most the same sum over the joints between them. Each checked state thus
+    /// proves an interval around it free. The first batch spreads its states over the whole
+    /// motion (a motion through an obstacle usually fails there at once); each later batch
+    /// puts its states in the middle of the stretches not yet proven, until none is left.
+    /// Clearances come from the `f32` lanes of [`crate::batch`] (lower bounds); a state whose
+    /// capsules may touch is decided by the scalar check with the exact geometry, and when free
+    /// covers half the resolution floor around it (no robot point moves more than the
+    /// resolution between two such states: the motion cannot pass through an obstacle thicker
+    /// than the resolution nor penetrate any obstacle deeper than half of it; a padding of
+    /// half the resolution makes the entire motion provably collision-free).
     pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
-        if a.len() != b.len() || a.len() != s.dof {
+        use crate::batch::LANES;
+        if a.len() != b.len() || a.len() != s.dof || a.iter().any(|v| !v.is_finite()) {
             return false;
         }
+        // the end state also stands for the links that do not move in this motion
         if !self.is_valid(s, b) {
-            return false;
-        }
-        if !self.probes_valid(s, a, b) {
             return false;
         }
         let mut sweep = 0.0;
@@ -1174,42 +1081,160 @@ impl Checker {
         if !sweep.is_finite() {
             return false;
         }
-        let floor = if sweep > 0.0 {
-            self.resolution / sweep
-        } else {
-            1.0
-        };
-        let mut q = std::mem::take(&mut s.q);
-        let mut t = 0.0;
+        if sweep <= 0.0 {
+            return true; // a == b for every robot point: the end state was checked
+        }
+        // rates rounded up into f32 (a larger rate only shortens steps)
+        for (r32, r) in s.group_rate32.iter_mut().zip(&s.group_sweep) {
+            *r32 = round_up_f32(*r);
+        }
+        for (r32, r) in s.pair_rate32.iter_mut().zip(&s.pair_sweep) {
+            *r32 = round_up_f32(*r);
+        }
+        let floor = self.resolution / sweep;
+        let cap = (LOOKAHEAD * floor).min(1.0) as f32;
+        let dof = s.dof;
+        let mut gaps = std::mem::take(&mut s.gaps);
+        let mut next = std::mem::take(&mut s.next_gaps);
+        let mut lane_q = std::mem::take(&mut s.lane_q);
+        gaps.clear();
+        gaps.push((0.0, 1.0));
         let mut ok = true;
-        loop {
-            for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
-                *o = x + t * (y - x);
-            }
-            if !self.place(s, &q) {
-                ok = false;
-                break;
-            }
-            // look ahead at most LOOKAHEAD resolutions: far pairs are then pruned by their
-            // bounding spheres alone, which is cheaper than computing large clearances exactly
-            let mut step = self.free_step(s, (1.0 - t).min(LOOKAHEAD * floor));
-            if step < 0.0 {
-                // near contact: the exact geometry decides, and the resolution floor applies
-                if self.exact_valid(s) {
-                    step = 0.0;
-                } else {
-                    ok = false;
-                    break;
+        let mut steps = [0.0f32; LANES];
+        // (motion parameter, gap index) of the states of a batch
+        let mut samples = [(0.0f64, 0usize); LANES];
+        let mut first = true;
+        'batches: while !gaps.is_empty() {
+            // the first batch: the start state and states evenly over the whole motion
+            let count = if first {
+                for (i, sample) in samples.iter_mut().enumerate() {
+                    *sample = (i as f64 / LANES as f64, 0);
+                }
+                LANES
+            } else {
+                place_samples(&gaps, floor, &mut samples)
+            };
+            first = false;
+            for (lane, &(t, _)) in samples[..count].iter().enumerate() {
+                for ((o, x), y) in lane_q[lane * dof..(lane + 1) * dof]
+                    .iter_mut()
+                    .zip(a)
+                    .zip(b)
+                {
+                    *o = x + t * (y - x);
                 }
             }
-            t += step.max(floor);
-            if t >= 1.0 {
-                break;
+            self.batch.free_steps(
+                &mut s.batch,
+                &lane_q[..count * dof],
+                count,
+                &crate::batch::MotionRates {
+                    group: &s.group_rate32,
+                    pair: &s.pair_rate32,
+                    cap,
+                },
+                &mut steps,
+            );
+            // states whose capsules may touch: the exact check decides, deepest first (a motion
+            // into an obstacle is then refused after one check)
+            let mut order = [0usize; LANES];
+            let mut touching = 0;
+            for (lane, &step) in steps[..count].iter().enumerate() {
+                if step <= 0.0 {
+                    order[touching] = lane;
+                    touching += 1;
+                }
             }
+            order[..touching].sort_unstable_by(|&x, &y| steps[x].total_cmp(&steps[y]));
+            for &lane in &order[..touching] {
+                if !self.is_valid_near_contact(s, &lane_q[lane * dof..(lane + 1) * dof]) {
+                    ok = false;
+                    break 'batches;
+                }
+            }
+            // cover: each state proves [t - c, t + c]; gaps without a state carry over
+            next.clear();
+            let mut cursor_gap = usize::MAX;
+            let mut cursor = 0.0;
+            for lane in 0..count {
+                let (t, gi) = samples[lane];
+                // a touching state was found free above: it covers half the floor
+                let c = f64::from(steps[lane]).max(0.5 * floor);
+                if gi != cursor_gap {
+                    if cursor_gap != usize::MAX && cursor < gaps[cursor_gap].1 {
+                        next.push((cursor, gaps[cursor_gap].1));
+                    }
+                    cursor_gap = gi;
+                    cursor = gaps[gi].0;
+                }
+                if t - c > cursor {
+                    next.push((cursor, t - c));
+                }
+                cursor = f64::max(cursor, t + c);
+            }
+            if cursor_gap != usize::MAX && cursor < gaps[cursor_gap].1 {
+                next.push((cursor, gaps[cursor_gap].1));
+            }
+            // gaps that got no state this batch
+            let served = samples[count.max(1) - 1].1 + 1;
+            next.extend_from_slice(&gaps[served.min(gaps.len())..]);
+            std::mem::swap(&mut gaps, &mut next);
         }
-        s.q = q;
+        s.gaps = gaps;
+        s.next_gaps = next;
+        s.lane_q = lane_q;
         ok
     }
+}
+
+/// The smallest `f32` not below `x` (x ≥ 0): rates must not shrink in the conversion.
+fn round_up_f32(x: f64) -> f32 {
+    let y = x as f32;
+    if f64::from(y) >= x { y } else { y.next_up() }
+}
+
+/// Places up to [`crate::batch::LANES`] states in the leading gaps of `gaps` (stretches of
+/// the motion parameter not yet proven free), in order: one in the middle of each gap, and
+/// when there are fewer gaps than lanes, the spare lanes spread evenly over the gaps in
+/// proportion to their lengths (never more states in a gap than floor-wide pieces it has).
+/// Returns how many states were placed; `samples[i] = (t, gap index)`, ascending.
+fn place_samples(
+    gaps: &[(f64, f64)],
+    floor: f64,
+    samples: &mut [(f64, usize); crate::batch::LANES],
+) -> usize {
+    use crate::batch::LANES;
+    let used = gaps.len().min(LANES);
+    let mut per_gap = [1usize; LANES];
+    if used < LANES {
+        let mut spare = LANES - used;
+        while spare > 0 {
+            // the gap whose states would be farthest apart with one more
+            let mut best = None;
+            let mut widest = 0.0;
+            for (i, (lo, hi)) in gaps[..used].iter().enumerate() {
+                let len = hi - lo;
+                let room = (len / floor).ceil() as usize;
+                let spacing = len / (per_gap[i] + 1) as f64;
+                if per_gap[i] < room && spacing > widest {
+                    widest = spacing;
+                    best = Some(i);
+                }
+            }
+            let Some(i) = best else { break };
+            per_gap[i] += 1;
+            spare -= 1;
+        }
+    }
+    let mut count = 0;
+    for (i, (lo, hi)) in gaps[..used].iter().enumerate() {
+        let n = per_gap[i];
+        for j in 0..n {
+            samples[count] = (lo + (hi - lo) * (j as f64 + 0.5) / n as f64, i);
+            count += 1;
+        }
+    }
+    count
 }
 
 #[derive(Debug, Clone, Copy)]
