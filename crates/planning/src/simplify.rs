@@ -54,28 +54,6 @@ pub fn reduce_vertices<C: ValidityChecker>(
     out
 }
 
-/// Drops the waypoints that lie on the straight joint-space segment between their
-/// neighbours (a tree's "connect" steps leave one every `range`): the path stays the same set
-/// of states, so it needs no new check, and later passes have fewer waypoints to try.
-pub fn drop_collinear(path: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let mut out: Vec<Vec<f64>> = Vec::with_capacity(path.len());
-    for (k, q) in path.iter().enumerate() {
-        if k + 1 < path.len() && !out.is_empty() {
-            let prev = &out[out.len() - 1];
-            let next = &path[k + 1];
-            let (via, straight) = (distance(prev, q) + distance(q, next), distance(prev, next));
-            if via - straight <= COLLINEAR_TOLERANCE * straight.max(1e-9) {
-                continue;
-            }
-        }
-        out.push(q.clone());
-    }
-    out
-}
-
-/// Relative excess length under which a waypoint counts as on the segment of its neighbours.
-const COLLINEAR_TOLERANCE: f64 = 1e-9;
-
 /// Shortens `path` in place of a copy: vertex reduction, then random shortcuts between points
 /// on two different segments, then a final vertex reduction. Endpoints are kept exactly.
 pub fn simplify<C: ValidityChecker>(
@@ -85,8 +63,7 @@ pub fn simplify<C: ValidityChecker>(
     options: &SimplifyOptions,
 ) -> Vec<Vec<f64>> {
     let began = Instant::now();
-    let path = drop_collinear(path);
-    let mut path = reduce_vertices(checker, scratch, &path);
+    let mut path = reduce_vertices(checker, scratch, path);
     let mut rng = Rng::new(options.seed);
     let dof = path.first().map_or(0, Vec::len);
     let mut a = vec![0.0; dof];

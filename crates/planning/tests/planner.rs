@@ -300,33 +300,3 @@ fn ptp_moves_straight_or_says_where_it_collides() {
         other => panic!("{other}"),
     }
 }
-
-/// Waypoints on the straight segment between their neighbours are dropped (the same states,
-/// no check needed); corners, and both ends, stay.
-#[test]
-fn collinear_waypoints_are_dropped_corners_kept() {
-    use cella_planning::simplify::drop_collinear;
-    let path: Vec<Vec<f64>> = vec![
-        vec![0.0, 0.0],
-        vec![0.1, 0.1],
-        vec![0.2, 0.2],
-        vec![0.5, 0.5],
-        vec![0.5, 0.7],
-        vec![0.5, 0.9],
-        vec![0.6, 0.9 + 1e-3],
-    ];
-    let out = drop_collinear(&path);
-    assert_eq!(
-        out,
-        vec![
-            vec![0.0, 0.0],
-            vec![0.5, 0.5],
-            vec![0.5, 0.9],
-            vec![0.6, 0.9 + 1e-3]
-        ]
-    );
-    // a detour back along the same line is a corner, not a collinear point
-    let back = vec![vec![0.0, 0.0], vec![1.0, 0.0], vec![0.5, 0.0]];
-    assert_eq!(drop_collinear(&back), back);
-    assert_eq!(drop_collinear(&path[..2]), path[..2].to_vec());
-}
