@@ -973,9 +973,10 @@ impl Checker {
             .sum()
     }
 
-    /// Number of states [`Checker::motion_valid`] checks between `a` and `b` (excluding `a`):
-    /// enough that no robot point moves more than the resolution between two checked states
-    /// (bounded by the per-joint lever arms).
+    /// Number of resolution steps of the motion `a → b`: how many states a fixed-step check
+    /// would need (excluding `a`) so that no robot point moves more than the resolution
+    /// between two of them (bounded by the per-joint lever arms). [`Checker::motion_valid`]
+    /// needs far fewer where the robot is clear of everything.
     pub fn motion_steps(&self, a: &[f64], b: &[f64]) -> usize {
         ((self.sweep(a, b) / self.resolution).ceil() as usize).max(1)
     }
