@@ -116,8 +116,6 @@ pub struct CheckScratch {
     pos: Vec<Vector3<f64>>,
     ends: Vec<(Point3<f64>, Point3<f64>)>,
     centers: Vec<Point3<f64>>,
-    group_sweep: Vec<f64>,
-    pair_sweep: Vec<f64>,
     dof: usize,
     batch: crate::batch::BatchScratch,
     /// Last certified separating direction (unit, world frame, hull toward obstacle) per
@@ -503,8 +501,6 @@ impl Checker {
             pos: vec![Vector3::zeros(); self.frames.frames().len()],
             ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
             centers: vec![Point3::origin(); self.groups.len()],
-            group_sweep: vec![0.0; self.groups.len()],
-            pair_sweep: vec![0.0; self.self_groups.len()],
             dof: robot.chain().dof(),
             batch: self.batch.scratch(),
             obstacle_witness: vec![Vector3::zeros(); self.hull_count * self.obstacles.len()],
@@ -1061,36 +1057,30 @@ impl Checker {
         if !self.is_valid(s, b) {
             return false;
         }
+        // how far each link (pair) can move per unit of the motion parameter, rounded up into
+        // f32 (a larger rate only shortens steps)
         let mut sweep = 0.0;
-        for (g, rate) in self.groups.iter().zip(s.group_sweep.iter_mut()) {
-            *rate = 0.0;
-            for k in 0..a.len() {
-                *rate += g.levers[k] * (b[k] - a[k]).abs();
-            }
-            sweep = f64::max(sweep, *rate);
+        for (g, rate32) in self.groups.iter().zip(s.group_rate32.iter_mut()) {
+            let rate: f64 = (0..a.len())
+                .map(|k| g.levers[k] * (b[k] - a[k]).abs())
+                .sum();
+            sweep = f64::max(sweep, rate);
+            *rate32 = round_up_f32(rate);
         }
         // two links move relative to each other by the joints above exactly one of them
-        for (p, rate) in self.self_groups.iter().zip(s.pair_sweep.iter_mut()) {
+        for (p, rate32) in self.self_groups.iter().zip(s.pair_rate32.iter_mut()) {
             let (ga, gb) = (&self.groups[p.a], &self.groups[p.b]);
-            *rate = 0.0;
-            for k in 0..a.len() {
-                if ga.upstream[k] != gb.upstream[k] {
-                    *rate += ga.levers[k].max(gb.levers[k]) * (b[k] - a[k]).abs();
-                }
-            }
+            let rate: f64 = (0..a.len())
+                .filter(|&k| ga.upstream[k] != gb.upstream[k])
+                .map(|k| ga.levers[k].max(gb.levers[k]) * (b[k] - a[k]).abs())
+                .sum();
+            *rate32 = round_up_f32(rate);
         }
         if !sweep.is_finite() {
             return false;
         }
         if sweep <= 0.0 {
             return true; // a == b for every robot point: the end state was checked
-        }
-        // rates rounded up into f32 (a larger rate only shortens steps)
-        for (r32, r) in s.group_rate32.iter_mut().zip(&s.group_sweep) {
-            *r32 = round_up_f32(*r);
-        }
-        for (r32, r) in s.pair_rate32.iter_mut().zip(&s.pair_sweep) {
-            *r32 = round_up_f32(*r);
         }
         let floor = self.resolution / sweep;
         let cap = (LOOKAHEAD * floor).min(1.0) as f32;
@@ -1153,32 +1143,12 @@ impl Checker {
                     break 'batches;
                 }
             }
-            // cover: each state proves [t - c, t + c]; gaps without a state carry over
-            next.clear();
-            let mut cursor_gap = usize::MAX;
-            let mut cursor = 0.0;
-            for lane in 0..count {
-                let (t, gi) = samples[lane];
-                // a touching state was found free above: it covers half the floor
-                let c = f64::from(steps[lane]).max(0.5 * floor);
-                if gi != cursor_gap {
-                    if cursor_gap != usize::MAX && cursor < gaps[cursor_gap].1 {
-                        next.push((cursor, gaps[cursor_gap].1));
-                    }
-                    cursor_gap = gi;
-                    cursor = gaps[gi].0;
-                }
-                if t - c > cursor {
-                    next.push((cursor, t - c));
-                }
-                cursor = f64::max(cursor, t + c);
+            // a touching state was found free above: it covers half the floor
+            let mut covers = [0.0f64; LANES];
+            for (c, &step) in covers.iter_mut().zip(&steps[..count]) {
+                *c = f64::from(step).max(0.5 * floor);
             }
-            if cursor_gap != usize::MAX && cursor < gaps[cursor_gap].1 {
-                next.push((cursor, gaps[cursor_gap].1));
-            }
-            // gaps that got no state this batch
-            let served = samples[count.max(1) - 1].1 + 1;
-            next.extend_from_slice(&gaps[served.min(gaps.len())..]);
+            uncovered(&gaps, &samples[..count], &covers[..count], &mut next);
             std::mem::swap(&mut gaps, &mut next);
         }
         s.gaps = gaps;
@@ -1194,10 +1164,42 @@ fn round_up_f32(x: f64) -> f32 {
     if f64::from(y) >= x { y } else { y.next_up() }
 }
 
+/// Writes to `next` what of `gaps` (stretches of the motion parameter not yet proven free)
+/// stays unproven once each sample `(t, gap index)` proves `[t − c, t + c]`, `c = covers[i]`:
+/// the uncovered pieces of the gaps that got samples (samples ascending, grouped by gap, the
+/// leading gaps first, as [`place_samples`] places them), then the gaps that got none.
+fn uncovered(
+    gaps: &[(f64, f64)],
+    samples: &[(f64, usize)],
+    covers: &[f64],
+    next: &mut Vec<(f64, f64)>,
+) {
+    next.clear();
+    let mut i = 0;
+    while i < samples.len() {
+        let gap = samples[i].1;
+        let (mut cursor, end) = gaps[gap];
+        while i < samples.len() && samples[i].1 == gap {
+            let (t, c) = (samples[i].0, covers[i]);
+            if t - c > cursor {
+                next.push((cursor, t - c));
+            }
+            cursor = cursor.max(t + c);
+            i += 1;
+        }
+        if cursor < end {
+            next.push((cursor, end));
+        }
+    }
+    let served = samples.last().map_or(0, |&(_, gap)| gap + 1);
+    next.extend_from_slice(&gaps[served..]);
+}
+
 /// Places up to [`crate::batch::LANES`] states in the leading gaps of `gaps` (stretches of
 /// the motion parameter not yet proven free), in order: one in the middle of each gap, and
-/// when there are fewer gaps than lanes, the spare lanes spread evenly over the gaps in
-/// proportion to their lengths (never more states in a gap than floor-wide pieces it has).
+/// when there are fewer gaps than lanes, each spare lane to the gap whose states would then
+/// be farthest apart (never more states in a gap than floor-wide pieces it has), its states
+/// evenly spread.
 /// Returns how many states were placed; `samples[i] = (t, gap index)`, ascending.
 fn place_samples(
     gaps: &[(f64, f64)],
@@ -1285,5 +1287,45 @@ fn round_extra(shape: &Shape) -> f64 {
     match *shape {
         Shape::Sphere { radius } | Shape::Capsule { radius, .. } => radius,
         Shape::Box { .. } | Shape::Cylinder { .. } => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod advancement_tests {
+    use super::*;
+
+    #[test]
+    fn uncovered_keeps_what_no_interval_proves() {
+        let gaps = [(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)];
+        let mut next = Vec::new();
+        // two samples in the first gap, one in the second, none in the third
+        uncovered(
+            &gaps,
+            &[(0.25, 0), (0.75, 0), (2.5, 1)],
+            &[0.1, 0.3, 0.6],
+            &mut next,
+        );
+        assert_eq!(next, vec![(0.0, 0.15), (0.35, 0.45), (4.0, 5.0)]);
+        // overlapping intervals leave nothing between them; a covered end leaves nothing after
+        uncovered(&gaps[..1], &[(0.3, 0), (0.6, 0)], &[0.3, 0.4], &mut next);
+        assert!(next.is_empty(), "{next:?}");
+    }
+
+    #[test]
+    fn samples_fill_the_lanes_inside_the_gaps() {
+        use crate::batch::LANES;
+        let mut samples = [(0.0, 0); LANES];
+        // one long and one short gap: the spare lanes go to the long one, all inside
+        let gaps = [(0.0, 0.8), (0.9, 0.95)];
+        let n = place_samples(&gaps, 0.01, &mut samples);
+        assert_eq!(n, LANES);
+        let in_short = samples.iter().filter(|&&(_, g)| g == 1).count();
+        assert_eq!(in_short, 1);
+        for &(t, g) in &samples[..n] {
+            assert!(gaps[g].0 < t && t < gaps[g].1, "{t} outside gap {g}");
+        }
+        assert!(samples[..n].windows(2).all(|w| w[0].0 < w[1].0));
+        // a gap narrower than the floor gets one state, not eight
+        assert_eq!(place_samples(&[(0.5, 0.505)], 0.01, &mut samples), 1);
     }
 }
