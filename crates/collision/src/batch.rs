@@ -565,7 +565,9 @@ impl BatchModel {
     /// to each other; a zero rate marks a link (pair) that does not move in this motion, which
     /// is checked at the motion's end state instead. Every clearance is a lower bound: sphere
     /// cover or segment distance to the obstacle's exact shape, minus the padding (obstacles
-    /// only) and the `f32` pad.
+    /// only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean question with the
+    /// same hierarchy; answering it through this function, unit rates and no step, measured
+    /// 30 % slower: square roots on every test and no early exit.)
     pub(crate) fn free_steps(
         &self,
         s: &mut BatchScratch,
