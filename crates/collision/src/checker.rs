@@ -12,6 +12,8 @@ use crate::world::World;
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
+mod motion;
+
 /// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
 /// bounds, so this only costs conservatism, never safety.
 const DISTANCE_TOLERANCE: f64 = 1e-4;
@@ -19,9 +21,6 @@ const DISTANCE_TOLERANCE: f64 = 1e-4;
 /// Default motion resolution: no point of the robot moves more than this (m) between two
 /// checked states of a motion.
 pub const DEFAULT_RESOLUTION: f64 = 0.01;
-
-/// Longest conservative-advancement step, in motion resolutions.
-const LOOKAHEAD: f64 = 8.0;
 
 #[derive(Clone)]
 struct Obstacle {
@@ -131,6 +130,12 @@ pub struct CheckScratch {
     gaps: Vec<(f64, f64)>,
     next_gaps: Vec<(f64, f64)>,
     lane_q: Vec<f64>,
+    /// The states of a straight motion back to back, and where each state of a polyline lies
+    /// along it (see [`Checker::path_valid`]).
+    polyline: Vec<f64>,
+    knots: Vec<f64>,
+    /// Per joint: how far it moves per unit of the motion parameter.
+    joint_rate: Vec<f64>,
 }
 
 /// Fast validity checks of one robot (its planning group) in a world.
@@ -155,6 +160,8 @@ pub struct Checker {
     frames: crate::frames::Frames,
     /// Capsule segment ends in the frame of their link group.
     frame_ends: Vec<(Point3<f64>, Point3<f64>)>,
+    /// Per group joint: its largest lever over the link groups (m/rad).
+    largest_levers: Vec<f64>,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.
@@ -449,8 +456,13 @@ impl Checker {
                 .collect(),
             padding: world.padding(),
         });
+        let dof = geometry.robot().chain().dof();
+        let largest_levers = (0..dof)
+            .map(|k| groups.iter().map(|g| g.levers[k]).fold(0.0, f64::max))
+            .collect();
         Ok(Self {
             batch,
+            largest_levers,
             groups,
             self_groups,
             geometry,
@@ -510,6 +522,9 @@ impl Checker {
             gaps: Vec::with_capacity(64),
             next_gaps: Vec::with_capacity(64),
             lane_q: vec![0.0; crate::batch::LANES * robot.chain().dof()],
+            polyline: Vec::with_capacity(2 * robot.chain().dof()),
+            knots: Vec::with_capacity(64),
+            joint_rate: vec![0.0; robot.chain().dof()],
         }
     }
 
@@ -977,13 +992,6 @@ impl Checker {
         ((self.sweep(a, b) / self.resolution).ceil() as usize).max(1)
     }
 
-    /// True when the whole polyline through `states` (group joint vectors back to back,
-    /// `states[i * dof .. (i + 1) * dof]`) is free: [`Checker::path_first_collision`] finds
-    /// nothing. Bad input (length, NaN) answers `false`.
-    pub fn path_valid(&self, s: &mut CheckScratch, states: &[f64]) -> bool {
-        self.path_first_collision(s, states).is_none()
-    }
-
     /// Where the polyline through `states` (group joint vectors back to back) first collides:
     /// the smallest `k` such that state `k`, or the motion from state `k − 1` to it, is not
     /// free; `None` when the whole path is free, with the guarantee of
@@ -1031,213 +1039,6 @@ impl Checker {
         }
         self.place(s, q) && self.exact_valid(s)
     }
-
-    /// True when the whole straight joint-space motion `a → b` is free.
-    ///
-    /// Conservative advancement with a resolution floor, [`crate::batch::LANES`] states at a
-    /// time. At a state of the motion, every pair's clearance bounds how far the motion may go,
-    /// in either direction, before that pair could touch: a link moves at most
-    /// `Σ lever_k·|Δq_k|` (joints above it) per unit of the motion parameter, two links relative
-    /// to each other at most the same sum over the joints between them. Each checked state thus
-    /// proves an interval around it free. The first batch spreads its states over the whole
-    /// motion (a motion through an obstacle usually fails there at once); each later batch
-    /// puts its states in the middle of the stretches not yet proven, until none is left.
-    /// Clearances come from the `f32` lanes of [`crate::batch`] (lower bounds); a state whose
-    /// capsules may touch is decided by the scalar check with the exact geometry, and when free
-    /// covers half the resolution floor around it (no robot point moves more than the
-    /// resolution between two such states: the motion cannot pass through an obstacle thicker
-    /// than the resolution nor penetrate any obstacle deeper than half of it; a padding of
-    /// half the resolution makes the entire motion provably collision-free).
-    pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
-        use crate::batch::LANES;
-        if a.len() != b.len() || a.len() != s.dof || a.iter().any(|v| !v.is_finite()) {
-            return false;
-        }
-        // the end state also stands for the links that do not move in this motion
-        if !self.is_valid(s, b) {
-            return false;
-        }
-        // how far each link (pair) can move per unit of the motion parameter, rounded up into
-        // f32 (a larger rate only shortens steps)
-        let mut sweep = 0.0;
-        for (g, rate32) in self.groups.iter().zip(s.group_rate32.iter_mut()) {
-            let rate: f64 = (0..a.len())
-                .map(|k| g.levers[k] * (b[k] - a[k]).abs())
-                .sum();
-            sweep = f64::max(sweep, rate);
-            *rate32 = round_up_f32(rate);
-        }
-        // two links move relative to each other by the joints above exactly one of them
-        for (p, rate32) in self.self_groups.iter().zip(s.pair_rate32.iter_mut()) {
-            let (ga, gb) = (&self.groups[p.a], &self.groups[p.b]);
-            let rate: f64 = (0..a.len())
-                .filter(|&k| ga.upstream[k] != gb.upstream[k])
-                .map(|k| ga.levers[k].max(gb.levers[k]) * (b[k] - a[k]).abs())
-                .sum();
-            *rate32 = round_up_f32(rate);
-        }
-        if !sweep.is_finite() {
-            return false;
-        }
-        if sweep <= 0.0 {
-            return true; // a == b for every robot point: the end state was checked
-        }
-        let floor = self.resolution / sweep;
-        let cap = (LOOKAHEAD * floor).min(1.0) as f32;
-        let dof = s.dof;
-        let mut gaps = std::mem::take(&mut s.gaps);
-        let mut next = std::mem::take(&mut s.next_gaps);
-        let mut lane_q = std::mem::take(&mut s.lane_q);
-        gaps.clear();
-        gaps.push((0.0, 1.0));
-        let mut ok = true;
-        let mut steps = [0.0f32; LANES];
-        // (motion parameter, gap index) of the states of a batch
-        let mut samples = [(0.0f64, 0usize); LANES];
-        let mut first = true;
-        'batches: while !gaps.is_empty() {
-            // the first batch: the start state and states evenly over the whole motion
-            let count = if first {
-                for (i, sample) in samples.iter_mut().enumerate() {
-                    *sample = (i as f64 / LANES as f64, 0);
-                }
-                LANES
-            } else {
-                place_samples(&gaps, floor, &mut samples)
-            };
-            first = false;
-            for (lane, &(t, _)) in samples[..count].iter().enumerate() {
-                for ((o, x), y) in lane_q[lane * dof..(lane + 1) * dof]
-                    .iter_mut()
-                    .zip(a)
-                    .zip(b)
-                {
-                    *o = x + t * (y - x);
-                }
-            }
-            self.batch.free_steps(
-                &mut s.batch,
-                &lane_q[..count * dof],
-                count,
-                &crate::batch::MotionRates {
-                    group: &s.group_rate32,
-                    pair: &s.pair_rate32,
-                    cap,
-                },
-                &mut steps,
-            );
-            // states whose capsules may touch: the exact check decides, deepest first (a motion
-            // into an obstacle is then refused after one check)
-            let mut order = [0usize; LANES];
-            let mut touching = 0;
-            for (lane, &step) in steps[..count].iter().enumerate() {
-                if step <= 0.0 {
-                    order[touching] = lane;
-                    touching += 1;
-                }
-            }
-            order[..touching].sort_unstable_by(|&x, &y| steps[x].total_cmp(&steps[y]));
-            for &lane in &order[..touching] {
-                if !self.is_valid_near_contact(s, &lane_q[lane * dof..(lane + 1) * dof]) {
-                    ok = false;
-                    break 'batches;
-                }
-            }
-            // a touching state was found free above: it covers half the floor
-            let mut covers = [0.0f64; LANES];
-            for (c, &step) in covers.iter_mut().zip(&steps[..count]) {
-                *c = f64::from(step).max(0.5 * floor);
-            }
-            uncovered(&gaps, &samples[..count], &covers[..count], &mut next);
-            std::mem::swap(&mut gaps, &mut next);
-        }
-        s.gaps = gaps;
-        s.next_gaps = next;
-        s.lane_q = lane_q;
-        ok
-    }
-}
-
-/// The smallest `f32` not below `x` (x ≥ 0): rates must not shrink in the conversion.
-fn round_up_f32(x: f64) -> f32 {
-    let y = x as f32;
-    if f64::from(y) >= x { y } else { y.next_up() }
-}
-
-/// Writes to `next` what of `gaps` (stretches of the motion parameter not yet proven free)
-/// stays unproven once each sample `(t, gap index)` proves `[t − c, t + c]`, `c = covers[i]`:
-/// the uncovered pieces of the gaps that got samples (samples ascending, grouped by gap, the
-/// leading gaps first, as [`place_samples`] places them), then the gaps that got none.
-fn uncovered(
-    gaps: &[(f64, f64)],
-    samples: &[(f64, usize)],
-    covers: &[f64],
-    next: &mut Vec<(f64, f64)>,
-) {
-    next.clear();
-    let mut i = 0;
-    while i < samples.len() {
-        let gap = samples[i].1;
-        let (mut cursor, end) = gaps[gap];
-        while i < samples.len() && samples[i].1 == gap {
-            let (t, c) = (samples[i].0, covers[i]);
-            if t - c > cursor {
-                next.push((cursor, t - c));
-            }
-            cursor = cursor.max(t + c);
-            i += 1;
-        }
-        if cursor < end {
-            next.push((cursor, end));
-        }
-    }
-    let served = samples.last().map_or(0, |&(_, gap)| gap + 1);
-    next.extend_from_slice(&gaps[served..]);
-}
-
-/// Places up to [`crate::batch::LANES`] states in the leading gaps of `gaps` (stretches of
-/// the motion parameter not yet proven free), in order: one in the middle of each gap, and
-/// when there are fewer gaps than lanes, each spare lane to the gap whose states would then
-/// be farthest apart (never more states in a gap than floor-wide pieces it has), its states
-/// evenly spread.
-/// Returns how many states were placed; `samples[i] = (t, gap index)`, ascending.
-fn place_samples(
-    gaps: &[(f64, f64)],
-    floor: f64,
-    samples: &mut [(f64, usize); crate::batch::LANES],
-) -> usize {
-    use crate::batch::LANES;
-    let used = gaps.len().min(LANES);
-    let mut per_gap = [1usize; LANES];
-    if used < LANES {
-        let mut spare = LANES - used;
-        while spare > 0 {
-            // the gap whose states would be farthest apart with one more
-            let mut best = None;
-            let mut widest = 0.0;
-            for (i, (lo, hi)) in gaps[..used].iter().enumerate() {
-                let len = hi - lo;
-                let room = (len / floor).ceil() as usize;
-                let spacing = len / (per_gap[i] + 1) as f64;
-                if per_gap[i] < room && spacing > widest {
-                    widest = spacing;
-                    best = Some(i);
-                }
-            }
-            let Some(i) = best else { break };
-            per_gap[i] += 1;
-            spare -= 1;
-        }
-    }
-    let mut count = 0;
-    for (i, (lo, hi)) in gaps[..used].iter().enumerate() {
-        let n = per_gap[i];
-        for j in 0..n {
-            samples[count] = (lo + (hi - lo) * (j as f64 + 0.5) / n as f64, i);
-            count += 1;
-        }
-    }
-    count
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1287,45 +1088,5 @@ fn round_extra(shape: &Shape) -> f64 {
     match *shape {
         Shape::Sphere { radius } | Shape::Capsule { radius, .. } => radius,
         Shape::Box { .. } | Shape::Cylinder { .. } => 0.0,
-    }
-}
-
-#[cfg(test)]
-mod advancement_tests {
-    use super::*;
-
-    #[test]
-    fn uncovered_keeps_what_no_interval_proves() {
-        let gaps = [(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)];
-        let mut next = Vec::new();
-        // two samples in the first gap, one in the second, none in the third
-        uncovered(
-            &gaps,
-            &[(0.25, 0), (0.75, 0), (2.5, 1)],
-            &[0.1, 0.3, 0.6],
-            &mut next,
-        );
-        assert_eq!(next, vec![(0.0, 0.15), (0.35, 0.45), (4.0, 5.0)]);
-        // overlapping intervals leave nothing between them; a covered end leaves nothing after
-        uncovered(&gaps[..1], &[(0.3, 0), (0.6, 0)], &[0.3, 0.4], &mut next);
-        assert!(next.is_empty(), "{next:?}");
-    }
-
-    #[test]
-    fn samples_fill_the_lanes_inside_the_gaps() {
-        use crate::batch::LANES;
-        let mut samples = [(0.0, 0); LANES];
-        // one long and one short gap: the spare lanes go to the long one, all inside
-        let gaps = [(0.0, 0.8), (0.9, 0.95)];
-        let n = place_samples(&gaps, 0.01, &mut samples);
-        assert_eq!(n, LANES);
-        let in_short = samples.iter().filter(|&&(_, g)| g == 1).count();
-        assert_eq!(in_short, 1);
-        for &(t, g) in &samples[..n] {
-            assert!(gaps[g].0 < t && t < gaps[g].1, "{t} outside gap {g}");
-        }
-        assert!(samples[..n].windows(2).all(|w| w[0].0 < w[1].0));
-        // a gap narrower than the floor gets one state, not eight
-        assert_eq!(place_samples(&[(0.5, 0.505)], 0.01, &mut samples), 1);
     }
 }

@@ -44,8 +44,11 @@ pub trait ValidityChecker: Sync {
         })
     }
 
-    /// True when the whole polyline through `states` is free (see
-    /// [`ValidityChecker::path_first_collision`]).
+    /// True when the whole polyline through `states` is free, with the guarantee of
+    /// [`ValidityChecker::motion_valid`]. The default is
+    /// [`ValidityChecker::path_first_collision`] finding nothing; implementations may decide
+    /// the polyline as one motion (near contact the verdict may then differ from the
+    /// segment-by-segment one; both carry the guarantee).
     fn path_valid(&self, scratch: &mut Self::Scratch, states: &[f64]) -> bool {
         self.path_first_collision(scratch, states).is_none()
     }

@@ -26,6 +26,10 @@ impl ValidityChecker for Checker {
         Checker::path_first_collision(self, scratch, states)
     }
 
+    fn path_valid(&self, scratch: &mut CheckScratch, states: &[f64]) -> bool {
+        Checker::path_valid(self, scratch, states)
+    }
+
     fn colliding_pairs(&self, scratch: &mut CheckScratch, q: &[f64]) -> Vec<NamedPair> {
         self.contacts(scratch, q)
     }

@@ -60,14 +60,19 @@ impl Timing {
 /// Blends tighter than this are not worth a retry: the path stops at those waypoints.
 const SMALLEST_BLEND: f64 = 0.005;
 
-/// Times `path` (waypoints whose straight segments the caller wants checked) under `limits`,
-/// samples it every `period` s, validates limits, and checks collision along every straight
-/// segment and every blend. `blend_deviation` (rad, ≥ 0) bounds how far a blend passes from
-/// its waypoint; 0 stops at every waypoint.
+/// Times `path` (waypoints whose straight segments the caller has checked) under `limits`,
+/// samples it every `period` s, validates limits, and checks collision along the whole
+/// motion. `blend_deviation` (rad, ≥ 0) bounds how far a blend passes from its waypoint; 0
+/// stops at every waypoint.
 ///
-/// Collision guarantee on blends: consecutive samples are joined by straight motions checked
-/// at the checker's resolution; the true motion between two samples `dt` apart leaves that
-/// chord by at most `max|q̈|·dt²/8` per joint (3·10⁻⁵ rad at 15 rad/s² and 4 ms).
+/// Collision: a blended motion is checked as what leaves the planner, the sampled trajectory
+/// itself, in one polyline check ([`ValidityChecker::path_valid`]: consecutive samples joined
+/// by straight motions at the checker's resolution; the true motion between two samples `dt`
+/// apart leaves that chord by at most `max|q̈|·dt²/8` per joint, 3·10⁻⁵ rad at 15 rad/s² and
+/// 4 ms; on the straight stretches it is the chord). When it collides the blends are
+/// tightened, then dropped; a motion that stops at every waypoint is its straight segments,
+/// each checked with [`ValidityChecker::motion_valid`]
+/// ([`PlanningError::MotionInCollision`] when one collides).
 pub fn time_and_validate<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
@@ -81,18 +86,6 @@ pub fn time_and_validate<C: ValidityChecker>(
             "blend_deviation",
             format!("{blend_deviation} rad is not a finite non-negative deviation"),
         ));
-    }
-    // the straight segments, at the checker's guaranteed resolution
-    let total = path_length(path).max(f64::MIN_POSITIVE);
-    let mut travelled = 0.0;
-    for w in path.windows(2) {
-        if !checker.motion_valid(scratch, &w[0], &w[1]) {
-            return Err(PlanningError::MotionInCollision {
-                fraction: travelled / total,
-                pairs: Vec::new(),
-            });
-        }
-        travelled += distance(&w[0], &w[1]);
     }
     let mut distinct: Vec<Vec<f64>> = Vec::with_capacity(path.len());
     for w in path {
@@ -118,7 +111,11 @@ pub fn time_and_validate<C: ValidityChecker>(
             }
             return Err(PlanningError::Trajectory(e.to_string()));
         }
-        if deviation > 0.0 && !blends_free(checker, scratch, &timing, &samples) {
+        if deviation > 0.0 {
+            // blended: the sampled motion itself, blends and straight stretches in one pass
+            if checker.path_valid(scratch, &samples.q) {
+                return Ok((timing, samples));
+            }
             deviation = if deviation / 4.0 >= SMALLEST_BLEND {
                 deviation / 4.0
             } else {
@@ -126,8 +123,32 @@ pub fn time_and_validate<C: ValidityChecker>(
             };
             continue;
         }
+        // stopping at every waypoint: the motion is the straight segments
+        segments_free(checker, scratch, &distinct)?;
         return Ok((timing, samples));
     }
+}
+
+/// `Ok` when every straight segment of `path` is free (at the checker's guaranteed
+/// resolution), else [`PlanningError::MotionInCollision`] with the fraction of the path length
+/// where the first colliding segment starts.
+fn segments_free<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    path: &[Vec<f64>],
+) -> Result<()> {
+    let total = path_length(path).max(f64::MIN_POSITIVE);
+    let mut travelled = 0.0;
+    for w in path.windows(2) {
+        if !checker.motion_valid(scratch, &w[0], &w[1]) {
+            return Err(PlanningError::MotionInCollision {
+                fraction: travelled / total,
+                pairs: Vec::new(),
+            });
+        }
+        travelled += distance(&w[0], &w[1]);
+    }
+    Ok(())
 }
 
 fn time_path(
@@ -147,29 +168,4 @@ fn time_path(
         ..TimeOptimalOptions::default()
     };
     TimeOptimalTrajectory::new(path, limits, &options).map(Timing::TimeOptimal)
-}
-
-/// Checks the motion through the samples inside every blend window (consecutive samples
-/// joined by straight motions, at the checker's resolution).
-fn blends_free<C: ValidityChecker>(
-    checker: &C,
-    scratch: &mut C::Scratch,
-    timing: &Timing,
-    samples: &SampledTrajectory,
-) -> bool {
-    let dof = samples.dof;
-    for (start, end) in timing.blend_windows() {
-        let first = samples
-            .times
-            .partition_point(|&t| t <= start)
-            .saturating_sub(1);
-        let last = samples
-            .times
-            .partition_point(|&t| t < end)
-            .min(samples.len() - 1);
-        if !checker.path_valid(scratch, &samples.q[first * dof..(last + 1) * dof]) {
-            return false;
-        }
-    }
-    true
 }
