@@ -155,6 +155,29 @@ pub(crate) struct BatchModel {
     pad: f32,
 }
 
+/// A pair whose capsules may be within the padding in some lanes of a
+/// [`BatchModel::free_steps`] batch: every other pair is proven clear in every lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Contact {
+    /// Lanes (bit `l` for lane `l`) where the pair may touch.
+    pub lanes: u8,
+    /// Link group of `capsule` (the first group of a self pair).
+    pub group: u32,
+    /// Capsule index of the robot geometry.
+    pub capsule: u32,
+    /// What it may touch.
+    pub other: ContactWith,
+}
+
+/// The other side of a [`Contact`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContactWith {
+    /// An obstacle, by index.
+    Obstacle(u32),
+    /// A capsule of the robot geometry, in self pair `pair` (checker order).
+    Capsule { pair: u32, capsule: u32 },
+}
+
 /// Per-thread lanes of the batch path.
 #[derive(Debug, Clone)]
 pub(crate) struct BatchScratch {
@@ -168,6 +191,9 @@ pub(crate) struct BatchScratch {
     cap_placed: Vec<bool>,
     /// World centres of the link groups' bounding spheres (set by the robot-world pass).
     group_world: Vec<[L; 3]>,
+    /// The pairs of the last [`BatchModel::free_steps`] batch that may touch, in the order of
+    /// its scan (grouped by link group and obstacle, then by self pair).
+    pub(crate) contacts: Vec<Contact>,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -387,6 +413,7 @@ impl BatchModel {
             cap_world: vec![([splat(0.0); 3], [splat(0.0); 3]); self.capsules.len()],
             cap_placed: vec![false; self.capsules.len()],
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
+            contacts: Vec::with_capacity(64),
         }
     }
 
@@ -558,7 +585,9 @@ impl BatchModel {
     /// (`q[lane * dof + k]`, lanes past `count` repeat the last state): `steps[lane]` receives
     /// how far, in the motion parameter and in both directions, the motion provably stays free
     /// from that state, capped at `cap`; negative when the capsules may touch there (then the
-    /// scalar checker decides).
+    /// scalar checker decides). The pairs that may touch in some lane are listed in
+    /// `s.contacts` with their lanes: every pair not listed for a lane is at least the padding
+    /// apart there (`f32` lower bound), so the scalar checker need look at the listed ones only.
     ///
     /// `rates.group[g]` bounds how far (m) any point of link group `g` moves per unit of the
     /// motion parameter, `rates.pair[p]` how far the two groups of self pair `p` move relative
@@ -590,9 +619,15 @@ impl BatchModel {
                 steps[l] = steps[l].min(d[l] * inv);
             }
         };
-        // lanes that a clearance bound `d` does not settle at `rate`
-        let open =
-            |steps: &[f32; LANES], d: &L, rate: f32| (0..LANES).any(|l| d[l] < steps[l] * rate);
+        // lanes that a clearance bound `d` does not settle at `rate`: it could shorten the
+        // step, or it may touch (every touching pair is recorded, also in lanes already
+        // touching elsewhere)
+        let open = |steps: &[f32; LANES], d: &L, rate: f32| {
+            (0..LANES).any(|l| d[l] < steps[l].max(0.0) * rate)
+        };
+        // the lanes where a clearance is negative
+        let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
+        s.contacts.clear();
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
@@ -646,6 +681,15 @@ impl BatchModel {
                             }
                         }
                     }
+                    let lanes = touching(&d);
+                    if lanes != 0 {
+                        s.contacts.push(Contact {
+                            lanes,
+                            group: gi as u32,
+                            capsule: cc.capsule as u32,
+                            other: ContactWith::Obstacle(oi as u32),
+                        });
+                    }
                     fold(steps, &d, rate);
                 }
             }
@@ -679,6 +723,18 @@ impl BatchModel {
                 let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
                 for l in 0..LANES {
                     d[l] = d2[l].sqrt() - x.r - y.r - pad;
+                }
+                let lanes = touching(&d);
+                if lanes != 0 {
+                    s.contacts.push(Contact {
+                        lanes,
+                        group: *ga as u32,
+                        capsule: x.capsule as u32,
+                        other: ContactWith::Capsule {
+                            pair: pi as u32,
+                            capsule: y.capsule as u32,
+                        },
+                    });
                 }
                 fold(steps, &d, rate);
             }

@@ -12,6 +12,7 @@ use crate::world::World;
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
+mod exact_check;
 mod motion;
 
 /// Accuracy (m) of the segment/box and segment/cylinder distance search; distances are lower
@@ -722,168 +723,6 @@ impl Checker {
         self.is_valid_placed(s, q).is_some_and(|(valid, _)| valid)
     }
 
-    /// The exact layer's verdict on the placed state: links with hulls of the real meshes are
-    /// tested with their hulls, everything else (attached objects, links without hulls) with
-    /// its capsules. `false` when there is no exact geometry.
-    fn exact_valid(&self, s: &mut CheckScratch) -> bool {
-        let mut obstacle_witness = std::mem::take(&mut s.obstacle_witness);
-        let mut self_witness = std::mem::take(&mut s.self_witness);
-        let valid = self.exact_valid_with(s, &mut obstacle_witness, &mut self_witness);
-        s.obstacle_witness = obstacle_witness;
-        s.self_witness = self_witness;
-        valid
-    }
-
-    /// [`Checker::exact_valid`] with the separating-direction caches (see [`CheckScratch`])
-    /// taken out of the scratch. A cached direction is only a first candidate: it counts when
-    /// it certifies the pair at this state, as every other candidate must.
-    fn exact_valid_with(
-        &self,
-        s: &CheckScratch,
-        obstacle_witness: &mut [Vector3<f64>],
-        self_witness: &mut [Vector3<f64>],
-    ) -> bool {
-        use crate::exact::{
-            EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point,
-        };
-        let Some(exact) = self.geometry.exact() else {
-            return false;
-        };
-        // the remembered direction of pair `key`, if any: the first direction tried
-        let witness = |cache: &[Vector3<f64>], key: usize| {
-            cache.get(key).copied().filter(|n| n.norm_squared() > 0.0)
-        };
-        let remember = |cache: &mut [Vector3<f64>], key: usize, n: Vector3<f64>| {
-            if let Some(slot) = cache.get_mut(key) {
-                *slot = n;
-            }
-        };
-        let caps = self.geometry.capsules();
-        let n = caps.len();
-        let nobs = self.obstacles.len();
-        let own = self.geometry.robot_capsules();
-        for (g, center) in self.groups.iter().zip(&s.centers) {
-            let hulls = exact.of(g.link);
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                let gap = (center - o.center).norm() - o.bound - g.radius;
-                if gap >= self.padding || o.ball_gap(center, g.radius) >= self.padding {
-                    continue;
-                }
-                let link_allowed = g
-                    .capsules
-                    .iter()
-                    .all(|&c| self.allowed[oi * n + c as usize]);
-                // the capsules contain the hulls: when every checked capsule of the link
-                // clears the obstacle, so do its hulls (saves the costly hull queries)
-                let capsules_clear = || {
-                    g.capsules.iter().all(|&ci| {
-                        let ci = ci as usize;
-                        ci >= own
-                            || self.allowed[oi * n + ci]
-                            || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
-                                >= self.padding
-                    })
-                };
-                if !hulls.is_empty() && !link_allowed && !capsules_clear() {
-                    // free only with a certificate: a plane with the hull's vertices on one
-                    // side and the primitive, by its analytic support, at least padding +
-                    // margin beyond, all in f64 (parry's own distances were seen millimetres
-                    // off near contact); parry only proposes directions
-                    let world = self.link_world(s, g);
-                    let required = self.padding + EXACT_MARGIN;
-                    let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
-                    for (hi, h) in hulls.iter().enumerate() {
-                        let key = (g.first_hull + hi) * nobs + oi;
-                        let start = witness(obstacle_witness, key);
-                        let parry_other = (&o.exact.1, &o.exact.0);
-                        let Some(direction) = certified_apart(
-                            h,
-                            &world,
-                            parry_other,
-                            &o.pose,
-                            other_min,
-                            required,
-                            start,
-                        ) else {
-                            return false;
-                        };
-                        remember(obstacle_witness, key, direction);
-                    }
-                }
-                // capsules the hulls do not stand for: attached objects, links without hulls
-                for &ci in &g.capsules {
-                    let ci = ci as usize;
-                    if (!hulls.is_empty() && ci < own) || self.allowed[oi * n + ci] {
-                        continue;
-                    }
-                    let (a, b) = &s.ends[ci];
-                    let d = o.capsule_clearance(a, b, caps[ci].radius);
-                    if d < self.padding {
-                        return false;
-                    }
-                }
-            }
-        }
-        for pair in &self.self_groups {
-            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
-            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
-            if gap >= 0.0 {
-                continue;
-            }
-            let (ha, hb) = (exact.of(ga.link), exact.of(gb.link));
-            let hulls_cover = !ha.is_empty() && !hb.is_empty();
-            let capsules_clear = || {
-                pair.pairs.iter().all(|&(i, j)| {
-                    let (i, j) = (i as usize, j as usize);
-                    i >= own
-                        || j >= own
-                        || segment_segment_distance(
-                            &s.ends[i].0,
-                            &s.ends[i].1,
-                            &s.ends[j].0,
-                            &s.ends[j].1,
-                        ) >= caps[i].radius + caps[j].radius
-                })
-            };
-            if hulls_cover && !capsules_clear() {
-                let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
-                let pb = pose_of(&wb);
-                for (xi, x) in ha.iter().enumerate() {
-                    for (yi, y) in hb.iter().enumerate() {
-                        // certified as for obstacles: the two hulls' vertex supports
-                        let key = (ga.first_hull + xi) * self.hull_count + gb.first_hull + yi;
-                        let other_min = |d: &Vector3<f64>| {
-                            hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
-                                f64::NAN,
-                                f64::NAN,
-                                f64::NAN,
-                            ))
-                        };
-                        let start = witness(self_witness, key);
-                        let Some(direction) =
-                            certified_apart(x, &wa, (&pb, y), &wb, other_min, EXACT_MARGIN, start)
-                        else {
-                            return false;
-                        };
-                        remember(self_witness, key, direction);
-                    }
-                }
-            }
-            for &(i, j) in &pair.pairs {
-                let (i, j) = (i as usize, j as usize);
-                if hulls_cover && i < own && j < own {
-                    continue;
-                }
-                let (a0, a1) = &s.ends[i];
-                let (b0, b1) = &s.ends[j];
-                if segment_segment_distance(a0, a1, b0, b1) < caps[i].radius + caps[j].radius {
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
     /// `<robot>/<link>`), each pair once. Empty for a valid state or bad input.
     pub fn contacts(&self, s: &mut CheckScratch, q: &[f64]) -> Vec<(String, String)> {
@@ -1030,14 +869,15 @@ impl Checker {
             .or((first_state < n).then_some(first_state))
     }
 
-    /// [`Checker::is_valid`] for a state whose capsules the batch path found touching: the
-    /// exact layer alone (it skips every pair whose capsules are clear, so it answers what
-    /// the capsule scan followed by the exact layer would, without scanning twice).
-    fn is_valid_near_contact(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
+    /// [`Checker::is_valid`] for state `q`, lane `lane` of the last
+    /// [`crate::batch::BatchModel::free_steps`] batch, whose capsules that batch found
+    /// possibly touching: the exact layer alone, on the pairs the batch listed for the lane
+    /// (every other pair it proved clear).
+    fn is_valid_near_contact(&self, s: &mut CheckScratch, q: &[f64], lane: usize) -> bool {
         if self.geometry.exact().is_none() {
             return self.is_valid(s, q);
         }
-        self.place(s, q) && self.exact_valid(s)
+        self.place(s, q) && self.exact_valid_contacts(s, lane)
     }
 }
 

@@ -193,7 +193,7 @@ impl Checker {
             }
             order[..touching].sort_unstable_by(|&x, &y| steps[x].total_cmp(&steps[y]));
             for &lane in &order[..touching] {
-                if !self.is_valid_near_contact(s, &lane_q[lane * dof..(lane + 1) * dof]) {
+                if !self.is_valid_near_contact(s, &lane_q[lane * dof..(lane + 1) * dof], lane) {
                     ok = false;
                     break 'batches;
                 }

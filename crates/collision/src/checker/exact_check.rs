@@ -1,0 +1,406 @@
+//! The exact layer's verdict on a placed state: links with hulls of the real meshes are tested
+//! with their hulls, everything else (attached objects, links without hulls) with its capsules.
+//! A hull pair counts as free only with a certificate (a separating plane, in `f64`, see
+//! [`crate::exact::certified_apart`]).
+//!
+//! Two entries: [`Checker::exact_valid`] looks at every pair (broad phase by bounding
+//! spheres), [`Checker::exact_valid_contacts`] only at the pairs the batch lanes found
+//! possibly touching in one lane (all others are proven clear there).
+
+use super::{CheckScratch, Checker};
+use crate::batch::{Contact, ContactWith};
+use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
+use crate::shape::segment_segment_distance;
+use nalgebra::{Point3, Vector3};
+
+/// The separating-direction caches of a scratch (see [`CheckScratch`]), taken out of it while
+/// the placed state is read.
+struct Witnesses {
+    obstacle: Vec<Vector3<f64>>,
+    robot: Vec<Vector3<f64>>,
+}
+
+impl Witnesses {
+    fn take(s: &mut CheckScratch) -> Self {
+        Self {
+            obstacle: std::mem::take(&mut s.obstacle_witness),
+            robot: std::mem::take(&mut s.self_witness),
+        }
+    }
+
+    fn put_back(self, s: &mut CheckScratch) {
+        s.obstacle_witness = self.obstacle;
+        s.self_witness = self.robot;
+    }
+}
+
+/// The remembered direction of pair `key`, if any: the first direction tried. A cached
+/// direction is only a first candidate: it counts when it certifies the pair at this state,
+/// as every other candidate must.
+fn witness(cache: &[Vector3<f64>], key: usize) -> Option<Vector3<f64>> {
+    cache.get(key).copied().filter(|n| n.norm_squared() > 0.0)
+}
+
+fn remember(cache: &mut [Vector3<f64>], key: usize, n: Vector3<f64>) {
+    if let Some(slot) = cache.get_mut(key) {
+        *slot = n;
+    }
+}
+
+impl Checker {
+    /// The exact layer's verdict on the placed state, every pair looked at. `false` when there
+    /// is no exact geometry.
+    pub(super) fn exact_valid(&self, s: &mut CheckScratch) -> bool {
+        if self.geometry.exact().is_none() {
+            return false;
+        }
+        let mut w = Witnesses::take(s);
+        let valid = self.every_pair_exact(s, &mut w);
+        w.put_back(s);
+        valid
+    }
+
+    /// The exact layer's verdict on the placed state, looking only at the pairs of
+    /// `s.batch.contacts` (the last [`crate::batch::BatchModel::free_steps`] batch) listed for
+    /// `lane`: the batch proved every other pair at least the padding apart in that lane, for
+    /// the same state. `false` when there is no exact geometry.
+    pub(super) fn exact_valid_contacts(&self, s: &mut CheckScratch, lane: usize) -> bool {
+        if self.geometry.exact().is_none() {
+            return false;
+        }
+        let mut w = Witnesses::take(s);
+        let valid = self.listed_pairs_exact(s, &s.batch.contacts, 1u8 << lane, &mut w);
+        w.put_back(s);
+        valid
+    }
+
+    fn every_pair_exact(&self, s: &CheckScratch, w: &mut Witnesses) -> bool {
+        for (gi, (g, center)) in self.groups.iter().zip(&s.centers).enumerate() {
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                let gap = (center - o.center).norm() - o.bound - g.radius;
+                if gap >= self.padding || o.ball_gap(center, g.radius) >= self.padding {
+                    continue;
+                }
+                let candidates = g.capsules.iter().map(|&c| c as usize);
+                if !self.group_obstacle_exact(s, gi, oi, candidates, w) {
+                    return false;
+                }
+            }
+        }
+        for (pi, pair) in self.self_groups.iter().enumerate() {
+            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
+            if gap >= 0.0 {
+                continue;
+            }
+            let candidates = pair.pairs.iter().map(|&(i, j)| (i as usize, j as usize));
+            if !self.self_pair_exact(s, pi, candidates, w) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn listed_pairs_exact(
+        &self,
+        s: &CheckScratch,
+        contacts: &[Contact],
+        bit: u8,
+        w: &mut Witnesses,
+    ) -> bool {
+        // contacts come grouped: by link group and obstacle, then by self pair
+        let mut i = 0;
+        while i < contacts.len() {
+            let first = contacts[i];
+            let same = |c: &Contact| match (first.other, c.other) {
+                (ContactWith::Obstacle(a), ContactWith::Obstacle(b)) => {
+                    a == b && c.group == first.group
+                }
+                (ContactWith::Capsule { pair: a, .. }, ContactWith::Capsule { pair: b, .. }) => {
+                    a == b
+                }
+                _ => false,
+            };
+            let end = i + contacts[i..].iter().take_while(|c| same(c)).count();
+            let run = contacts[i..end].iter().filter(|c| c.lanes & bit != 0);
+            i = end;
+            if run.clone().next().is_none() {
+                continue;
+            }
+            let valid = match first.other {
+                ContactWith::Obstacle(oi) => {
+                    let candidates = run.map(|c| c.capsule as usize);
+                    self.group_obstacle_exact(s, first.group as usize, oi as usize, candidates, w)
+                }
+                ContactWith::Capsule { pair, .. } => {
+                    let candidates = run.map(|c| match c.other {
+                        ContactWith::Capsule { capsule, .. } => {
+                            (c.capsule as usize, capsule as usize)
+                        }
+                        // not in a self run (see `same`)
+                        ContactWith::Obstacle(_) => (c.capsule as usize, c.capsule as usize),
+                    });
+                    self.self_pair_exact(s, pair as usize, candidates, w)
+                }
+            };
+            if !valid {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Link group `gi` against obstacle `oi` at the placed state, given the capsules of the
+    /// group that may be within the padding (the others are known clear).
+    fn group_obstacle_exact(
+        &self,
+        s: &CheckScratch,
+        gi: usize,
+        oi: usize,
+        candidates: impl Iterator<Item = usize> + Clone,
+        w: &mut Witnesses,
+    ) -> bool {
+        let Some(exact) = self.geometry.exact() else {
+            return false;
+        };
+        let (g, o) = (&self.groups[gi], &self.obstacles[oi]);
+        let caps = self.geometry.capsules();
+        let n = caps.len();
+        let own = self.geometry.robot_capsules();
+        let hulls = exact.of(g.link);
+        let link_allowed = g
+            .capsules
+            .iter()
+            .all(|&c| self.allowed[oi * n + c as usize]);
+        // the capsules contain the hulls: when every checked capsule of the link clears the
+        // obstacle, so do its hulls (saves the costly hull queries)
+        let capsules_clear = || {
+            candidates.clone().all(|ci| {
+                ci >= own
+                    || self.allowed[oi * n + ci]
+                    || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
+                        >= self.padding
+            })
+        };
+        if !hulls.is_empty() && !link_allowed && !capsules_clear() {
+            // free only with a certificate: a plane with the hull's vertices on one side and
+            // the primitive, by its analytic support, at least padding + margin beyond, all in
+            // f64 (parry's own distances were seen millimetres off near contact); parry only
+            // proposes directions
+            let world = self.link_world(s, g);
+            let required = self.padding + EXACT_MARGIN;
+            let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
+            let nobs = self.obstacles.len();
+            for (hi, h) in hulls.iter().enumerate() {
+                let key = (g.first_hull + hi) * nobs + oi;
+                let start = witness(&w.obstacle, key);
+                let parry_other = (&o.exact.1, &o.exact.0);
+                let Some(direction) =
+                    certified_apart(h, &world, parry_other, &o.pose, other_min, required, start)
+                else {
+                    return false;
+                };
+                remember(&mut w.obstacle, key, direction);
+            }
+        }
+        // capsules the hulls do not stand for: attached objects, links without hulls
+        candidates.into_iter().all(|ci| {
+            (!hulls.is_empty() && ci < own)
+                || self.allowed[oi * n + ci]
+                || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
+                    >= self.padding
+        })
+    }
+
+    /// Self pair `pi` (two link groups) at the placed state, given its capsule pairs that may
+    /// touch (the others are known clear).
+    fn self_pair_exact(
+        &self,
+        s: &CheckScratch,
+        pi: usize,
+        candidates: impl Iterator<Item = (usize, usize)> + Clone,
+        w: &mut Witnesses,
+    ) -> bool {
+        let Some(exact) = self.geometry.exact() else {
+            return false;
+        };
+        let pair = &self.self_groups[pi];
+        let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+        let caps = self.geometry.capsules();
+        let own = self.geometry.robot_capsules();
+        let (ha, hb) = (exact.of(ga.link), exact.of(gb.link));
+        let hulls_cover = !ha.is_empty() && !hb.is_empty();
+        let capsules_apart = |i: usize, j: usize| {
+            segment_segment_distance(&s.ends[i].0, &s.ends[i].1, &s.ends[j].0, &s.ends[j].1)
+                >= caps[i].radius + caps[j].radius
+        };
+        let capsules_clear = || {
+            candidates
+                .clone()
+                .all(|(i, j)| i >= own || j >= own || capsules_apart(i, j))
+        };
+        if hulls_cover && !capsules_clear() {
+            let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
+            let pb = pose_of(&wb);
+            for (xi, x) in ha.iter().enumerate() {
+                for (yi, y) in hb.iter().enumerate() {
+                    // certified as for obstacles: the two hulls' vertex supports
+                    let key = (ga.first_hull + xi) * self.hull_count + gb.first_hull + yi;
+                    let other_min = |d: &Vector3<f64>| {
+                        hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
+                            f64::NAN,
+                            f64::NAN,
+                            f64::NAN,
+                        ))
+                    };
+                    let start = witness(&w.robot, key);
+                    let Some(direction) =
+                        certified_apart(x, &wa, (&pb, y), &wb, other_min, EXACT_MARGIN, start)
+                    else {
+                        return false;
+                    };
+                    remember(&mut w.robot, key, direction);
+                }
+            }
+        }
+        candidates
+            .into_iter()
+            .all(|(i, j)| (hulls_cover && i < own && j < own) || capsules_apart(i, j))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Shape;
+    use crate::batch::{LANES, MotionRates};
+    use crate::robot_geometry::RobotGeometry;
+    use crate::world::{World, WorldObject};
+    use cella_kinematics::Rng;
+    use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+    use std::sync::Arc;
+
+    /// Objects of every primitive kind within `reach` (m) of the base, and a box attached
+    /// to the tool `offset` (m, tool frame) out (so attached capsules, which the hulls do
+    /// not stand for, take part).
+    fn scene(reach: f64, tip: &str, offset: [f64; 3], seed: u64) -> World {
+        let mut rng = Rng::new(seed);
+        let mut w = World::new();
+        for i in 0..24 {
+            let (r, a) = (rng.uniform(0.3, 0.9) * reach, rng.uniform(-3.1, 3.1));
+            let pose = Isometry3::from_parts(
+                Translation3::new(r * a.cos(), r * a.sin(), rng.uniform(0.0, 1.0) * reach),
+                UnitQuaternion::from_euler_angles(
+                    rng.uniform(-3.0, 3.0),
+                    rng.uniform(-3.0, 3.0),
+                    rng.uniform(-3.0, 3.0),
+                ),
+            );
+            let s = 0.08 * reach;
+            let shape = match i % 4 {
+                0 => Shape::Box {
+                    half_extents: [0.5 * s, 0.3 * s, 0.8 * s],
+                },
+                1 => Shape::Cylinder {
+                    radius: 0.3 * s,
+                    half_length: 0.7 * s,
+                },
+                2 => Shape::Sphere { radius: 0.5 * s },
+                _ => Shape::Capsule {
+                    radius: 0.25 * s,
+                    half_length: 0.6 * s,
+                },
+            };
+            w.add(WorldObject {
+                name: format!("obstacle{i}"),
+                shape,
+                pose,
+            })
+            .unwrap();
+        }
+        w.add(WorldObject {
+            name: "part".into(),
+            shape: Shape::Box {
+                half_extents: [0.03, 0.03, 0.06],
+            },
+            pose: Isometry3::translation(offset[0], offset[1], offset[2]),
+        })
+        .unwrap();
+        w.attach("part", tip, &Isometry3::identity(), Vec::new())
+            .unwrap();
+        w.set_padding(0.002).unwrap();
+        w
+    }
+
+    /// The exact verdict on the pairs a batch lists for a touching lane is the verdict on
+    /// every pair, for every bundled robot on random states in clutter (self pairs, world
+    /// objects and an attached part): the list leaves out no pair that matters.
+    #[test]
+    fn listed_pairs_decide_as_every_pair() {
+        for (k, name) in cella_kinematics::library::names().enumerate() {
+            let g = Arc::new(RobotGeometry::library(name).unwrap());
+            let chain = g.robot().chain();
+            let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
+            let dof = chain.dof();
+            // the part sticks out of the tool along the first tool axis where it clears the
+            // arm (at any state: the links it would touch are rigid to the tool)
+            let mut q0 = vec![0.0; dof];
+            chain.random_configuration(&mut Rng::new(3), &mut q0);
+            let (checker, mut s) = [0.12, 0.25]
+                .iter()
+                .flat_map(|&d| [0, 1, 2].map(|axis| [(axis, d), (axis, -d)]))
+                .flatten()
+                .find_map(|(axis, d)| {
+                    let mut offset = [0.0; 3];
+                    offset[axis] = d;
+                    let world = scene(reach, chain.tip(), offset, 40 + k as u64);
+                    let c = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).ok()?;
+                    let mut s = c.scratch();
+                    let clear = c.contacts(&mut s, &q0).iter().all(|(a, b)| {
+                        let with_part = a == "part" || b == "part";
+                        !with_part || a.starts_with("obstacle") || b.starts_with("obstacle")
+                    });
+                    clear.then_some((c, s))
+                })
+                .unwrap();
+            let mut rng = Rng::new(9 + k as u64);
+            let group = vec![1.0f32; checker.groups.len()];
+            let pair = vec![1.0f32; checker.self_groups.len()];
+            let rates = MotionRates {
+                group: &group,
+                pair: &pair,
+                cap: 1.0,
+            };
+            let mut q = vec![0.0; LANES * dof];
+            let mut steps = [0.0f32; LANES];
+            let (mut free, mut colliding) = (0, 0);
+            for _ in 0..300 {
+                for lane in q.chunks_mut(dof) {
+                    chain.random_configuration(&mut rng, lane);
+                }
+                checker
+                    .batch
+                    .free_steps(&mut s.batch, &q, LANES, &rates, &mut steps);
+                for lane in 0..LANES {
+                    if steps[lane] > 0.0 {
+                        continue;
+                    }
+                    let state = &q[lane * dof..(lane + 1) * dof];
+                    assert!(checker.place(&mut s, state));
+                    let listed = checker.exact_valid_contacts(&mut s, lane);
+                    let every = checker.exact_valid(&mut s);
+                    assert_eq!(listed, every, "{name}: lane {lane} state {state:?}");
+                    if every {
+                        free += 1;
+                    } else {
+                        colliding += 1;
+                    }
+                }
+            }
+            assert!(
+                free > 20 && colliding > 20,
+                "{name}: {free} free, {colliding} colliding touching lanes: exercise both"
+            );
+        }
+    }
+}
