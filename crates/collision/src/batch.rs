@@ -111,6 +111,11 @@ enum Kind {
     Capsule { radius: f32, half: f32 },
 }
 
+/// The rate [`BatchModel::free_steps`] gives a link (pair) that does not move (m per unit of
+/// the motion parameter): small enough that such a link, clear by more than a nanometre,
+/// never limits a step (steps are at most 1).
+const STATIC_RATE: f32 = 1e-9;
+
 /// How fast the robot moves along one straight motion, per unit of the motion parameter, for
 /// [`BatchModel::free_steps`].
 pub(crate) struct MotionRates<'a> {
@@ -591,8 +596,8 @@ impl BatchModel {
     ///
     /// `rates.group[g]` bounds how far (m) any point of link group `g` moves per unit of the
     /// motion parameter, `rates.pair[p]` how far the two groups of self pair `p` move relative
-    /// to each other; a zero rate marks a link (pair) that does not move in this motion, which
-    /// is checked at the motion's end state instead. Every clearance is a lower bound: sphere
+    /// to each other; a link (pair) that does not move in this motion (zero rate) is checked
+    /// all the same: it can make a lane touch, never shorten a step. Every clearance is a lower bound: sphere
     /// cover or segment distance to the obstacle's exact shape, minus the padding (obstacles
     /// only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean question with the
     /// same hierarchy; answering it through this function, unit rates and no step, measured
@@ -631,10 +636,7 @@ impl BatchModel {
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
-            let rate = group_rate[gi];
-            if rate <= 0.0 {
-                continue;
-            }
+            let rate = group_rate[gi].max(STATIC_RATE);
             let reach = steps.iter().fold(0.0f32, |m, &v| m.max(v)) * rate;
             let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
             for k in 0..3 {
@@ -695,10 +697,7 @@ impl BatchModel {
             }
         }
         for (pi, (ga, gb, pairs)) in self.self_pairs.iter().enumerate() {
-            let rate = pair_rate[pi];
-            if rate <= 0.0 {
-                continue;
-            }
+            let rate = pair_rate[pi].max(STATIC_RATE);
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
             let mut d = dist2(&s.group_world[*ga], &s.group_world[*gb]);
             for l in 0..LANES {

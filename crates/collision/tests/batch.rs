@@ -341,3 +341,60 @@ fn accepted_polylines_are_free_at_every_state() {
         );
     }
 }
+
+/// Bad input to the motion checks is refused, never read: a NaN or infinite joint value in
+/// either end of a motion or in any state of a polyline, a length mismatch, an empty polyline.
+#[test]
+fn motion_checks_refuse_bad_input() {
+    let g = Arc::new(RobotGeometry::library("panda").unwrap());
+    let checker = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[]).unwrap();
+    let mut s = checker.scratch();
+    let free = [0.0, -0.5, 0.0, -2.0, 0.0, 1.6, 0.8];
+    assert!(checker.motion_valid(&mut s, &free, &free));
+    assert!(checker.path_valid(&mut s, &free));
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        for k in 0..7 {
+            let mut b = free;
+            b[k] = bad;
+            assert!(!checker.motion_valid(&mut s, &free, &b), "end {b:?}");
+            assert!(!checker.motion_valid(&mut s, &b, &free), "start {b:?}");
+            let polyline: Vec<f64> = free.iter().chain(&b).chain(&free).copied().collect();
+            assert!(!checker.path_valid(&mut s, &polyline), "middle {b:?}");
+        }
+    }
+    assert!(!checker.motion_valid(&mut s, &free, &free[..6]));
+    assert!(!checker.path_valid(&mut s, &[]));
+    assert!(!checker.path_valid(&mut s, &free[..5]));
+}
+
+/// A motion that moves only the last joint out of (or into) a colliding state is refused:
+/// the links that do not move in it are checked all the same. Every bundled robot, random
+/// colliding states in clutter.
+#[test]
+fn motions_moving_one_joint_keep_the_other_links_checked() {
+    for (k, name) in LIBRARY.iter().enumerate() {
+        let g = Arc::new(RobotGeometry::library(name).unwrap());
+        let base = Isometry3::identity();
+        let world = cluttered_world(&base, reach(&g), 700 + k as u64);
+        let checker = Checker::new(g.clone(), base, &world, &[]).unwrap();
+        let chain = g.robot().chain();
+        let dof = chain.dof();
+        let mut rng = Rng::new(71 + k as u64);
+        let mut s = checker.scratch();
+        let mut q = vec![0.0; dof];
+        let mut tested = 0;
+        while tested < 50 {
+            chain.random_configuration(&mut rng, &mut q);
+            if checker.is_valid(&mut s, &q) {
+                continue;
+            }
+            let mut b = q.clone();
+            b[dof - 1] += if q[dof - 1] > 0.0 { -0.05 } else { 0.05 };
+            assert!(!checker.motion_valid(&mut s, &q, &b), "{name}: from {q:?}");
+            assert!(!checker.motion_valid(&mut s, &b, &q), "{name}: into {q:?}");
+            let polyline: Vec<f64> = b.iter().chain(&b).chain(&q).copied().collect();
+            assert!(!checker.path_valid(&mut s, &polyline), "{name}: polyline");
+            tested += 1;
+        }
+    }
+}

@@ -40,7 +40,7 @@ impl Checker {
     /// makes the entire motion provably collision-free). Bad input (length, NaN) answers
     /// `false`.
     pub fn motion_valid(&self, s: &mut CheckScratch, a: &[f64], b: &[f64]) -> bool {
-        if a.len() != b.len() || a.len() != s.dof || a.iter().any(|v| !v.is_finite()) {
+        if a.len() != b.len() || a.len() != s.dof || a.iter().chain(b).any(|v| !v.is_finite()) {
             return false;
         }
         let mut polyline = std::mem::take(&mut s.polyline);
@@ -83,10 +83,6 @@ impl Checker {
         let dof = s.dof;
         let n = states.len() / dof;
         let state = |k: usize| &states[k * dof..(k + 1) * dof];
-        // the end state also stands for the links that do not move in this motion
-        if !self.is_valid(s, state(n - 1)) {
-            return false;
-        }
         // knots: where each state lies along the polyline, in metres of a sweep bound that
         // weighs each joint by its largest lever over the links
         let mut knots = std::mem::take(&mut s.knots);
@@ -123,8 +119,8 @@ impl Checker {
         if !moves {
             s.knots = knots;
             s.joint_rate = joint_rate;
-            // nothing moves (the end state was checked), or a sweep overflowed
-            return total.is_finite();
+            // nothing moves: one state to check (or a sweep overflowed)
+            return total.is_finite() && self.is_valid(s, state(n - 1));
         }
         // how far each link (pair) can move per unit of the motion parameter, rounded up into
         // f32 (a larger rate only shortens steps)
@@ -157,10 +153,10 @@ impl Checker {
         let mut samples = [(0.0f64, 0usize); LANES];
         let mut first = true;
         'batches: while !gaps.is_empty() {
-            // the first batch: the start state and states evenly over the whole motion
+            // the first batch: states evenly over the whole motion, both ends included
             let count = if first {
                 for (i, sample) in samples.iter_mut().enumerate() {
-                    *sample = (i as f64 / LANES as f64, 0);
+                    *sample = (i as f64 / (LANES - 1) as f64, 0);
                 }
                 LANES
             } else {
@@ -181,6 +177,7 @@ impl Checker {
                 },
                 &mut steps,
             );
+
             // states whose capsules may touch: the exact check decides, deepest first (a motion
             // into an obstacle is then refused after one check)
             let mut order = [0usize; LANES];
