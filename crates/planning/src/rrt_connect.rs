@@ -99,16 +99,12 @@ impl Tree {
     }
 
     fn nearest(&self, q: &[f64]) -> usize {
-        let mut best = 0;
-        let mut best_d = f64::INFINITY;
-        for (i, node) in self.coords.chunks_exact(self.dof).enumerate() {
-            let d = squared_distance(node, q);
-            if d < best_d {
-                best_d = d;
-                best = i;
-            }
+        // fixed-size rows for the common arms: the distance loop unrolls and vectorises
+        match self.dof {
+            6 => nearest_fixed::<6>(&self.coords, q),
+            7 => nearest_fixed::<7>(&self.coords, q),
+            _ => nearest_any(&self.coords, self.dof, q),
         }
-        best
     }
 
     /// Path from the root to node `i`, root first.
@@ -121,6 +117,41 @@ impl Tree {
         out.reverse();
         out
     }
+}
+
+/// Index of the row of `coords` (rows of `N` values) nearest to `q` (Euclidean).
+fn nearest_fixed<const N: usize>(coords: &[f64], q: &[f64]) -> usize {
+    let Ok(q) = <&[f64; N]>::try_from(q) else {
+        return nearest_any(coords, N, q);
+    };
+    let mut best = 0;
+    let mut best_d = f64::INFINITY;
+    for (i, node) in coords.chunks_exact(N).enumerate() {
+        let mut d = 0.0;
+        for k in 0..N {
+            let e = node[k] - q[k];
+            d += e * e;
+        }
+        if d < best_d {
+            best_d = d;
+            best = i;
+        }
+    }
+    best
+}
+
+/// Index of the row of `coords` (rows of `dof` values) nearest to `q` (Euclidean).
+fn nearest_any(coords: &[f64], dof: usize, q: &[f64]) -> usize {
+    let mut best = 0;
+    let mut best_d = f64::INFINITY;
+    for (i, node) in coords.chunks_exact(dof).enumerate() {
+        let d = squared_distance(node, q);
+        if d < best_d {
+            best_d = d;
+            best = i;
+        }
+    }
+    best
 }
 
 /// Result of an extension attempt.
@@ -268,6 +299,41 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             match self.extend(scratch, tree, target, buf, toward_root) {
                 Extend::Advanced(_) => continue,
                 other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixed-size scans find the same nearest row as the general one (first of equals),
+    /// for 6 and 7 joints and any other count.
+    #[test]
+    fn nearest_rows_agree_with_the_general_scan() {
+        let mut rng = Rng::new(3);
+        for dof in [2, 6, 7, 9] {
+            let mut tree = Tree::new(dof, 8);
+            let mut q = vec![0.0; dof];
+            for _ in 0..300 {
+                for v in q.iter_mut() {
+                    // a coarse grid: many equal distances
+                    *v = (rng.uniform(-3.0, 3.0) * 2.0).round() / 2.0;
+                }
+                tree.push(&q, ROOT);
+            }
+            for _ in 0..200 {
+                for v in q.iter_mut() {
+                    *v = (rng.uniform(-3.0, 3.0) * 2.0).round() / 2.0;
+                }
+                let brute = (0..tree.len())
+                    .min_by(|&a, &b| {
+                        squared_distance(tree.node(a), &q)
+                            .total_cmp(&squared_distance(tree.node(b), &q))
+                    })
+                    .unwrap_or(0);
+                assert_eq!(tree.nearest(&q), brute, "dof {dof}");
             }
         }
     }
