@@ -145,6 +145,9 @@ pub struct Checker {
     geometry: Arc<RobotGeometry>,
     names: Vec<String>,
     obstacles: Vec<Obstacle>,
+    /// Per obstacle its bounding sphere, `[x, y, z, radius]` (world frame, m), packed for the
+    /// broad phase (an [`Obstacle`] spans four cache lines).
+    bounds: Vec<[f64; 4]>,
     /// `allowed[o * n_capsules + c]`: obstacle `o` may touch capsule `c`.
     allowed: Vec<bool>,
     padding: f64,
@@ -468,6 +471,10 @@ impl Checker {
             self_groups,
             geometry,
             names,
+            bounds: obstacles
+                .iter()
+                .map(|o| [o.center.x, o.center.y, o.center.z, o.bound])
+                .collect(),
             obstacles,
             allowed,
             padding: world.padding(),
@@ -651,11 +658,13 @@ impl Checker {
         let n = caps.len();
         let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
         for (g, center) in self.groups.iter().zip(&s.centers) {
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                let gap = (center - o.center).norm() - o.bound - g.radius;
-                if gap >= threshold(*best, self.padding)
-                    || o.ball_gap(center, g.radius) >= threshold(*best, self.padding)
-                {
+            for (oi, b) in self.bounds.iter().enumerate() {
+                let reach = b[3] + g.radius + threshold(*best, self.padding);
+                if bound_beyond(center, b, reach) {
+                    continue;
+                }
+                let o = &self.obstacles[oi];
+                if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
                     continue;
                 }
                 for &ci in &g.capsules {
@@ -684,8 +693,8 @@ impl Checker {
         }
         for pair in &self.self_groups {
             let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
-            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
-            if gap >= threshold(*best, 0.0) {
+            let reach = ga.radius + gb.radius + threshold(*best, 0.0);
+            if spheres_beyond(&s.centers[pair.a], &s.centers[pair.b], reach) {
                 continue;
             }
             for &(i, j) in &pair.pairs {
@@ -879,6 +888,21 @@ impl Checker {
         }
         self.place(s, q) && self.exact_valid_contacts(s, lane)
     }
+}
+
+/// True when points `a` and `b` are at least `reach` (m) apart: the broad phase between two
+/// bounding spheres (`reach` = both radii plus the clearance asked for), without a square
+/// root.
+#[inline]
+fn spheres_beyond(a: &Point3<f64>, b: &Point3<f64>, reach: f64) -> bool {
+    reach <= 0.0 || (a - b).norm_squared() >= reach * reach
+}
+
+/// [`spheres_beyond`] for an obstacle's packed bounding sphere `b`.
+#[inline]
+fn bound_beyond(a: &Point3<f64>, b: &[f64; 4], reach: f64) -> bool {
+    let (x, y, z) = (a.x - b[0], a.y - b[1], a.z - b[2]);
+    reach <= 0.0 || x * x + y * y + z * z >= reach * reach
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,7 @@
 //! spheres), [`Checker::exact_valid_contacts`] only at the pairs the batch lanes found
 //! possibly touching in one lane (all others are proven clear there).
 
-use super::{CheckScratch, Checker};
+use super::{CheckScratch, Checker, bound_beyond, spheres_beyond};
 use crate::batch::{Contact, ContactWith};
 use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
 use crate::shape::segment_segment_distance;
@@ -76,9 +76,11 @@ impl Checker {
 
     fn every_pair_exact(&self, s: &CheckScratch, w: &mut Witnesses) -> bool {
         for (gi, (g, center)) in self.groups.iter().zip(&s.centers).enumerate() {
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                let gap = (center - o.center).norm() - o.bound - g.radius;
-                if gap >= self.padding || o.ball_gap(center, g.radius) >= self.padding {
+            for (oi, b) in self.bounds.iter().enumerate() {
+                if bound_beyond(center, b, b[3] + g.radius + self.padding) {
+                    continue;
+                }
+                if self.obstacles[oi].ball_gap(center, g.radius) >= self.padding {
                     continue;
                 }
                 let candidates = g.capsules.iter().map(|&c| c as usize);
@@ -89,8 +91,11 @@ impl Checker {
         }
         for (pi, pair) in self.self_groups.iter().enumerate() {
             let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
-            let gap = (s.centers[pair.a] - s.centers[pair.b]).norm() - ga.radius - gb.radius;
-            if gap >= 0.0 {
+            if spheres_beyond(
+                &s.centers[pair.a],
+                &s.centers[pair.b],
+                ga.radius + gb.radius,
+            ) {
                 continue;
             }
             let candidates = pair.pairs.iter().map(|&(i, j)| (i as usize, j as usize));
