@@ -194,6 +194,41 @@ fn path_checks_equal_segment_by_segment_motion_checks() {
     }
 }
 
+/// The robot `name` in a cluttered cell (seed `seed`) twice: without padding, and with a
+/// padding of half the motion resolution.
+fn plain_and_padded(name: &str, seed: u64) -> (Arc<RobotGeometry>, Checker, Checker) {
+    let g = Arc::new(RobotGeometry::library(name).unwrap());
+    let base = Isometry3::identity();
+    let plain_world = cluttered_world(&base, reach(&g), seed);
+    let plain = Checker::new(g.clone(), base, &plain_world, &[]).unwrap();
+    let mut padded_world = plain_world.clone();
+    padded_world.set_padding(0.5 * plain.resolution()).unwrap();
+    let padded = Checker::new(g.clone(), base, &padded_world, &[]).unwrap();
+    (g, plain, padded)
+}
+
+/// Samples the straight motion `a → b` so that no robot point moves more than 1/8 of the
+/// resolution between samples (`n + 1` states into `dense`) and writes each sample's verdict
+/// into `verdicts`; returns `n`.
+fn dense_samples(
+    checker: &Checker,
+    s: &mut cella_collision::CheckScratch,
+    a: &[f64],
+    b: &[f64],
+    dense: &mut Vec<f64>,
+    verdicts: &mut Vec<bool>,
+) -> usize {
+    let n = ((checker.sweep(a, b) / (checker.resolution() / 8.0)).ceil() as usize).max(1);
+    dense.clear();
+    for i in 0..=n {
+        let t = i as f64 / n as f64;
+        dense.extend(a.iter().zip(b).map(|(x, y)| x + t * (y - x)));
+    }
+    verdicts.resize(n + 1, false);
+    checker.is_valid_batch(s, dense, verdicts).unwrap();
+    n
+}
+
 /// Soundness of the batched conservative advancement behind `motion_valid`: with a padding of
 /// half the resolution, a motion it accepts has no colliding state at all. Checked on short
 /// random motions in clutter for every bundled robot, each accepted motion sampled densely
@@ -202,13 +237,7 @@ fn path_checks_equal_segment_by_segment_motion_checks() {
 #[test]
 fn accepted_motions_are_free_at_every_state() {
     for (k, name) in LIBRARY.iter().enumerate() {
-        let g = Arc::new(RobotGeometry::library(name).unwrap());
-        let base = Isometry3::identity();
-        let plain_world = cluttered_world(&base, reach(&g), 300 + k as u64);
-        let plain = Checker::new(g.clone(), base, &plain_world, &[]).unwrap();
-        let mut padded_world = plain_world.clone();
-        padded_world.set_padding(0.5 * plain.resolution()).unwrap();
-        let padded = Checker::new(g.clone(), base, &padded_world, &[]).unwrap();
+        let (g, plain, padded) = plain_and_padded(name, 300 + k as u64);
         let chain = g.robot().chain();
         let dof = chain.dof();
         let mut rng = Rng::new(17 + k as u64);
@@ -234,16 +263,7 @@ fn accepted_motions_are_free_at_every_state() {
                 continue;
             }
             accepted += 1;
-            let n = ((plain.sweep(&a, &b) / (plain.resolution() / 8.0)).ceil() as usize).max(1);
-            dense.clear();
-            for i in 0..=n {
-                let t = i as f64 / n as f64;
-                dense.extend(a.iter().zip(&b).map(|(x, y)| x + t * (y - x)));
-            }
-            verdicts.resize(n + 1, false);
-            plain
-                .is_valid_batch(&mut ps, &dense, &mut verdicts)
-                .unwrap();
+            let n = dense_samples(&plain, &mut ps, &a, &b, &mut dense, &mut verdicts);
             if let Some(i) = verdicts.iter().position(|v| !v) {
                 panic!(
                     "{name}: accepted motion {a:?} -> {b:?} collides at t = {}",
@@ -269,13 +289,7 @@ fn accepted_motions_are_free_at_every_state() {
 #[test]
 fn accepted_polylines_are_free_at_every_state() {
     for (k, name) in LIBRARY.iter().enumerate() {
-        let g = Arc::new(RobotGeometry::library(name).unwrap());
-        let base = Isometry3::identity();
-        let plain_world = cluttered_world(&base, reach(&g), 500 + k as u64);
-        let plain = Checker::new(g.clone(), base, &plain_world, &[]).unwrap();
-        let mut padded_world = plain_world.clone();
-        padded_world.set_padding(0.5 * plain.resolution()).unwrap();
-        let padded = Checker::new(g.clone(), base, &padded_world, &[]).unwrap();
+        let (g, plain, padded) = plain_and_padded(name, 500 + k as u64);
         let chain = g.robot().chain();
         let dof = chain.dof();
         let mut rng = Rng::new(31 + k as u64);
@@ -315,17 +329,7 @@ fn accepted_polylines_are_free_at_every_state() {
             accepted += 1;
             let states: Vec<&[f64]> = path.chunks(dof).collect();
             for w in states.windows(2) {
-                let m =
-                    ((plain.sweep(w[0], w[1]) / (plain.resolution() / 8.0)).ceil() as usize).max(1);
-                dense.clear();
-                for i in 0..=m {
-                    let t = i as f64 / m as f64;
-                    dense.extend(w[0].iter().zip(w[1]).map(|(x, y)| x + t * (y - x)));
-                }
-                verdicts.resize(m + 1, false);
-                plain
-                    .is_valid_batch(&mut ps, &dense, &mut verdicts)
-                    .unwrap();
+                dense_samples(&plain, &mut ps, w[0], w[1], &mut dense, &mut verdicts);
                 assert!(
                     verdicts.iter().all(|&v| v),
                     "{name}: accepted polyline collides between {:?} and {:?}",
