@@ -140,10 +140,10 @@ impl CellSnapshot {
     /// to back, in this order): each checked against the world and the robots outside the
     /// group (held at their current joints), and against each other, all moving.
     pub fn composite_checker(&self, ids: &[&str]) -> Result<CompositeChecker> {
+        let others = self.robots_except(ids);
         let mut members = Vec::with_capacity(ids.len());
         for id in ids {
             let robot = self.robot(id)?;
-            let others = self.robots_except(ids);
             let checker = Checker::new(robot.geometry.clone(), robot.base, &self.world, &others)?;
             members.push(((*id).to_owned(), checker));
         }

@@ -116,8 +116,8 @@ enum Kind {
 /// never limits a step (steps are at most 1).
 const STATIC_RATE: f32 = 1e-9;
 
-/// How fast the robot moves along one straight motion, per unit of the motion parameter, for
-/// [`BatchModel::free_steps`].
+/// How fast the robot moves along a motion (a straight motion or a polyline), per unit of the
+/// motion parameter, for [`BatchModel::free_steps`].
 pub(crate) struct MotionRates<'a> {
     /// Per link group: bound (m) on the motion of any of its points.
     pub group: &'a [f32],
@@ -160,27 +160,30 @@ pub(crate) struct BatchModel {
     pad: f32,
 }
 
-/// A pair whose capsules may be within the padding in some lanes of a
-/// [`BatchModel::free_steps`] batch: every other pair is proven clear in every lane.
+/// A capsule that may be within the padding of an obstacle in some lanes of a
+/// [`BatchModel::free_steps`] batch (every pair not listed is proven clear in every lane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Contact {
+pub(crate) struct ObstacleContact {
     /// Lanes (bit `l` for lane `l`) where the pair may touch.
     pub lanes: u8,
-    /// Link group of `capsule` (the first group of a self pair).
+    /// Link group of the capsule.
     pub group: u32,
     /// Capsule index of the robot geometry.
     pub capsule: u32,
-    /// What it may touch.
-    pub other: ContactWith,
+    /// Obstacle index.
+    pub obstacle: u32,
 }
 
-/// The other side of a [`Contact`].
+/// Two capsules of the robot that may touch in some lanes of a [`BatchModel::free_steps`]
+/// batch (every pair not listed is proven clear in every lane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ContactWith {
-    /// An obstacle, by index.
-    Obstacle(u32),
-    /// A capsule of the robot geometry, in self pair `pair` (checker order).
-    Capsule { pair: u32, capsule: u32 },
+pub(crate) struct SelfContact {
+    /// Lanes (bit `l` for lane `l`) where the pair may touch.
+    pub lanes: u8,
+    /// Self pair (link groups) in the checker's order.
+    pub pair: u32,
+    /// Capsule indices of the robot geometry, in the pair's order.
+    pub capsules: (u32, u32),
 }
 
 /// Per-thread lanes of the batch path.
@@ -197,8 +200,10 @@ pub(crate) struct BatchScratch {
     /// World centres of the link groups' bounding spheres (set by the robot-world pass).
     group_world: Vec<[L; 3]>,
     /// The pairs of the last [`BatchModel::free_steps`] batch that may touch, in the order of
-    /// its scan (grouped by link group and obstacle, then by self pair).
-    pub(crate) contacts: Vec<Contact>,
+    /// its scan: capsule/obstacle pairs grouped by link group and obstacle, capsule pairs by
+    /// self pair.
+    pub(crate) obstacle_contacts: Vec<ObstacleContact>,
+    pub(crate) self_contacts: Vec<SelfContact>,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -418,8 +423,17 @@ impl BatchModel {
             cap_world: vec![([splat(0.0); 3], [splat(0.0); 3]); self.capsules.len()],
             cap_placed: vec![false; self.capsules.len()],
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
-            contacts: Vec::with_capacity(64),
+            obstacle_contacts: Vec::with_capacity(64),
+            self_contacts: Vec::with_capacity(64),
         }
+    }
+
+    /// Starts a batch: forward kinematics of `count` states (`q[lane * dof + k]`), no sphere
+    /// or capsule placed yet.
+    fn start_batch(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
+        self.fk(s, q, count);
+        s.placed.iter_mut().for_each(|p| *p = false);
+        s.cap_placed.iter_mut().for_each(|p| *p = false);
     }
 
     /// Forward kinematics of the frames for `LANES` states (`q[lane * dof + k]`; lanes past
@@ -521,27 +535,16 @@ impl BatchModel {
         for h in hit.iter_mut().skip(count) {
             *h = true; // padding lanes: never reported
         }
-        self.fk(s, q, count);
-        s.placed.iter_mut().for_each(|p| *p = false);
-        s.cap_placed.iter_mut().for_each(|p| *p = false);
+        self.start_batch(s, q, count);
         let pad = self.pad;
         let margin = self.padding + pad;
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
-            // the box around the link's sphere in every lane (one scalar test per obstacle)
-            let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
-            for k in 0..3 {
-                for l in 0..LANES {
-                    lo[k] = lo[k].min(gc[k][l]);
-                    hi[k] = hi[k].max(gc[k][l]);
-                }
-                lo[k] -= g.radius + margin;
-                hi[k] += g.radius + margin;
-            }
+            let lanes_box = LaneBox::around(&gc, g.radius + margin);
             for (oi, o) in self.obstacles.iter().enumerate() {
-                if (0..3).any(|k| lo[k] > o.hi[k] || hi[k] < o.lo[k]) {
+                if lanes_box.apart(o) {
                     continue;
                 }
                 // bounding spheres first (cheap), then the link sphere against the shape
@@ -586,20 +589,21 @@ impl BatchModel {
         self.self_filter(s, hit);
     }
 
-    /// Conservative advancement for [`LANES`] states of one straight motion at once
+    /// Conservative advancement for [`LANES`] states of one motion at once
     /// (`q[lane * dof + k]`, lanes past `count` repeat the last state): `steps[lane]` receives
     /// how far, in the motion parameter and in both directions, the motion provably stays free
     /// from that state, capped at `cap`; negative when the capsules may touch there (then the
     /// scalar checker decides). The pairs that may touch in some lane are listed in
-    /// `s.contacts` with their lanes: every pair not listed for a lane is at least the padding
-    /// apart there (`f32` lower bound), so the scalar checker need look at the listed ones only.
+    /// `s.obstacle_contacts` and `s.self_contacts` with their lanes: every pair not listed for
+    /// a lane is at least the padding apart there (`f32` lower bound), so the scalar checker
+    /// need look at the listed ones only.
     ///
     /// `rates.group[g]` bounds how far (m) any point of link group `g` moves per unit of the
     /// motion parameter, `rates.pair[p]` how far the two groups of self pair `p` move relative
     /// to each other; a link (pair) that does not move in this motion (zero rate) is checked
-    /// all the same: it can make a lane touch, never shorten a step. Every clearance is a lower bound: sphere
-    /// cover or segment distance to the obstacle's exact shape, minus the padding (obstacles
-    /// only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean question with the
+    /// all the same: it can make a lane touch, never shorten a step. Every clearance is a
+    /// lower bound: sphere cover or segment distance to the obstacle's exact shape, minus the
+    /// padding (obstacles only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean question with the
     /// same hierarchy; answering it through this function, unit rates and no step, measured
     /// 30 % slower: square roots on every test and no early exit.)
     pub(crate) fn free_steps(
@@ -612,9 +616,7 @@ impl BatchModel {
     ) {
         let (group_rate, pair_rate) = (rates.group, rates.pair);
         *steps = splat(rates.cap);
-        self.fk(s, q, count);
-        s.placed.iter_mut().for_each(|p| *p = false);
-        s.cap_placed.iter_mut().for_each(|p| *p = false);
+        self.start_batch(s, q, count);
         let pad = self.pad;
         let margin = self.padding + pad;
         // the step a clearance `d` allows at `rate`, folded into `steps`
@@ -632,23 +634,16 @@ impl BatchModel {
         };
         // the lanes where a clearance is negative
         let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
-        s.contacts.clear();
+        s.obstacle_contacts.clear();
+        s.self_contacts.clear();
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
             let rate = group_rate[gi].max(STATIC_RATE);
             let reach = steps.iter().fold(0.0f32, |m, &v| m.max(v)) * rate;
-            let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
-            for k in 0..3 {
-                for l in 0..LANES {
-                    lo[k] = lo[k].min(gc[k][l]);
-                    hi[k] = hi[k].max(gc[k][l]);
-                }
-                lo[k] -= g.radius + margin + reach;
-                hi[k] += g.radius + margin + reach;
-            }
+            let lanes_box = LaneBox::around(&gc, g.radius + margin + reach);
             for (oi, o) in self.obstacles.iter().enumerate() {
-                if (0..3).any(|k| lo[k] > o.hi[k] || hi[k] < o.lo[k]) {
+                if lanes_box.apart(o) {
                     continue;
                 }
                 let mut d = obstacle_clearance(o, &gc, g.radius + margin);
@@ -685,11 +680,11 @@ impl BatchModel {
                     }
                     let lanes = touching(&d);
                     if lanes != 0 {
-                        s.contacts.push(Contact {
+                        s.obstacle_contacts.push(ObstacleContact {
                             lanes,
                             group: gi as u32,
                             capsule: cc.capsule as u32,
-                            other: ContactWith::Obstacle(oi as u32),
+                            obstacle: oi as u32,
                         });
                     }
                     fold(steps, &d, rate);
@@ -725,14 +720,10 @@ impl BatchModel {
                 }
                 let lanes = touching(&d);
                 if lanes != 0 {
-                    s.contacts.push(Contact {
+                    s.self_contacts.push(SelfContact {
                         lanes,
-                        group: *ga as u32,
-                        capsule: x.capsule as u32,
-                        other: ContactWith::Capsule {
-                            pair: pi as u32,
-                            capsule: y.capsule as u32,
-                        },
+                        pair: pi as u32,
+                        capsules: (x.capsule as u32, y.capsule as u32),
                     });
                 }
                 fold(steps, &d, rate);
@@ -770,6 +761,35 @@ impl BatchModel {
                 }
             }
         }
+    }
+}
+
+/// The world box around a sphere of radius `inflate` at `center` in every lane: one scalar
+/// test per obstacle prunes all lanes at once.
+struct LaneBox {
+    lo: [f32; 3],
+    hi: [f32; 3],
+}
+
+impl LaneBox {
+    #[inline(always)]
+    fn around(center: &[L; 3], inflate: f32) -> Self {
+        let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+        for k in 0..3 {
+            for l in 0..LANES {
+                lo[k] = lo[k].min(center[k][l]);
+                hi[k] = hi[k].max(center[k][l]);
+            }
+            lo[k] -= inflate;
+            hi[k] += inflate;
+        }
+        Self { lo, hi }
+    }
+
+    /// True when the box and the obstacle's world box do not overlap.
+    #[inline(always)]
+    fn apart(&self, o: &BatchObstacle) -> bool {
+        (0..3).any(|k| self.lo[k] > o.hi[k] || self.hi[k] < o.lo[k])
     }
 }
 

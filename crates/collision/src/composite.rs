@@ -147,7 +147,7 @@ impl CompositeChecker {
             return false;
         }
         for (i, m) in self.members.iter().enumerate() {
-            let part = &q[m.offset..m.offset + m.checker.dof()];
+            let part = self.part(i, q);
             let ends = if members_valid {
                 match m.checker.is_valid_placed(&mut s.members[i], part) {
                     Some((true, ends)) => ends,

@@ -1,8 +1,8 @@
 //! Timing a collision-checked path and proving the result before it leaves the planner:
 //! blended where the limits allow (jerk-limited overlap blending for robots with jerk limits,
-//! time-optimal circular blends otherwise), validated against every limit, and with every
-//! blend — the only place the motion leaves the checked straight segments — checked for
-//! collision. A blend that collides is tightened, then dropped (stop at that waypoint).
+//! time-optimal circular blends otherwise), validated against every limit, and the sampled
+//! motion itself checked for collision. Blends that collide are tightened, then dropped (stop
+//! at each waypoint).
 
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
@@ -38,14 +38,6 @@ impl Timing {
         match self {
             Self::Segmented(tr) => tr.evaluate(t, q, qd, qdd),
             Self::TimeOptimal(tr) => tr.evaluate(t, q, qd, qdd),
-        }
-    }
-
-    /// Time windows where the motion leaves the straight segments between waypoints.
-    pub fn blend_windows(&self) -> Vec<(f64, f64)> {
-        match self {
-            Self::Segmented(t) => t.blend_windows(),
-            Self::TimeOptimal(t) => t.blend_windows(),
         }
     }
 

@@ -4,11 +4,11 @@
 //! [`crate::exact::certified_apart`]).
 //!
 //! Two entries: [`Checker::exact_valid`] looks at every pair (broad phase by bounding
-//! spheres), [`Checker::exact_valid_contacts`] only at the pairs the batch lanes found
+//! spheres), [`Checker::exact_valid_contacts`] only at the pairs the batch lanes listed as
 //! possibly touching in one lane (all others are proven clear there).
 
-use super::{CheckScratch, Checker, bound_beyond, spheres_beyond};
-use crate::batch::{Contact, ContactWith};
+use super::{CheckScratch, Checker, spheres_beyond};
+use crate::batch::{ObstacleContact, SelfContact};
 use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
 use crate::shape::segment_segment_distance;
 use nalgebra::{Point3, Vector3};
@@ -61,7 +61,7 @@ impl Checker {
     }
 
     /// The exact layer's verdict on the placed state, looking only at the pairs of
-    /// `s.batch.contacts` (the last [`crate::batch::BatchModel::free_steps`] batch) listed for
+    /// `s.batch.obstacle_contacts` and `s.batch.self_contacts` (the last [`crate::batch::BatchModel::free_steps`] batch) listed for
     /// `lane`: the batch proved every other pair at least the padding apart in that lane, for
     /// the same state. `false` when there is no exact geometry.
     pub(super) fn exact_valid_contacts(&self, s: &mut CheckScratch, lane: usize) -> bool {
@@ -69,15 +69,17 @@ impl Checker {
             return false;
         }
         let mut w = Witnesses::take(s);
-        let valid = self.listed_pairs_exact(s, &s.batch.contacts, 1u8 << lane, &mut w);
+        let bit = 1u8 << lane;
+        let valid = self.listed_obstacle_pairs_exact(s, &s.batch.obstacle_contacts, bit, &mut w)
+            && self.listed_self_pairs_exact(s, &s.batch.self_contacts, bit, &mut w);
         w.put_back(s);
         valid
     }
 
     fn every_pair_exact(&self, s: &CheckScratch, w: &mut Witnesses) -> bool {
         for (gi, (g, center)) in self.groups.iter().zip(&s.centers).enumerate() {
-            for (oi, b) in self.bounds.iter().enumerate() {
-                if bound_beyond(center, b, b[3] + g.radius + self.padding) {
+            for (oi, (bound_center, bound)) in self.bounds.iter().enumerate() {
+                if spheres_beyond(center, bound_center, bound + g.radius + self.padding) {
                     continue;
                 }
                 if self.obstacles[oi].ball_gap(center, g.radius) >= self.padding {
@@ -106,53 +108,45 @@ impl Checker {
         true
     }
 
-    fn listed_pairs_exact(
+    /// The listed capsule/obstacle pairs of lane `bit`, one (link group, obstacle) at a time
+    /// (the list holds each such run contiguously).
+    fn listed_obstacle_pairs_exact(
         &self,
         s: &CheckScratch,
-        contacts: &[Contact],
+        contacts: &[ObstacleContact],
         bit: u8,
         w: &mut Witnesses,
     ) -> bool {
-        // contacts come grouped: by link group and obstacle, then by self pair
-        let mut i = 0;
-        while i < contacts.len() {
-            let first = contacts[i];
-            let same = |c: &Contact| match (first.other, c.other) {
-                (ContactWith::Obstacle(a), ContactWith::Obstacle(b)) => {
-                    a == b && c.group == first.group
-                }
-                (ContactWith::Capsule { pair: a, .. }, ContactWith::Capsule { pair: b, .. }) => {
-                    a == b
-                }
-                _ => false,
+        contacts
+            .chunk_by(|x, y| x.group == y.group && x.obstacle == y.obstacle)
+            .all(|run| {
+                let mut listed = run.iter().filter(|c| c.lanes & bit != 0).peekable();
+                let Some(first) = listed.peek().copied() else {
+                    return true;
+                };
+                let candidates = listed.map(|c| c.capsule as usize);
+                let (gi, oi) = (first.group as usize, first.obstacle as usize);
+                self.group_obstacle_exact(s, gi, oi, candidates, w)
+            })
+    }
+
+    /// The listed capsule pairs of lane `bit`, one self pair at a time (the list holds each
+    /// such run contiguously).
+    fn listed_self_pairs_exact(
+        &self,
+        s: &CheckScratch,
+        contacts: &[SelfContact],
+        bit: u8,
+        w: &mut Witnesses,
+    ) -> bool {
+        contacts.chunk_by(|x, y| x.pair == y.pair).all(|run| {
+            let mut listed = run.iter().filter(|c| c.lanes & bit != 0).peekable();
+            let Some(first) = listed.peek().copied() else {
+                return true;
             };
-            let end = i + contacts[i..].iter().take_while(|c| same(c)).count();
-            let run = contacts[i..end].iter().filter(|c| c.lanes & bit != 0);
-            i = end;
-            if run.clone().next().is_none() {
-                continue;
-            }
-            let valid = match first.other {
-                ContactWith::Obstacle(oi) => {
-                    let candidates = run.map(|c| c.capsule as usize);
-                    self.group_obstacle_exact(s, first.group as usize, oi as usize, candidates, w)
-                }
-                ContactWith::Capsule { pair, .. } => {
-                    let candidates = run.map(|c| match c.other {
-                        ContactWith::Capsule { capsule, .. } => {
-                            (c.capsule as usize, capsule as usize)
-                        }
-                        // not in a self run (see `same`)
-                        ContactWith::Obstacle(_) => (c.capsule as usize, c.capsule as usize),
-                    });
-                    self.self_pair_exact(s, pair as usize, candidates, w)
-                }
-            };
-            if !valid {
-                return false;
-            }
-        }
-        true
+            let candidates = listed.map(|c| (c.capsules.0 as usize, c.capsules.1 as usize));
+            self.self_pair_exact(s, first.pair as usize, candidates, w)
+        })
     }
 
     /// Link group `gi` against obstacle `oi` at the placed state, given the capsules of the

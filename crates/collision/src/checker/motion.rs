@@ -9,16 +9,16 @@
 //! `t` on every segment (the largest over the segments of `|Δq_k|` divided by the segment's
 //! share), so a link moves at most `Σ lever_k·r_k` and two links relative to each other at
 //! most the same sum over the joints above exactly one of them. A straight motion is the
-//! polyline of two states: `r_k = |Δq_k|`.
+//! polyline of two states: `r_k = |Δq_k|` (up to rounding upwards).
 
-use super::{CheckScratch, Checker};
+use super::{CheckScratch, Checker, link_sweep};
 use crate::batch::LANES;
 
 /// Longest conservative-advancement step, in motion resolutions.
 const LOOKAHEAD: f64 = 8.0;
 
-/// Relative inflation of the rates of a polyline of more than one segment: the division by
-/// the segment's share may round down by an ulp; a larger rate only shortens steps.
+/// Relative inflation of the joint rates: the division by a segment's share may round down by
+/// an ulp; a larger rate only shortens steps.
 const RATE_ROUNDING: f64 = 1.0 + 8.0 * f64::EPSILON;
 
 impl Checker {
@@ -86,7 +86,6 @@ impl Checker {
         // knots: where each state lies along the polyline, in metres of a sweep bound that
         // weighs each joint by its largest lever over the links
         let mut knots = std::mem::take(&mut s.knots);
-        let mut joint_rate = std::mem::take(&mut s.joint_rate);
         knots.clear();
         knots.push(0.0);
         let mut total = 0.0;
@@ -95,32 +94,25 @@ impl Checker {
             total += link_sweep(&self.largest_levers, x, y);
             knots.push(total);
         }
-        let moves = total.is_finite() && total > 0.0;
-        if moves {
-            // how fast each joint moves per unit of the motion parameter, on the segment where
-            // it moves fastest (a segment spans total / share of it)
-            joint_rate.iter_mut().for_each(|r| *r = 0.0);
-            for k in 1..n {
-                let share = knots[k] - knots[k - 1];
-                if share <= 0.0 {
-                    continue; // a repeated state: nothing moves there
-                }
-                let scale = if n == 2 {
-                    1.0
-                } else {
-                    total / share * RATE_ROUNDING
-                };
-                let (x, y) = (state(k - 1), state(k));
-                for ((r, a), b) in joint_rate.iter_mut().zip(x).zip(y) {
-                    *r = r.max((b - a).abs() * scale);
-                }
-            }
-        }
-        if !moves {
+        if !(total.is_finite() && total > 0.0) {
             s.knots = knots;
-            s.joint_rate = joint_rate;
             // nothing moves: one state to check (or a sweep overflowed)
             return total.is_finite() && self.is_valid(s, state(n - 1));
+        }
+        // how fast each joint moves per unit of the motion parameter, on the segment where it
+        // moves fastest (a segment spans total / share of it)
+        let mut joint_rate = std::mem::take(&mut s.joint_rate);
+        joint_rate.iter_mut().for_each(|r| *r = 0.0);
+        for k in 1..n {
+            let share = knots[k] - knots[k - 1];
+            if share <= 0.0 {
+                continue; // a repeated state: nothing moves there
+            }
+            let scale = total / share * RATE_ROUNDING;
+            let (x, y) = (state(k - 1), state(k));
+            for ((r, a), b) in joint_rate.iter_mut().zip(x).zip(y) {
+                *r = r.max((b - a).abs() * scale);
+            }
         }
         // how far each link (pair) can move per unit of the motion parameter, rounded up into
         // f32 (a larger rate only shortens steps)
@@ -211,16 +203,6 @@ impl Checker {
     }
 }
 
-/// Bound (m) on how far any point of a link with these per-joint `levers` moves along the
-/// straight motion `x → y`.
-fn link_sweep(levers: &[f64], x: &[f64], y: &[f64]) -> f64 {
-    levers
-        .iter()
-        .zip(x.iter().zip(y))
-        .map(|(l, (a, b))| l * (b - a).abs())
-        .sum()
-}
-
 /// Writes to `q` the state at parameter `t ∈ [0, 1]` of the polyline through `states`
 /// (`knots[k]`: where state `k` lies, increasing, last = the whole length).
 fn place_on_polyline(states: &[f64], knots: &[f64], t: f64, q: &mut [f64]) {
@@ -231,9 +213,7 @@ fn place_on_polyline(states: &[f64], knots: &[f64], t: f64, q: &mut [f64]) {
     // the segment k-1 → k holding `at`
     let k = knots.partition_point(|&x| x <= at).clamp(1, n - 1);
     let share = knots[k] - knots[k - 1];
-    let f = if n == 2 {
-        t
-    } else if share > 0.0 {
+    let f = if share > 0.0 {
         ((at - knots[k - 1]) / share).clamp(0.0, 1.0)
     } else {
         0.0
