@@ -430,6 +430,7 @@ impl BatchModel {
 
     /// Starts a batch: forward kinematics of `count` states (`q[lane * dof + k]`), no sphere
     /// or capsule placed yet.
+    #[inline(always)]
     fn start_batch(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
         self.fk(s, q, count);
         s.placed.iter_mut().for_each(|p| *p = false);
@@ -438,7 +439,7 @@ impl BatchModel {
 
     /// Forward kinematics of the frames for `LANES` states (`q[lane * dof + k]`; lanes past
     /// `count` repeat the last state).
-    #[inline(never)]
+    #[inline(always)]
     fn fk(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
         let dof = self.dof;
         for (fi, f) in self.frames.iter().enumerate() {
@@ -497,6 +498,7 @@ impl BatchModel {
         add3(&s.pos[f], &mat_vec_const(&s.rot[f], p))
     }
 
+    #[inline(always)]
     fn sphere_world(&self, s: &mut BatchScratch, frame: usize, i: usize) -> [L; 3] {
         if !s.placed[i] {
             s.world[i] = Self::world_point(s, frame, &self.spheres[i].center);
@@ -505,6 +507,7 @@ impl BatchModel {
         s.world[i]
     }
 
+    #[inline(always)]
     fn segment_world(&self, s: &mut BatchScratch, i: usize) -> ([L; 3], [L; 3]) {
         if !s.cap_placed[i] {
             let c = &self.capsules[i];
@@ -525,6 +528,25 @@ impl BatchModel {
     /// distance for sphere and capsule obstacles, the sphere cover for boxes and cylinders).
     /// Self pairs: bounding spheres, then segment/segment distances.
     pub(crate) fn filter(
+        &self,
+        s: &mut BatchScratch,
+        q: &[f64],
+        count: usize,
+        hit: &mut [bool; LANES],
+    ) {
+        crate::isa::run(FilterKernel {
+            model: self,
+            s,
+            q,
+            count,
+            hit,
+        });
+    }
+
+    /// [`BatchModel::filter`] as built (inlined into the AVX2 build by [`crate::isa::run`];
+    /// called directly, the baseline build).
+    #[inline(always)]
+    pub(crate) fn filter_lanes(
         &self,
         s: &mut BatchScratch,
         q: &[f64],
@@ -607,6 +629,27 @@ impl BatchModel {
     /// same hierarchy; answering it through this function, unit rates and no step, measured
     /// 30 % slower: square roots on every test and no early exit.)
     pub(crate) fn free_steps(
+        &self,
+        s: &mut BatchScratch,
+        q: &[f64],
+        count: usize,
+        rates: &MotionRates<'_>,
+        steps: &mut [f32; LANES],
+    ) {
+        crate::isa::run(FreeStepsKernel {
+            model: self,
+            s,
+            q,
+            count,
+            rates,
+            steps,
+        });
+    }
+
+    /// [`BatchModel::free_steps`] as built (inlined into the AVX2 build by
+    /// [`crate::isa::run`]; called directly, the baseline build).
+    #[inline(always)]
+    pub(crate) fn free_steps_lanes(
         &self,
         s: &mut BatchScratch,
         q: &[f64],
@@ -732,7 +775,7 @@ impl BatchModel {
     }
 
     /// The self-collision part of [`BatchModel::filter`].
-    #[inline(never)]
+    #[inline(always)]
     fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
         let pad = self.pad;
         let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
@@ -761,6 +804,43 @@ impl BatchModel {
                 }
             }
         }
+    }
+}
+
+/// [`BatchModel::filter`] as a [`crate::isa::Kernel`].
+struct FilterKernel<'a> {
+    model: &'a BatchModel,
+    s: &'a mut BatchScratch,
+    q: &'a [f64],
+    count: usize,
+    hit: &'a mut [bool; LANES],
+}
+
+impl crate::isa::Kernel for FilterKernel<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run_lanes(self) {
+        self.model
+            .filter_lanes(self.s, self.q, self.count, self.hit);
+    }
+}
+
+/// [`BatchModel::free_steps`] as a [`crate::isa::Kernel`].
+struct FreeStepsKernel<'a> {
+    model: &'a BatchModel,
+    s: &'a mut BatchScratch,
+    q: &'a [f64],
+    count: usize,
+    rates: &'a MotionRates<'a>,
+    steps: &'a mut [f32; LANES],
+}
+
+impl crate::isa::Kernel for FreeStepsKernel<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run_lanes(self) {
+        self.model
+            .free_steps_lanes(self.s, self.q, self.count, self.rates, self.steps);
     }
 }
 

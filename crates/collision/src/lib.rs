@@ -13,6 +13,7 @@ pub mod composite;
 pub mod error;
 pub mod exact;
 mod frames;
+pub mod isa;
 pub mod mesh;
 pub mod problem;
 pub mod robot_geometry;

@@ -402,4 +402,60 @@ mod tests {
             );
         }
     }
+
+    /// The AVX2 build of the batch lanes (taken when the CPU has AVX2) computes bit for bit
+    /// what the baseline build computes: the same filter verdicts, steps and contact lists on
+    /// random batches of every bundled robot in clutter, with uneven rates.
+    #[test]
+    fn wide_lanes_compute_what_the_baseline_computes() {
+        if !crate::isa::wide_lanes() {
+            eprintln!("this CPU has no AVX2: both builds are the baseline, nothing to compare");
+        }
+        for (k, name) in cella_kinematics::library::names().enumerate() {
+            let g = Arc::new(RobotGeometry::library(name).unwrap());
+            let chain = g.robot().chain();
+            let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
+            let world = scene(reach, chain.tip(), [0.0, 0.0, 0.2], 70 + k as u64);
+            let checker = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
+            let (mut wide, mut base) = (checker.scratch(), checker.scratch());
+            let mut rng = Rng::new(5 + k as u64);
+            let group: Vec<f32> = (0..checker.groups.len())
+                .map(|_| rng.uniform(0.05, 3.0) as f32)
+                .collect();
+            let pair: Vec<f32> = (0..checker.self_groups.len())
+                .map(|_| rng.uniform(0.05, 3.0) as f32)
+                .collect();
+            let rates = MotionRates {
+                group: &group,
+                pair: &pair,
+                cap: 1.0,
+            };
+            let dof = chain.dof();
+            let mut q = vec![0.0; LANES * dof];
+            let (mut hit_wide, mut hit_base) = ([false; LANES], [false; LANES]);
+            let (mut steps_wide, mut steps_base) = ([0.0f32; LANES], [0.0f32; LANES]);
+            let mut touching = 0;
+            for batch in 0..200 {
+                for lane in q.chunks_mut(dof) {
+                    chain.random_configuration(&mut rng, lane);
+                }
+                let count = 1 + batch % LANES;
+                let b = &checker.batch;
+                b.filter(&mut wide.batch, &q, count, &mut hit_wide);
+                b.filter_lanes(&mut base.batch, &q, count, &mut hit_base);
+                assert_eq!(hit_wide, hit_base, "{name}: filter, batch {batch}");
+                b.free_steps(&mut wide.batch, &q, count, &rates, &mut steps_wide);
+                b.free_steps_lanes(&mut base.batch, &q, count, &rates, &mut steps_base);
+                assert_eq!(
+                    steps_wide.map(f32::to_bits),
+                    steps_base.map(f32::to_bits),
+                    "{name}: steps, batch {batch}"
+                );
+                assert_eq!(wide.batch.obstacle_contacts, base.batch.obstacle_contacts);
+                assert_eq!(wide.batch.self_contacts, base.batch.self_contacts);
+                touching += steps_base.iter().filter(|&&v| v < 0.0).count();
+            }
+            assert!(touching > 20, "{name}: only {touching} touching lanes");
+        }
+    }
 }
