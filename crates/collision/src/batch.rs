@@ -560,7 +560,7 @@ impl BatchModel {
         self.start_batch(s, q, count);
         let pad = self.pad;
         let margin = self.padding + pad;
-        let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
+        let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
@@ -673,7 +673,7 @@ impl BatchModel {
         // step, or it may touch (every touching pair is recorded, also in lanes already
         // touching elsewhere)
         let open = |steps: &[f32; LANES], d: &L, rate: f32| {
-            (0..LANES).any(|l| d[l] < steps[l].max(0.0) * rate)
+            (0..LANES).fold(false, |m, l| m | (d[l] < steps[l].max(0.0) * rate))
         };
         // the lanes where a clearance is negative
         let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
@@ -778,7 +778,7 @@ impl BatchModel {
     #[inline(always)]
     fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
         let pad = self.pad;
-        let all = |h: &[bool; LANES]| h.iter().all(|&x| x);
+        let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
         for (ga, gb, pairs) in &self.self_pairs {
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
             let (ca, cb) = (&s.group_world[*ga], &s.group_world[*gb]);
@@ -869,13 +869,15 @@ impl LaneBox {
     /// True when the box and the obstacle's world box do not overlap.
     #[inline(always)]
     fn apart(&self, o: &BatchObstacle) -> bool {
-        (0..3).any(|k| self.lo[k] > o.hi[k] || self.hi[k] < o.lo[k])
+        (0..3).fold(false, |m, k| {
+            m | (self.lo[k] > o.hi[k]) | (self.hi[k] < o.lo[k])
+        })
     }
 }
 
 #[inline(always)]
 fn any_lane(m: &[bool; LANES]) -> bool {
-    m.iter().any(|&x| x)
+    m.iter().fold(false, |a, &x| a | x)
 }
 
 /// Lanes where a sphere of radius `r` at `p` (world) comes closer than 0 to the obstacle's
@@ -1048,13 +1050,13 @@ fn any_within(p: &[L; 3], c: &[f32; 3], reach: f32) -> bool {
         let (x, y, z) = (p[0][l] - c[0], p[1][l] - c[1], p[2][l] - c[2]);
         d[l] = x * x + y * y + z * z;
     }
-    d.iter().any(|&v| v < reach * reach)
+    d.iter().fold(false, |m, &v| m | (v < reach * reach))
 }
 
 #[inline(always)]
 fn any_within_lanes(a: &[L; 3], b: &[L; 3], reach: f32) -> bool {
     let d = dist2(a, b);
-    d.iter().any(|&v| v < reach * reach)
+    d.iter().fold(false, |m, &v| m | (v < reach * reach))
 }
 
 #[inline(always)]

@@ -12,6 +12,7 @@ use crate::world::World;
 use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
+mod broad_phase;
 mod exact_check;
 mod motion;
 
@@ -145,9 +146,9 @@ pub struct Checker {
     geometry: Arc<RobotGeometry>,
     names: Vec<String>,
     obstacles: Vec<Obstacle>,
-    /// Per obstacle its bounding sphere, centre (world frame) and radius (m), packed for the
-    /// broad phase (an [`Obstacle`] spans four cache lines).
-    bounds: Vec<(Point3<f64>, f64)>,
+    /// The obstacles' bounding spheres in rows for the broad phase (an [`Obstacle`] spans
+    /// four cache lines).
+    bounds: broad_phase::BoundRows,
     /// `allowed[o * n_capsules + c]`: obstacle `o` may touch capsule `c`.
     allowed: Vec<bool>,
     padding: f64,
@@ -471,7 +472,12 @@ impl Checker {
             self_groups,
             geometry,
             names,
-            bounds: obstacles.iter().map(|o| (o.center, o.bound)).collect(),
+            bounds: broad_phase::BoundRows::new(
+                &obstacles
+                    .iter()
+                    .map(|o| (o.center, o.bound))
+                    .collect::<Vec<_>>(),
+            ),
             obstacles,
             allowed,
             padding: world.padding(),
@@ -655,35 +661,37 @@ impl Checker {
         let n = caps.len();
         let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
         for (g, center) in self.groups.iter().zip(&s.centers) {
-            for (oi, (bound_center, bound)) in self.bounds.iter().enumerate() {
-                let reach = bound + g.radius + threshold(*best, self.padding);
-                if spheres_beyond(center, bound_center, reach) {
-                    continue;
-                }
-                let o = &self.obstacles[oi];
-                if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
-                    continue;
-                }
-                for &ci in &g.capsules {
-                    let ci = ci as usize;
-                    if self.allowed[oi * n + ci] {
+            for row in 0..self.bounds.rows() {
+                let extra = threshold(*best, self.padding);
+                let mut near = self.bounds.near_mask(row, center, g.radius, extra);
+                while near != 0 {
+                    let oi = row * broad_phase::ROW + near.trailing_zeros() as usize;
+                    near &= near - 1;
+                    let o = &self.obstacles[oi];
+                    if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
                         continue;
                     }
-                    let (a, b) = &s.ends[ci];
-                    let r = caps[ci].radius;
-                    if o.capsule_gap(a, b, r) >= threshold(*best, self.padding) {
-                        continue;
-                    }
-                    let d = o.capsule_clearance(a, b, r);
-                    if collect_distance {
-                        if d < *best {
-                            *best = d;
-                            if !on_pair(ci, Target::Obstacle(oi), d) {
-                                return false;
-                            }
+                    for &ci in &g.capsules {
+                        let ci = ci as usize;
+                        if self.allowed[oi * n + ci] {
+                            continue;
                         }
-                    } else if d < self.padding && !on_pair(ci, Target::Obstacle(oi), d) {
-                        return false;
+                        let (a, b) = &s.ends[ci];
+                        let r = caps[ci].radius;
+                        if o.capsule_gap(a, b, r) >= threshold(*best, self.padding) {
+                            continue;
+                        }
+                        let d = o.capsule_clearance(a, b, r);
+                        if collect_distance {
+                            if d < *best {
+                                *best = d;
+                                if !on_pair(ci, Target::Obstacle(oi), d) {
+                                    return false;
+                                }
+                            }
+                        } else if d < self.padding && !on_pair(ci, Target::Obstacle(oi), d) {
+                            return false;
+                        }
                     }
                 }
             }

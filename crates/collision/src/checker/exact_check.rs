@@ -78,10 +78,7 @@ impl Checker {
 
     fn every_pair_exact(&self, s: &CheckScratch, w: &mut Witnesses) -> bool {
         for (gi, (g, center)) in self.groups.iter().zip(&s.centers).enumerate() {
-            for (oi, (bound_center, bound)) in self.bounds.iter().enumerate() {
-                if spheres_beyond(center, bound_center, bound + g.radius + self.padding) {
-                    continue;
-                }
+            for oi in self.bounds.near(center, g.radius, self.padding) {
                 if self.obstacles[oi].ball_gap(center, g.radius) >= self.padding {
                     continue;
                 }
