@@ -44,9 +44,9 @@ pub fn reduce_vertices<C: ValidityChecker>(
     let mut out = vec![path[0].clone()];
     let mut i = 0;
     while i < path.len() - 1 {
-        let mut j = i + 1;
-        while j + 1 < path.len() && checker.motion_valid(scratch, &path[i], &path[j + 1]) {
-            j += 1;
+        let mut j = path.len() - 1;
+        while j > i + 1 && !checker.motion_valid(scratch, &path[i], &path[j]) {
+            j -= 1;
         }
         out.push(path[j].clone());
         i = j;
