@@ -10,6 +10,7 @@ pub mod checker;
 mod collision_adapter;
 pub mod error;
 pub mod group;
+mod kd_index;
 pub mod plan;
 pub mod rrt_connect;
 pub mod sequence;

@@ -3,10 +3,12 @@
 //!
 //! Trees are stored flat (one `Vec<f64>` of coordinates, one `Vec<u32>` of parents) and grown
 //! in place: memory is reserved once per call, never per extension. Nearest neighbours are a
-//! linear scan over the flat array, which for the few hundred nodes a typical cell query needs
-//! is faster than any tree structure (and cache-friendly).
+//! linear scan over the flat array while a tree is small (for the few hundred nodes a typical
+//! cell query needs it is faster than any tree structure, and cache-friendly), then an exact
+//! k-d tree index ([`crate::kd_index`]), which gives the same answers.
 
 use crate::checker::ValidityChecker;
+use crate::kd_index::{self, KdIndex};
 use crate::space::{JointSpace, interpolate, squared_distance};
 use cella_kinematics::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,15 +65,20 @@ struct Tree {
     dof: usize,
     coords: Vec<f64>,
     parents: Vec<u32>,
+    /// Nearest-neighbour index, used from [`kd_index::SCAN_BELOW`] nodes on.
+    index: KdIndex,
 }
 
 const ROOT: u32 = u32::MAX;
 
 /// Smallest distance from a node of `tree` to any of `goals`.
-fn closest_to(tree: &Tree, goals: &[Vec<f64>]) -> f64 {
+fn closest_to(tree: &mut Tree, goals: &[Vec<f64>]) -> f64 {
     goals
         .iter()
-        .map(|g| squared_distance(tree.node(tree.nearest(g)), g).sqrt())
+        .map(|g| {
+            let i = tree.nearest(g);
+            squared_distance(tree.node(i), g).sqrt()
+        })
         .fold(f64::INFINITY, f64::min)
 }
 
@@ -81,6 +88,7 @@ impl Tree {
             dof,
             coords: Vec::with_capacity(capacity * dof),
             parents: Vec::with_capacity(capacity),
+            index: KdIndex::new(dof),
         }
     }
 
@@ -98,7 +106,11 @@ impl Tree {
         self.parents.len() - 1
     }
 
-    fn nearest(&self, q: &[f64]) -> usize {
+    fn nearest(&mut self, q: &[f64]) -> usize {
+        if self.len() >= kd_index::SCAN_BELOW {
+            self.index.update(&self.coords);
+            return self.index.nearest(&self.coords, q);
+        }
         // fixed-size rows for the common arms: the distance loop unrolls and vectorises
         match self.dof {
             6 => nearest_fixed::<6>(&self.coords, q),
@@ -210,7 +222,7 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             {
                 if began.elapsed() >= self.options.time_budget {
                     stats.nodes = start_tree.len() + goal_tree.len();
-                    stats.closest = closest_to(&start_tree, goals);
+                    stats.closest = closest_to(&mut start_tree, goals);
                     return (Err(SearchFailure::Timeout), stats);
                 }
                 if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -246,7 +258,7 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
             forward = !forward;
         }
         stats.nodes = start_tree.len() + goal_tree.len();
-        stats.closest = closest_to(&start_tree, goals);
+        stats.closest = closest_to(&mut start_tree, goals);
         (Err(SearchFailure::IterationLimit), stats)
     }
 
