@@ -534,12 +534,12 @@ impl BatchModel {
         count: usize,
         hit: &mut [bool; LANES],
     ) {
-        crate::isa::run(FilterKernel {
+        crate::isa::run(BatchJob {
             model: self,
             s,
             q,
             count,
-            hit,
+            kind: JobKind::Filter(hit),
         });
     }
 
@@ -636,13 +636,12 @@ impl BatchModel {
         rates: &MotionRates<'_>,
         steps: &mut [f32; LANES],
     ) {
-        crate::isa::run(FreeStepsKernel {
+        crate::isa::run(BatchJob {
             model: self,
             s,
             q,
             count,
-            rates,
-            steps,
+            kind: JobKind::FreeSteps(rates, steps),
         });
     }
 
@@ -807,40 +806,37 @@ impl BatchModel {
     }
 }
 
-/// [`BatchModel::filter`] as a [`crate::isa::Kernel`].
-struct FilterKernel<'a> {
+/// A batch query for [`crate::isa::run`]: the shared state and what to compute.
+struct BatchJob<'a> {
     model: &'a BatchModel,
     s: &'a mut BatchScratch,
     q: &'a [f64],
     count: usize,
-    hit: &'a mut [bool; LANES],
+    kind: JobKind<'a>,
 }
 
-impl crate::isa::Kernel for FilterKernel<'_> {
+enum JobKind<'a> {
+    /// [`BatchModel::filter`].
+    Filter(&'a mut [bool; LANES]),
+    /// [`BatchModel::free_steps`].
+    FreeSteps(&'a MotionRates<'a>, &'a mut [f32; LANES]),
+}
+
+impl crate::isa::Kernel for BatchJob<'_> {
     type Output = ();
     #[inline(always)]
     fn run_lanes(self) {
-        self.model
-            .filter_lanes(self.s, self.q, self.count, self.hit);
-    }
-}
-
-/// [`BatchModel::free_steps`] as a [`crate::isa::Kernel`].
-struct FreeStepsKernel<'a> {
-    model: &'a BatchModel,
-    s: &'a mut BatchScratch,
-    q: &'a [f64],
-    count: usize,
-    rates: &'a MotionRates<'a>,
-    steps: &'a mut [f32; LANES],
-}
-
-impl crate::isa::Kernel for FreeStepsKernel<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run_lanes(self) {
-        self.model
-            .free_steps_lanes(self.s, self.q, self.count, self.rates, self.steps);
+        let Self {
+            model,
+            s,
+            q,
+            count,
+            kind,
+        } = self;
+        match kind {
+            JobKind::Filter(hit) => model.filter_lanes(s, q, count, hit),
+            JobKind::FreeSteps(rates, steps) => model.free_steps_lanes(s, q, count, rates, steps),
+        }
     }
 }
 
