@@ -472,12 +472,7 @@ impl Checker {
             self_groups,
             geometry,
             names,
-            bounds: broad_phase::BoundRows::new(
-                &obstacles
-                    .iter()
-                    .map(|o| (o.center, o.bound))
-                    .collect::<Vec<_>>(),
-            ),
+            bounds: broad_phase::BoundRows::new(obstacles.iter().map(|o| (o.center, o.bound))),
             obstacles,
             allowed,
             padding: world.padding(),
@@ -661,37 +656,36 @@ impl Checker {
         let n = caps.len();
         let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
         for (g, center) in self.groups.iter().zip(&s.centers) {
-            for row in 0..self.bounds.rows() {
-                let extra = threshold(*best, self.padding);
-                let mut near = self.bounds.near_mask(row, center, g.radius, extra);
-                while near != 0 {
-                    let oi = row * broad_phase::ROW + near.trailing_zeros() as usize;
-                    near &= near - 1;
-                    let o = &self.obstacles[oi];
-                    if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
+            // (while collecting distances `best` shrinks inside the loop: the bound taken at
+            // the start keeps more obstacles than needed, never fewer)
+            for oi in self
+                .bounds
+                .near(center, g.radius, threshold(*best, self.padding))
+            {
+                let o = &self.obstacles[oi];
+                if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
+                    continue;
+                }
+                for &ci in &g.capsules {
+                    let ci = ci as usize;
+                    if self.allowed[oi * n + ci] {
                         continue;
                     }
-                    for &ci in &g.capsules {
-                        let ci = ci as usize;
-                        if self.allowed[oi * n + ci] {
-                            continue;
-                        }
-                        let (a, b) = &s.ends[ci];
-                        let r = caps[ci].radius;
-                        if o.capsule_gap(a, b, r) >= threshold(*best, self.padding) {
-                            continue;
-                        }
-                        let d = o.capsule_clearance(a, b, r);
-                        if collect_distance {
-                            if d < *best {
-                                *best = d;
-                                if !on_pair(ci, Target::Obstacle(oi), d) {
-                                    return false;
-                                }
+                    let (a, b) = &s.ends[ci];
+                    let r = caps[ci].radius;
+                    if o.capsule_gap(a, b, r) >= threshold(*best, self.padding) {
+                        continue;
+                    }
+                    let d = o.capsule_clearance(a, b, r);
+                    if collect_distance {
+                        if d < *best {
+                            *best = d;
+                            if !on_pair(ci, Target::Obstacle(oi), d) {
+                                return false;
                             }
-                        } else if d < self.padding && !on_pair(ci, Target::Obstacle(oi), d) {
-                            return false;
                         }
+                    } else if d < self.padding && !on_pair(ci, Target::Obstacle(oi), d) {
+                        return false;
                     }
                 }
             }

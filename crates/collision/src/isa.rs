@@ -3,15 +3,16 @@
 //! The batch path ([`crate::batch`]) is written as `[f32; 8]` arithmetic that LLVM
 //! vectorises. Built for the baseline x86-64 target, one lane array takes two 128-bit SSE
 //! registers; with AVX2 it fits one 256-bit register. The CI machine's CPU flags are not
-//! guaranteed, so the binary cannot be built for AVX2 outright: instead [`run`] checks once
-//! (cached by the standard library) whether the CPU has AVX2 and, if so, runs the closure
+//! guaranteed, so the binary cannot be built for AVX2 outright: instead [`run`] checks
+//! (cached by the standard library) whether the CPU has AVX2 and, if so, runs the [`Kernel`]
 //! inside a function compiled with AVX2 enabled, into which the batch code is inlined
-//! (`#[inline(always)]`, through [`Kernel`]).
+//! (`#[inline(always)]`).
 //!
 //! The two builds compute the same values bit for bit: only `avx`/`avx2` are enabled, not
 //! `fma`, and Rust never fuses a multiply and an add on its own, so every operation rounds as
-//! in the baseline build. `tests/batch.rs` checks the dispatched and the baseline results
-//! against each other.
+//! in the baseline build. The unit test `wide_lanes_compute_what_the_baseline_computes`
+//! (`checker/exact_check.rs`) checks the dispatched and the baseline results against each
+//! other.
 //!
 //! This module holds the collision crate's only `unsafe` code: calling a function compiled
 //! for AVX2, after checking that the CPU supports it.
@@ -33,7 +34,7 @@ pub(crate) trait Kernel {
 pub(crate) fn run<K: Kernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if wide_lanes() {
             // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of a
             // function compiled with `target_feature(enable = "avx,avx2")`.
             return unsafe { run_avx2(kernel) };
@@ -43,6 +44,7 @@ pub(crate) fn run<K: Kernel>(kernel: K) -> K::Output {
 }
 
 /// True when [`run`] takes the AVX2 build on this CPU.
+#[inline(always)]
 pub fn wide_lanes() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -7,6 +7,8 @@
 //! near ones. Points live in the caller's flat coordinate array (rows of `dof` values); the
 //! index stores only point numbers, split dimensions and children.
 
+use crate::space::squared_distance;
+
 /// No child.
 const NONE: u32 = u32::MAX;
 
@@ -22,6 +24,30 @@ struct Node {
     dim: u32,
     left: u32,
     right: u32,
+}
+
+/// The nearest point so far: squared distance and row (`usize::MAX` for none yet).
+#[derive(Debug, Clone, Copy)]
+struct Nearest {
+    d2: f64,
+    index: usize,
+}
+
+impl Nearest {
+    const NONE: Self = Self {
+        d2: f64::INFINITY,
+        index: usize::MAX,
+    };
+
+    /// Keeps row `index` (values `p`) if it is nearer to `q`, or as near with a lower index
+    /// (the linear scan's first of equals).
+    #[inline]
+    fn offer(&mut self, index: usize, p: &[f64], q: &[f64]) {
+        let d2 = squared_distance(p, q);
+        if d2 < self.d2 || (d2 == self.d2 && index < self.index) {
+            *self = Self { d2, index };
+        }
+    }
 }
 
 /// The index. Point `i` is row `i` of the coordinate array passed to every call.
@@ -71,19 +97,10 @@ impl KdIndex {
     /// no row. Call [`KdIndex::update`] after appending rows.
     pub(crate) fn nearest(&mut self, coords: &[f64], q: &[f64]) -> usize {
         let dof = self.dof;
-        let row = |i: usize| &coords[i * dof..(i + 1) * dof];
-        let d2 =
-            |p: &[f64]| -> f64 { p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() };
-        let mut best = (f64::INFINITY, usize::MAX);
-        let consider = |i: usize, best: &mut (f64, usize)| {
-            let d = d2(row(i));
-            if d < best.0 || (d == best.0 && i < best.1) {
-                *best = (d, i);
-            }
-        };
+        let mut best = Nearest::NONE;
         // rows not in the tree (fewer than SCAN_BELOW, or appended since the last update)
         for i in self.len..coords.len() / dof.max(1) {
-            consider(i, &mut best);
+            best.offer(i, &coords[i * dof..(i + 1) * dof], q);
         }
         if self.root != NONE {
             self.offsets.clear();
@@ -92,7 +109,11 @@ impl KdIndex {
             self.search(coords, q, self.root, 0.0, &mut offsets, &mut best);
             self.offsets = offsets;
         }
-        if best.1 == usize::MAX { 0 } else { best.1 }
+        if best.index == usize::MAX {
+            0
+        } else {
+            best.index
+        }
     }
 
     /// Visits the subtree of `n`, whose cell is at least `bound` (squared) from `q`, with
@@ -105,16 +126,12 @@ impl KdIndex {
         n: u32,
         bound: f64,
         offsets: &mut [f64],
-        best: &mut (f64, usize),
+        best: &mut Nearest,
     ) {
         let dof = self.dof;
         let node = self.nodes[n as usize];
         let p = &coords[node.point as usize * dof..(node.point as usize + 1) * dof];
-        let d: f64 = p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
-        let i = node.point as usize;
-        if d < best.0 || (d == best.0 && i < best.1) {
-            *best = (d, i);
-        }
+        best.offer(node.point as usize, p, q);
         let k = node.dim as usize;
         let diff = q[k] - p[k];
         let (near, far) = if diff < 0.0 {
@@ -128,7 +145,7 @@ impl KdIndex {
         if far != NONE {
             let old = offsets[k];
             let far_bound = bound - old * old + diff * diff;
-            if far_bound <= best.0 {
+            if far_bound <= best.d2 {
                 offsets[k] = diff;
                 self.search(coords, q, far, far_bound, offsets, best);
                 offsets[k] = old;
@@ -227,7 +244,7 @@ mod tests {
     fn brute(coords: &[f64], dof: usize, q: &[f64]) -> usize {
         let mut best = (f64::INFINITY, 0);
         for (i, p) in coords.chunks_exact(dof).enumerate() {
-            let d: f64 = p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
+            let d = squared_distance(p, q);
             if d < best.0 {
                 best = (d, i);
             }

@@ -22,19 +22,22 @@ pub(super) struct BoundRows {
 
 impl BoundRows {
     /// Rows of the bounding spheres `(centre, radius)`, in order.
-    pub(super) fn new(bounds: &[(Point3<f64>, f64)]) -> Self {
+    pub(super) fn new(bounds: impl IntoIterator<Item = (Point3<f64>, f64)>) -> Self {
         let mut rows = Self::default();
-        for chunk in bounds.chunks(ROW) {
-            // padding: infinitely far, never within any finite reach
-            let (mut x, mut y, mut z, mut r) =
-                ([f64::INFINITY; ROW], [0.0; ROW], [0.0; ROW], [0.0; ROW]);
-            for (l, (c, radius)) in chunk.iter().enumerate() {
-                (x[l], y[l], z[l], r[l]) = (c.x, c.y, c.z, *radius);
+        for (i, (c, radius)) in bounds.into_iter().enumerate() {
+            let l = i % ROW;
+            if l == 0 {
+                // padding: infinitely far, never within any finite reach
+                rows.x.push([f64::INFINITY; ROW]);
+                rows.y.push([0.0; ROW]);
+                rows.z.push([0.0; ROW]);
+                rows.radius.push([0.0; ROW]);
             }
-            rows.x.push(x);
-            rows.y.push(y);
-            rows.z.push(z);
-            rows.radius.push(r);
+            let row = rows.x.len() - 1;
+            rows.x[row][l] = c.x;
+            rows.y[row][l] = c.y;
+            rows.z[row][l] = c.z;
+            rows.radius[row][l] = radius;
         }
         rows
     }
@@ -67,27 +70,55 @@ impl BoundRows {
             .enumerate()
             .fold(0, |m, (l, &n)| m | (u32::from(n) << l))
     }
+
+    /// The obstacles (indices, increasing) whose bounding spheres come closer than their
+    /// radius + `radius` + `extra` (m) to `center`: [`BoundRows::near_mask`] row by row.
+    #[inline(always)]
+    pub(super) fn near<'a>(&'a self, center: &'a Point3<f64>, radius: f64, extra: f64) -> Near<'a> {
+        Near {
+            rows: self,
+            center,
+            radius,
+            extra,
+            next_row: 0,
+            base: 0,
+            mask: 0,
+        }
+    }
 }
 
-impl BoundRows {
-    /// The obstacles (indices, increasing) whose bounding spheres come closer than their
-    /// radius + `radius` + `extra` (m) to `center`: [`BoundRows::near_mask`] over every row.
-    pub(super) fn near<'a>(
-        &'a self,
-        center: &'a Point3<f64>,
-        radius: f64,
-        extra: f64,
-    ) -> impl Iterator<Item = usize> + 'a {
-        (0..self.rows()).flat_map(move |row| {
-            let mut mask = self.near_mask(row, center, radius, extra);
-            std::iter::from_fn(move || {
-                (mask != 0).then(|| {
-                    let l = mask.trailing_zeros() as usize;
-                    mask &= mask - 1;
-                    row * ROW + l
-                })
-            })
-        })
+/// Iterator of [`BoundRows::near`].
+pub(super) struct Near<'a> {
+    rows: &'a BoundRows,
+    center: &'a Point3<f64>,
+    radius: f64,
+    extra: f64,
+    /// The row whose mask is computed next.
+    next_row: usize,
+    /// First obstacle of the row `mask` belongs to.
+    base: usize,
+    /// Obstacles of the current row not yet returned.
+    mask: u32,
+}
+
+impl Iterator for Near<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            if self.next_row == self.rows.rows() {
+                return None;
+            }
+            self.mask = self
+                .rows
+                .near_mask(self.next_row, self.center, self.radius, self.extra);
+            self.base = self.next_row * ROW;
+            self.next_row += 1;
+        }
+        let l = self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(self.base + l)
     }
 }
 
@@ -110,7 +141,7 @@ mod tests {
                     (c, rng.uniform(0.01, 0.3))
                 })
                 .collect();
-            let rows = BoundRows::new(&bounds);
+            let rows = BoundRows::new(bounds.iter().copied());
             assert_eq!(rows.rows(), n.div_ceil(ROW));
             for _ in 0..200 {
                 let c = Point3::new(
