@@ -199,11 +199,14 @@ pub(crate) struct BatchScratch {
     cap_placed: Vec<bool>,
     /// World centres of the link groups' bounding spheres (set by the robot-world pass).
     group_world: Vec<[L; 3]>,
-    /// The pairs of the last [`BatchModel::free_steps`] batch that may touch, in the order of
-    /// its scan: capsule/obstacle pairs grouped by link group and obstacle, capsule pairs by
-    /// self pair.
+    /// The pairs of the last [`BatchModel::free_steps`] or [`BatchModel::filter`] batch that
+    /// may touch, in the order of its scan: capsule/obstacle pairs grouped by link group and
+    /// obstacle, capsule pairs by self pair.
     pub(crate) obstacle_contacts: Vec<ObstacleContact>,
     pub(crate) self_contacts: Vec<SelfContact>,
+    /// False when the last batch stopped early (every lane already touching), so that the
+    /// lists above may miss pairs; a lane's verdict must then come from the full check.
+    pub(crate) contacts_complete: bool,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -425,6 +428,7 @@ impl BatchModel {
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
             obstacle_contacts: Vec::with_capacity(64),
             self_contacts: Vec::with_capacity(64),
+            contacts_complete: false,
         }
     }
 
@@ -527,6 +531,10 @@ impl BatchModel {
     /// capsule: its bounding sphere against the shape, then the capsule itself (segment
     /// distance for sphere and capsule obstacles, the sphere cover for boxes and cylinders).
     /// Self pairs: bounding spheres, then segment/segment distances.
+    ///
+    /// The pairs that may touch are listed in `s.obstacle_contacts` and `s.self_contacts` with
+    /// their lanes, as [`BatchModel::free_steps`] lists them, unless the scan stopped early
+    /// because every lane was already marked (`s.contacts_complete` false).
     pub(crate) fn filter(
         &self,
         s: &mut BatchScratch,
@@ -558,6 +566,9 @@ impl BatchModel {
             *h = true; // padding lanes: never reported
         }
         self.start_batch(s, q, count);
+        s.obstacle_contacts.clear();
+        s.self_contacts.clear();
+        s.contacts_complete = true;
         let pad = self.pad;
         let margin = self.padding + pad;
         let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
@@ -583,13 +594,14 @@ impl BatchModel {
                     if !any_lane(&obstacle_near(o, &cw, cc.radius + margin)) {
                         continue;
                     }
+                    let mut touch = [false; LANES];
                     match o.kind {
                         Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
                             let (a, b) = self.segment_world(s, g.capsules.start + k);
                             let d2 = segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat));
                             let reach = cc.r + radius + margin;
                             for l in 0..LANES {
-                                hit[l] |= d2[l] < reach * reach;
+                                touch[l] = d2[l] < reach * reach;
                             }
                         }
                         Kind::Box { .. } | Kind::Cylinder { .. } => {
@@ -597,13 +609,20 @@ impl BatchModel {
                                 let p = self.sphere_world(s, cc.frame, si);
                                 let near = obstacle_near(o, &p, self.spheres[si].radius + margin);
                                 for l in 0..LANES {
-                                    hit[l] |= near[l];
+                                    touch[l] |= near[l];
                                 }
                             }
                         }
                     }
-                    if all(hit) {
-                        return;
+                    if any_lane(&touch) {
+                        record_obstacle_contact(s, &touch, gi, cc.capsule, oi);
+                        for l in 0..LANES {
+                            hit[l] |= touch[l];
+                        }
+                        if all(hit) {
+                            s.contacts_complete = false;
+                            return;
+                        }
                     }
                 }
             }
@@ -678,6 +697,7 @@ impl BatchModel {
         let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
         s.obstacle_contacts.clear();
         s.self_contacts.clear();
+        s.contacts_complete = true;
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
@@ -778,7 +798,7 @@ impl BatchModel {
     fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
         let pad = self.pad;
         let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
-        for (ga, gb, pairs) in &self.self_pairs {
+        for (pi, (ga, gb, pairs)) in self.self_pairs.iter().enumerate() {
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
             let (ca, cb) = (&s.group_world[*ga], &s.group_world[*gb]);
             if !any_within_lanes(ca, cb, a.radius + b.radius + pad) {
@@ -795,11 +815,19 @@ impl BatchModel {
                 let (b0, b1) = self.segment_world(s, j);
                 let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
                 let reach = x.r + y.r + pad;
+                let mut touch = [false; LANES];
                 for l in 0..LANES {
-                    hit[l] |= d2[l] < reach * reach;
+                    touch[l] = d2[l] < reach * reach;
                 }
-                if all(hit) {
-                    return;
+                if any_lane(&touch) {
+                    record_self_contact(s, &touch, pi, (x.capsule, y.capsule));
+                    for l in 0..LANES {
+                        hit[l] |= touch[l];
+                    }
+                    if all(hit) {
+                        s.contacts_complete = false;
+                        return;
+                    }
                 }
             }
         }
@@ -874,6 +902,47 @@ impl LaneBox {
 #[inline(always)]
 fn any_lane(m: &[bool; LANES]) -> bool {
     m.iter().fold(false, |a, &x| a | x)
+}
+
+/// The lanes set in `m` as bits (bit `l` for lane `l`).
+#[inline(always)]
+fn lane_bits(m: &[bool; LANES]) -> u8 {
+    (0..LANES).fold(0u8, |b, l| b | (u8::from(m[l]) << l))
+}
+
+/// Lists capsule/obstacle pair (`group`, `capsule`, `obstacle`) as possibly touching in the
+/// lanes of `touch` (out of line: rare, and kept out of the filter's loop body).
+#[cold]
+#[inline(never)]
+fn record_obstacle_contact(
+    s: &mut BatchScratch,
+    touch: &[bool; LANES],
+    group: usize,
+    capsule: usize,
+    obstacle: usize,
+) {
+    s.obstacle_contacts.push(ObstacleContact {
+        lanes: lane_bits(touch),
+        group: group as u32,
+        capsule: capsule as u32,
+        obstacle: obstacle as u32,
+    });
+}
+
+/// Lists self pair `pair` (capsules `capsules`) as possibly touching in the lanes of `touch`.
+#[cold]
+#[inline(never)]
+fn record_self_contact(
+    s: &mut BatchScratch,
+    touch: &[bool; LANES],
+    pair: usize,
+    capsules: (usize, usize),
+) {
+    s.self_contacts.push(SelfContact {
+        lanes: lane_bits(touch),
+        pair: pair as u32,
+        capsules: (capsules.0 as u32, capsules.1 as u32),
+    });
 }
 
 /// Lanes where a sphere of radius `r` at `p` (world) comes closer than 0 to the obstacle's
