@@ -31,10 +31,20 @@ struct Obstacle {
     inverse_pose: Isometry3<f64>,
     center: Point3<f64>,
     bound: f64,
-    /// The same object for the exact layer (parry shape and world pose).
-    exact: (parry3d::shape::SharedShape, parry3d::math::Pose),
+    /// The same object as a parry shape and world pose, built on first use: parry only
+    /// proposes separating directions when the exact layer's own search is undecided, which
+    /// is rare, and building a cylinder's prism costs tens of microseconds per obstacle.
+    exact: std::sync::OnceLock<(parry3d::shape::SharedShape, parry3d::math::Pose)>,
     /// Pose in the world frame.
     pose: Isometry3<f64>,
+}
+
+impl Obstacle {
+    /// The parry shape and world pose of the object ([`crate::exact::exact_core`]).
+    fn parry(&self) -> &(parry3d::shape::SharedShape, parry3d::math::Pose) {
+        self.exact
+            .get_or_init(|| crate::exact::exact_core(&self.shape, &self.pose))
+    }
 }
 
 impl std::fmt::Debug for Obstacle {
@@ -70,14 +80,13 @@ impl Obstacle {
 }
 
 fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
-    let (parry, parry_pose) = crate::exact::exact_core(&shape, pose);
     Obstacle {
         name,
         shape,
         inverse_pose: pose.inverse(),
         center: Point3::from(pose.translation.vector),
         bound: shape.bounding_radius(),
-        exact: (parry, parry_pose),
+        exact: std::sync::OnceLock::new(),
         pose: *pose,
     }
 }
@@ -611,7 +620,18 @@ impl Checker {
 
     /// Places every capsule for joint values `q`; false on bad input (length, NaN).
     fn place(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        // a scratch made by another checker would not fit: refused, not indexed out of bounds
+        if !self.place_frames(s, q) {
+            return false;
+        }
+        for gi in 0..self.groups.len() {
+            self.place_group(s, gi);
+        }
+        true
+    }
+
+    /// The frames of `q` (world frame) into `s`, without placing any link group; `false` on a
+    /// non-finite `q` or a scratch made by another checker (refused, not indexed out of bounds).
+    fn place_frames(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
         let frames = self.frames.frames().len();
         if q.len() != s.dof
             || q.iter().any(|v| !v.is_finite())
@@ -623,18 +643,23 @@ impl Checker {
             return false;
         }
         self.frames.place(q, &mut s.rot, &mut s.pos);
-        for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
-            let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
-            *center = Point3::from(r * g.frame_center.coords + t);
-            for &i in &g.capsules {
-                let (a, b) = &self.frame_ends[i as usize];
-                s.ends[i as usize] = (
-                    Point3::from(r * a.coords + t),
-                    Point3::from(r * b.coords + t),
-                );
-            }
-        }
         true
+    }
+
+    /// Bounding-sphere centre and capsule ends (world frame) of link group `gi`, from the
+    /// frames [`Checker::place_frames`] put into `s`.
+    #[inline]
+    fn place_group(&self, s: &mut CheckScratch, gi: usize) {
+        let g = &self.groups[gi];
+        let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
+        s.centers[gi] = Point3::from(r * g.frame_center.coords + t);
+        for &i in &g.capsules {
+            let (a, b) = &self.frame_ends[i as usize];
+            s.ends[i as usize] = (
+                Point3::from(r * a.coords + t),
+                Point3::from(r * b.coords + t),
+            );
+        }
     }
 
     /// World pose of the link of group `g` at the placed state.
@@ -893,7 +918,26 @@ impl Checker {
         if self.geometry.exact().is_none() {
             return self.is_valid(s, q);
         }
-        self.place(s, q) && self.exact_valid_contacts(s, lane)
+        // only the link groups the lane lists are looked at: place those alone
+        if !self.place_frames(s, q) {
+            return false;
+        }
+        let bit = 1u8 << lane;
+        for k in 0..s.batch.obstacle_contacts.len() {
+            let c = s.batch.obstacle_contacts[k];
+            if c.lanes & bit != 0 {
+                self.place_group(s, c.group as usize);
+            }
+        }
+        for k in 0..s.batch.self_contacts.len() {
+            let c = s.batch.self_contacts[k];
+            if c.lanes & bit != 0 {
+                let pair = &self.self_groups[c.pair as usize];
+                self.place_group(s, pair.a);
+                self.place_group(s, pair.b);
+            }
+        }
+        self.exact_valid_contacts(s, lane)
     }
 }
 

@@ -500,14 +500,15 @@ pub fn separation_search(
 
 /// A direction (unit, world frame, from the hull toward the other set) that certifies the
 /// hull placed at `hull_pose` (world frame) at least `required` away from another convex
-/// set (parry pose and shape `(p2, s2)`, world pose `to`, support points `other_min`), or `None`.
+/// set (world pose `to`, support points `other_min`, and its parry pose and shape from
+/// `other_parry`, asked for only when the search is undecided), or `None`.
 /// [`separation_search`] from `start` (else the line between the poses) decides almost every
 /// pair; when it cannot, parry's closest points and contact normal are tried as further
 /// directions ([`certified_gap`]): parry only proposes, the `f64` support points certify.
 pub fn certified_apart(
     hull: &SharedShape,
     hull_pose: &Isometry3<f64>,
-    (p2, s2): (&Pose, &SharedShape),
+    other_parry: impl FnOnce() -> (Pose, SharedShape),
     to: &Isometry3<f64>,
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
     required: f64,
@@ -530,6 +531,7 @@ pub fn certified_apart(
         })
     };
     let p1 = &pose_of(hull_pose);
+    let (p2, s2) = &other_parry();
     let closest = match parry3d::query::closest_points(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
         Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
         _ => None,

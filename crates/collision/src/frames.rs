@@ -42,6 +42,80 @@ pub(crate) struct Frame {
     pub a: Matrix3<f64>,
     pub b: Matrix3<f64>,
     pub c: Matrix3<f64>,
+    /// The scalar path's form of a revolute rotation about a coordinate axis of its joint
+    /// frame (see [`Turn`]); `None`: `A + cos·B + sin·C`.
+    turn: Option<Turn>,
+}
+
+/// A revolute frame whose joint axis is `sign·e_axis` in the joint frame: its world rotation
+/// is `R_parent·K·Rot(e_axis, sign·θ)` with `K` the joint origin's rotation, so it takes the
+/// columns of `R_parent·K` (a signed column permutation of `R_parent` when `K` is one, as in
+/// most industrial URDFs, else one matrix product) and turns two of them: 12 products in place
+/// of the 54 of `R_parent·(A + cos·B + sin·C)`.
+#[derive(Debug, Clone, Copy)]
+struct Turn {
+    /// `K` as a signed column permutation: column `j` of `R_parent·K` is
+    /// `sign · column(from)` of `R_parent`; `None`: a general `K`.
+    permutation: Option<[(usize, f64); 3]>,
+    /// The joint origin's rotation `K`.
+    origin: Matrix3<f64>,
+    /// Coordinate axis of the joint axis, and the two columns it turns (`u × v = axis`).
+    u: usize,
+    v: usize,
+    /// +1 or -1: the joint axis is `sign · e_axis`.
+    sign: f64,
+}
+
+/// Entries closer than this to 0 or ±1 count as exactly that when recognising coordinate
+/// axes and signed permutations (URDF rpy of ±π/2 leaves 6e-17 residues).
+const SNAP: f64 = 1e-12;
+
+/// `Some((axis, sign))` when `v` is `sign · e_axis` within [`SNAP`].
+fn coordinate_axis(v: &Vector3<f64>) -> Option<(usize, f64)> {
+    let axis = (0..3).find(|&k| (v[k].abs() - 1.0).abs() <= SNAP)?;
+    let others_zero = (0..3).all(|k| k == axis || v[k].abs() <= SNAP);
+    others_zero.then(|| (axis, v[axis].signum()))
+}
+
+/// `m` as a signed column permutation (column `j` = `sign · e_from` for `(from, sign)`), if
+/// it is one within [`SNAP`].
+fn signed_permutation(m: &Matrix3<f64>) -> Option<[(usize, f64); 3]> {
+    let mut out = [(0, 0.0); 3];
+    for (j, slot) in out.iter_mut().enumerate() {
+        *slot = coordinate_axis(&m.column(j).into_owned())?;
+    }
+    Some(out)
+}
+
+impl Turn {
+    fn of(origin: &Matrix3<f64>, axis: &Vector3<f64>) -> Option<Self> {
+        let (k, sign) = coordinate_axis(axis)?;
+        Some(Self {
+            permutation: signed_permutation(origin),
+            origin: *origin,
+            u: (k + 1) % 3,
+            v: (k + 2) % 3,
+            sign,
+        })
+    }
+
+    /// `R_parent · K · Rot(sign·e_axis, angle)` from `sin`, `cos` of the angle.
+    #[inline]
+    fn rotation(&self, parent: &Matrix3<f64>, sin: f64, cos: f64) -> Matrix3<f64> {
+        let mut m = match self.permutation {
+            Some(p) => Matrix3::from_columns(&[
+                parent.column(p[0].0) * p[0].1,
+                parent.column(p[1].0) * p[1].1,
+                parent.column(p[2].0) * p[2].1,
+            ]),
+            None => parent * self.origin,
+        };
+        let sin = sin * self.sign;
+        let (cu, cv) = (m.column(self.u).into_owned(), m.column(self.v).into_owned());
+        m.set_column(self.u, &(cu * cos + cv * sin));
+        m.set_column(self.v, &(cv * cos - cu * sin));
+        m
+    }
 }
 
 /// The moving frames of a robot placed at a base pose, and where each link sits in them.
@@ -105,6 +179,7 @@ impl Frames {
             a: base.rotation.to_rotation_matrix().into_inner(),
             b: Matrix3::zeros(),
             c: Matrix3::zeros(),
+            turn: None,
         }];
         for &l in &order {
             let Some(ji) = model.links()[l].parent_joint else {
@@ -124,6 +199,11 @@ impl Frames {
                 Some((variable, multiplier, offset)) => {
                     let rk = k.rotation.to_rotation_matrix().into_inner();
                     let axis = j.axis.into_inner();
+                    let turn = if j.kind == JointKind::Prismatic {
+                        None
+                    } else {
+                        Turn::of(&rk, &axis)
+                    };
                     let (motion, a, b, c) = if j.kind == JointKind::Prismatic {
                         let motion = Motion::Prismatic {
                             variable,
@@ -149,6 +229,7 @@ impl Frames {
                         a,
                         b,
                         c,
+                        turn,
                     });
                     link_place[l] = Some((frames.len() - 1, Isometry3::identity()));
                 }
@@ -187,9 +268,11 @@ impl Frames {
                     offset,
                 } => {
                     let (sin, cos) = (multiplier * q[variable] + offset).sin_cos();
-                    let local = f.a + f.b * cos + f.c * sin;
                     let (pr, pp) = (rot[f.parent], pos[f.parent]);
-                    rot[fi] = pr * local;
+                    rot[fi] = match &f.turn {
+                        Some(turn) => turn.rotation(&pr, sin, cos),
+                        None => pr * (f.a + f.b * cos + f.c * sin),
+                    };
                     pos[fi] = pp + pr * f.t;
                 }
                 Motion::Prismatic {
@@ -255,5 +338,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The turned-columns form equals `R_parent · K · Rot(axis, θ)` for every coordinate
+    /// axis of either sign, with `K` a signed permutation (the permuted columns) or a general
+    /// rotation (the product), and recognises neither a tilted axis nor a tilted `K`.
+    #[test]
+    fn turned_columns_equal_the_rotation_product() {
+        let mut rng = Rng::new(5);
+        let mut angle = || rng.uniform(-3.2, 3.2);
+        let general = Rotation3::from_euler_angles(0.3, -1.1, 2.0).into_inner();
+        let permuted =
+            Rotation3::from_euler_angles(std::f64::consts::FRAC_PI_2, 0.0, std::f64::consts::PI)
+                .into_inner();
+        for origin in [general, permuted, Matrix3::identity()] {
+            for k in 0..3 {
+                for sign in [1.0, -1.0] {
+                    let mut axis = Vector3::zeros();
+                    axis[k] = sign;
+                    let turn = Turn::of(&origin, &axis).expect("a coordinate axis");
+                    assert_eq!(turn.permutation.is_some(), origin != general);
+                    for _ in 0..20 {
+                        let parent = Rotation3::from_euler_angles(angle(), angle(), angle());
+                        let theta = angle();
+                        let truth = parent.into_inner()
+                            * origin
+                            * Rotation3::from_axis_angle(
+                                &nalgebra::Unit::new_normalize(axis),
+                                theta,
+                            )
+                            .into_inner();
+                        let ours = turn.rotation(&parent.into_inner(), theta.sin(), theta.cos());
+                        assert!((ours - truth).abs().max() < 1e-14, "axis {k} sign {sign}");
+                    }
+                }
+            }
+        }
+        assert!(Turn::of(&general, &Vector3::new(0.0, 0.6, 0.8)).is_none());
+        assert!(signed_permutation(&general).is_none());
     }
 }

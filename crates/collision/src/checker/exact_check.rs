@@ -190,7 +190,10 @@ impl Checker {
             for (hi, h) in hulls.iter().enumerate() {
                 let key = (g.first_hull + hi) * nobs + oi;
                 let start = witness(&w.obstacle, key);
-                let parry_other = (&o.exact.1, &o.exact.0);
+                let parry_other = || {
+                    let (shape, pose) = o.parry();
+                    (*pose, shape.clone())
+                };
                 let Some(direction) =
                     certified_apart(h, &world, parry_other, &o.pose, other_min, required, start)
                 else {
@@ -250,9 +253,15 @@ impl Checker {
                         ))
                     };
                     let start = witness(&w.robot, key);
-                    let Some(direction) =
-                        certified_apart(x, &wa, (&pb, y), &wb, other_min, EXACT_MARGIN, start)
-                    else {
+                    let Some(direction) = certified_apart(
+                        x,
+                        &wa,
+                        || (pb, y.clone()),
+                        &wb,
+                        other_min,
+                        EXACT_MARGIN,
+                        start,
+                    ) else {
                         return false;
                     };
                     remember(&mut w.robot, key, direction);
