@@ -16,7 +16,105 @@ pub const EXACT_MARGIN: f64 = 1e-4;
 /// Convex hulls per link (indexed by model link), in link frames.
 #[derive(Clone)]
 pub struct ExactLinks {
-    hulls: Vec<Vec<SharedShape>>,
+    hulls: Vec<Vec<Hull>>,
+}
+
+/// Vertex lanes of a hull: eight coordinates per array.
+type Lanes = [f32; 8];
+
+/// A convex hull of a link's real mesh (link frame, m): the parry shape, and its vertices laid
+/// out as structure of arrays, eight per lane array, for the support-point scan that the
+/// exact layer runs for every hull query ([`hull_support_point`]). The last lane array is
+/// padded with copies of the first vertex, which never changes which vertex is found first.
+#[derive(Clone)]
+pub struct Hull {
+    shape: SharedShape,
+    x: Vec<Lanes>,
+    y: Vec<Lanes>,
+    z: Vec<Lanes>,
+}
+
+impl Hull {
+    /// The hull of a convex polyhedron.
+    pub fn new(polyhedron: ConvexPolyhedron) -> Self {
+        let points = polyhedron.points().to_vec();
+        let first = points.first().copied().unwrap_or(Vector::ZERO);
+        let chunks = points.len().div_ceil(8).max(1);
+        let (mut x, mut y, mut z) = (
+            vec![[first.x; 8]; chunks],
+            vec![[first.y; 8]; chunks],
+            vec![[first.z; 8]; chunks],
+        );
+        for (i, p) in points.iter().enumerate() {
+            x[i / 8][i % 8] = p.x;
+            y[i / 8][i % 8] = p.y;
+            z[i / 8][i % 8] = p.z;
+        }
+        Self {
+            shape: SharedShape::new(polyhedron),
+            x,
+            y,
+            z,
+        }
+    }
+
+    /// The parry shape (link frame).
+    pub fn shape(&self) -> &SharedShape {
+        &self.shape
+    }
+
+    /// The vertex (link frame) with the largest `d · v` for a direction `d` in the link
+    /// frame; the first such vertex on ties.
+    fn support_vertex(&self, d: [f32; 3]) -> Vector {
+        let i = crate::isa::run(SupportScan {
+            x: &self.x,
+            y: &self.y,
+            z: &self.z,
+            d,
+        });
+        let (c, l) = (i / 8, i % 8);
+        Vector::new(self.x[c][l], self.y[c][l], self.z[c][l])
+    }
+}
+
+/// The support-point scan of [`Hull::support_vertex`] as a lane kernel: per lane the first
+/// vertex with the largest `d · v` (rounded as the scalar `dx·x + dy·y + dz·z`), then the
+/// largest over lanes, the smallest vertex index on ties: the first vertex a scalar scan
+/// would find.
+struct SupportScan<'a> {
+    x: &'a [Lanes],
+    y: &'a [Lanes],
+    z: &'a [Lanes],
+    d: [f32; 3],
+}
+
+impl crate::isa::Kernel for SupportScan<'_> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn run_lanes(self) -> usize {
+        let [dx, dy, dz] = self.d;
+        let mut best = [f32::NEG_INFINITY; 8];
+        let mut chunk = [0u32; 8];
+        for (c, ((xs, ys), zs)) in self.x.iter().zip(self.y).zip(self.z).enumerate() {
+            for l in 0..8 {
+                let d = dx * xs[l] + dy * ys[l] + dz * zs[l];
+                let better = d > best[l];
+                best[l] = if better { d } else { best[l] };
+                chunk[l] = if better { c as u32 } else { chunk[l] };
+            }
+        }
+        let mut index = chunk[0] as usize * 8;
+        let mut value = best[0];
+        for l in 1..8 {
+            let i = chunk[l] as usize * 8 + l;
+            if best[l] > value || (best[l] == value && i < index) {
+                value = best[l];
+                index = i;
+            }
+        }
+        index
+    }
 }
 
 impl std::fmt::Debug for ExactLinks {
@@ -43,7 +141,7 @@ impl ExactLinks {
     /// Parses a hull file (`hull <link>` then `v x y z` lines) for `model`; links unknown to
     /// the model are an error naming them.
     pub fn parse(text: &str, model: &RobotModel) -> Result<Self> {
-        let mut hulls: Vec<Vec<SharedShape>> = vec![Vec::new(); model.links().len()];
+        let mut hulls: Vec<Vec<Hull>> = vec![Vec::new(); model.links().len()];
         let mut current: Option<(usize, Vec<Vector>)> = None;
         let bad = |line: usize, reason: String| CollisionError::BadGeometry {
             what: format!("hulls line {}", line + 1),
@@ -53,7 +151,7 @@ impl ExactLinks {
             if let Some((link, points)) = cur {
                 let hull = ConvexPolyhedron::from_convex_hull(&points)
                     .ok_or_else(|| bad(line, "degenerate hull".into()))?;
-                hulls[link].push(SharedShape::new(hull));
+                hulls[link].push(Hull::new(hull));
             }
             Ok(())
         };
@@ -94,7 +192,7 @@ impl ExactLinks {
     }
 
     /// Hulls of a link (empty when the link has none).
-    pub fn of(&self, link: usize) -> &[SharedShape] {
+    pub fn of(&self, link: usize) -> &[Hull] {
         self.hulls.get(link).map_or(&[], Vec::as_slice)
     }
 
@@ -228,24 +326,15 @@ pub fn parry_capsule(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> SharedShape {
     )
 }
 
-/// The vertex of the hull placed by `pose` (world frame, f64) with the largest `n · x`.
+/// The vertex of the hull placed by `pose` (world frame, f64) with the largest `n · x` (the
+/// first such vertex on ties). `Option` for the callers' sake: a hull always has a vertex.
 pub fn hull_support_point(
-    hull: &SharedShape,
+    hull: &Hull,
     pose: &Isometry3<f64>,
     n: &nalgebra::Vector3<f64>,
 ) -> Option<Point3<f64>> {
-    let poly = hull.as_convex_polyhedron()?;
     let local = pose.rotation.inverse() * n;
-    let (lx, ly, lz) = (local.x as f32, local.y as f32, local.z as f32);
-    let mut best = f32::NEG_INFINITY;
-    let mut p = poly.points().first()?;
-    for v in poly.points() {
-        let d = lx * v.x + ly * v.y + lz * v.z;
-        if d > best {
-            best = d;
-            p = v;
-        }
-    }
+    let p = hull.support_vertex([local.x as f32, local.y as f32, local.z as f32]);
     Some(pose * Point3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z)))
 }
 
@@ -292,7 +381,7 @@ pub fn shape_min_point(
 /// two support points), with the direction that gave it. A gap `g` proves every point of the
 /// two is at least `g` apart along that direction; it never exceeds the true distance.
 pub fn certified_gap(
-    hull: &SharedShape,
+    hull: &Hull,
     hull_pose: &Isometry3<f64>,
     start: nalgebra::Vector3<f64>,
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
@@ -449,7 +538,7 @@ impl Simplex {
 /// from above; every direction `n` gives the lower bound `min over D of n · d` from the
 /// support points. It stops as soon as one bound decides.
 pub fn separation_search(
-    hull: &SharedShape,
+    hull: &Hull,
     hull_pose: &Isometry3<f64>,
     start: V3,
     other_min: impl Fn(&V3) -> Point3<f64>,
@@ -506,7 +595,7 @@ pub fn separation_search(
 /// pair; when it cannot, parry's closest points and contact normal are tried as further
 /// directions ([`certified_gap`]): parry only proposes, the `f64` support points certify.
 pub fn certified_apart(
-    hull: &SharedShape,
+    hull: &Hull,
     hull_pose: &Isometry3<f64>,
     other_parry: impl FnOnce() -> (Pose, SharedShape),
     to: &Isometry3<f64>,
@@ -532,14 +621,15 @@ pub fn certified_apart(
     };
     let p1 = &pose_of(hull_pose);
     let (p2, s2) = &other_parry();
-    let closest = match parry3d::query::closest_points(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
+    let closest = match parry3d::query::closest_points(p1, hull.shape.as_ref(), p2, s2.as_ref(), 1.0)
+    {
         Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
         _ => None,
     };
     if let Some(d) = certify(closest) {
         return Some(d);
     }
-    match parry3d::query::contact(p1, hull.as_ref(), p2, s2.as_ref(), 1.0) {
+    match parry3d::query::contact(p1, hull.shape.as_ref(), p2, s2.as_ref(), 1.0) {
         Ok(Some(c)) => certify(unit(v(c.normal1))),
         _ => None,
     }
@@ -550,7 +640,7 @@ mod tests {
     use super::*;
 
     /// A cube of half side `h` as a hull.
-    fn cube(h: f32) -> SharedShape {
+    fn cube(h: f32) -> Hull {
         let mut points = Vec::new();
         for x in [-h, h] {
             for y in [-h, h] {
@@ -559,7 +649,7 @@ mod tests {
                 }
             }
         }
-        SharedShape::new(ConvexPolyhedron::from_convex_hull(&points).expect("a cube"))
+        Hull::new(ConvexPolyhedron::from_convex_hull(&points).expect("a cube"))
     }
 
     #[test]

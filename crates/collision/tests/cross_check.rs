@@ -47,6 +47,7 @@ fn hulls_of(g: &RobotGeometry) -> Vec<Hull> {
     let mut out = Vec::new();
     for link in 0..g.robot().model().links().len() {
         for h in exact.of(link) {
+            let h = h.shape();
             let poly = h
                 .as_convex_polyhedron()
                 .expect("hulls are convex polyhedra");

@@ -256,7 +256,7 @@ impl Checker {
                     let Some(direction) = certified_apart(
                         x,
                         &wa,
-                        || (pb, y.clone()),
+                        || (pb, y.shape().clone()),
                         &wb,
                         other_min,
                         EXACT_MARGIN,
