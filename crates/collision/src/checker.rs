@@ -124,7 +124,10 @@ pub struct CheckScratch {
     /// World rotation and translation of every moving frame ([`crate::frames`]).
     rot: Vec<Matrix3<f64>>,
     pos: Vec<Vector3<f64>>,
+    /// World capsule ends, valid for the link groups marked in `ends_placed`.
     ends: Vec<(Point3<f64>, Point3<f64>)>,
+    ends_placed: Vec<bool>,
+    /// World bounding-sphere centre of every link group.
     centers: Vec<Point3<f64>>,
     dof: usize,
     batch: crate::batch::BatchScratch,
@@ -527,6 +530,7 @@ impl Checker {
             rot: vec![Matrix3::zeros(); self.frames.frames().len()],
             pos: vec![Vector3::zeros(); self.frames.frames().len()],
             ends: vec![(Point3::origin(), Point3::origin()); self.geometry.capsules().len()],
+            ends_placed: vec![false; self.groups.len()],
             centers: vec![Point3::origin(); self.groups.len()],
             dof: robot.chain().dof(),
             batch: self.batch.scratch(),
@@ -624,13 +628,15 @@ impl Checker {
             return false;
         }
         for gi in 0..self.groups.len() {
-            self.place_group(s, gi);
+            self.place_ends(s, gi);
         }
         true
     }
 
-    /// The frames of `q` (world frame) into `s`, without placing any link group; `false` on a
-    /// non-finite `q` or a scratch made by another checker (refused, not indexed out of bounds).
+    /// The frames of `q` and every link group's bounding-sphere centre (world frame) into
+    /// `s`; capsule ends are placed per group on demand ([`Checker::place_ends`]): a group
+    /// clear of everything by its bounding sphere never needs them. `false` on a non-finite
+    /// `q` or a scratch made by another checker (refused, not indexed out of bounds).
     fn place_frames(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
         let frames = self.frames.frames().len();
         if q.len() != s.dof
@@ -638,21 +644,30 @@ impl Checker {
             || s.rot.len() != frames
             || s.pos.len() != frames
             || s.centers.len() != self.groups.len()
+            || s.ends_placed.len() != self.groups.len()
             || s.ends.len() != self.frame_ends.len()
         {
             return false;
         }
         self.frames.place(q, &mut s.rot, &mut s.pos);
+        for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
+            let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
+            *center = Point3::from(r * g.frame_center.coords + t);
+        }
+        s.ends_placed.fill(false);
         true
     }
 
-    /// Bounding-sphere centre and capsule ends (world frame) of link group `gi`, from the
-    /// frames [`Checker::place_frames`] put into `s`.
+    /// The capsule ends (world frame) of link group `gi`, from the frames
+    /// [`Checker::place_frames`] put into `s`, unless already placed for this state.
     #[inline]
-    fn place_group(&self, s: &mut CheckScratch, gi: usize) {
+    fn place_ends(&self, s: &mut CheckScratch, gi: usize) {
+        if s.ends_placed[gi] {
+            return;
+        }
+        s.ends_placed[gi] = true;
         let g = &self.groups[gi];
         let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
-        s.centers[gi] = Point3::from(r * g.frame_center.coords + t);
         for &i in &g.capsules {
             let (a, b) = &self.frame_ends[i as usize];
             s.ends[i as usize] = (
@@ -672,7 +687,7 @@ impl Checker {
     /// Link bounding spheres prune whole links before any capsule is looked at.
     fn scan(
         &self,
-        s: &CheckScratch,
+        s: &mut CheckScratch,
         mut on_pair: impl FnMut(usize, Target, f64) -> bool,
         collect_distance: bool,
         best: &mut f64,
@@ -680,7 +695,8 @@ impl Checker {
         let caps = self.geometry.capsules();
         let n = caps.len();
         let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
-        for (g, center) in self.groups.iter().zip(&s.centers) {
+        for (gi, g) in self.groups.iter().enumerate() {
+            let center = &s.centers[gi].clone();
             // (while collecting distances `best` shrinks inside the loop: the bound taken at
             // the start keeps more obstacles than needed, never fewer)
             for oi in self
@@ -691,6 +707,7 @@ impl Checker {
                 if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
                     continue;
                 }
+                self.place_ends(s, gi);
                 for &ci in &g.capsules {
                     let ci = ci as usize;
                     if self.allowed[oi * n + ci] {
@@ -721,6 +738,8 @@ impl Checker {
             if spheres_beyond(&s.centers[pair.a], &s.centers[pair.b], reach) {
                 continue;
             }
+            self.place_ends(s, pair.a);
+            self.place_ends(s, pair.b);
             for &(i, j) in &pair.pairs {
                 let (i, j) = (i as usize, j as usize);
                 let (a0, a1) = &s.ends[i];
@@ -753,7 +772,9 @@ impl Checker {
     /// capsules contain the real links, so `true` is never wrong. Bad input (length, NaN)
     /// answers `false`.
     pub fn is_valid(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
-        self.is_valid_placed(s, q).is_some_and(|(valid, _)| valid)
+        // capsule ends placed only for the link groups the broad phase keeps
+        self.place_frames(s, q)
+            && (self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s))
     }
 
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
@@ -926,15 +947,15 @@ impl Checker {
         for k in 0..s.batch.obstacle_contacts.len() {
             let c = s.batch.obstacle_contacts[k];
             if c.lanes & bit != 0 {
-                self.place_group(s, c.group as usize);
+                self.place_ends(s, c.group as usize);
             }
         }
         for k in 0..s.batch.self_contacts.len() {
             let c = s.batch.self_contacts[k];
             if c.lanes & bit != 0 {
                 let pair = &self.self_groups[c.pair as usize];
-                self.place_group(s, pair.a);
-                self.place_group(s, pair.b);
+                self.place_ends(s, pair.a);
+                self.place_ends(s, pair.b);
             }
         }
         self.exact_valid_contacts(s, lane)

@@ -76,12 +76,14 @@ impl Checker {
         valid
     }
 
-    fn every_pair_exact(&self, s: &CheckScratch, w: &mut Witnesses) -> bool {
-        for (gi, (g, center)) in self.groups.iter().zip(&s.centers).enumerate() {
+    fn every_pair_exact(&self, s: &mut CheckScratch, w: &mut Witnesses) -> bool {
+        for (gi, g) in self.groups.iter().enumerate() {
+            let center = &s.centers[gi].clone();
             for oi in self.bounds.near(center, g.radius, self.padding) {
                 if self.obstacles[oi].ball_gap(center, g.radius) >= self.padding {
                     continue;
                 }
+                self.place_ends(s, gi);
                 let candidates = g.capsules.iter().map(|&c| c as usize);
                 if !self.group_obstacle_exact(s, gi, oi, candidates, w) {
                     return false;
@@ -97,6 +99,8 @@ impl Checker {
             ) {
                 continue;
             }
+            self.place_ends(s, pair.a);
+            self.place_ends(s, pair.b);
             let candidates = pair.pairs.iter().map(|&(i, j)| (i as usize, j as usize));
             if !self.self_pair_exact(s, pi, candidates, w) {
                 return false;
