@@ -621,11 +621,11 @@ pub fn certified_apart(
     };
     let p1 = &pose_of(hull_pose);
     let (p2, s2) = &other_parry();
-    let closest = match parry3d::query::closest_points(p1, hull.shape.as_ref(), p2, s2.as_ref(), 1.0)
-    {
-        Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
-        _ => None,
-    };
+    let closest =
+        match parry3d::query::closest_points(p1, hull.shape.as_ref(), p2, s2.as_ref(), 1.0) {
+            Ok(parry3d::query::ClosestPoints::WithinMargin(a, b)) => unit(v(b) - v(a)),
+            _ => None,
+        };
     if let Some(d) = certify(closest) {
         return Some(d);
     }
