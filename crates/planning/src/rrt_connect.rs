@@ -166,6 +166,18 @@ fn nearest_any(coords: &[f64], dof: usize, q: &[f64]) -> usize {
     best
 }
 
+/// Iterations before a tree can count as stuck ([`is_stuck`]).
+const STUCK_AFTER: usize = 256;
+
+/// A tree counts as stuck when it holds fewer than one node per this many iterations.
+const STUCK_RATIO: usize = 32;
+
+/// True when a tree of `nodes` nodes has stopped growing after `iteration` iterations: from
+/// [`STUCK_AFTER`] iterations on, fewer than one node per [`STUCK_RATIO`] iterations.
+fn is_stuck(nodes: usize, iteration: usize) -> bool {
+    iteration >= STUCK_AFTER && nodes * STUCK_RATIO < iteration
+}
+
 /// Result of an extension attempt.
 #[derive(PartialEq)]
 enum Extend {
@@ -230,12 +242,22 @@ impl<'a, C: ValidityChecker> RrtConnect<'a, C> {
                     return (Err(SearchFailure::Cancelled), stats);
                 }
             }
-            self.space.sample(&mut rng, &mut sample);
             let (grow, other) = if forward {
                 (&mut start_tree, &mut goal_tree)
             } else {
                 (&mut goal_tree, &mut start_tree)
             };
+            // a tree that stopped growing sits in a narrow pocket (a goal deep in a shelf):
+            // uniform samples almost never lead out of it, so half of its samples are drawn
+            // around its own nodes, where a short extension can find the way out (the same
+            // seed still gives the same path; searches whose trees grow never draw them)
+            if is_stuck(grow.len(), iteration) && rng.next_u64() & 1 == 0 {
+                let node = (rng.next_u64() % grow.len() as u64) as usize;
+                self.space
+                    .sample_near(&mut rng, grow.node(node), self.options.range, &mut sample);
+            } else {
+                self.space.sample(&mut rng, &mut sample);
+            }
             let new_node = match self.extend(scratch, grow, &sample, &mut scratch_q, !forward) {
                 Extend::Trapped => None,
                 Extend::Advanced(i) | Extend::Reached(i) => Some(i),
@@ -348,5 +370,41 @@ mod tests {
                 assert_eq!(tree.nearest(&q), brute, "dof {dof}");
             }
         }
+    }
+
+    /// A tree is stuck only after `STUCK_AFTER` iterations and only while it holds fewer than
+    /// one node per `STUCK_RATIO` of them: quick searches never sample locally.
+    #[test]
+    fn stuck_trees_are_the_ones_that_stopped_growing() {
+        assert!(!is_stuck(1, STUCK_AFTER - 1));
+        assert!(is_stuck(1, STUCK_AFTER));
+        assert!(is_stuck(3, 140_776));
+        assert!(!is_stuck(STUCK_AFTER / STUCK_RATIO, STUCK_AFTER));
+        assert!(!is_stuck(35_084, 76_838));
+    }
+
+    /// Local samples lie in the box around the centre and within the bounds, also where the
+    /// box crosses a bound, and spread over the whole clipped box.
+    #[test]
+    fn local_samples_stay_in_the_clipped_box() {
+        let space = JointSpace::new(
+            vec!["a".into(), "b".into()],
+            vec![-1.0, 0.0],
+            vec![1.0, 2.0],
+        )
+        .unwrap();
+        let mut rng = Rng::new(9);
+        let mut q = [0.0; 2];
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for _ in 0..2_000 {
+            space.sample_near(&mut rng, &[0.9, 1.0], 0.5, &mut q);
+            assert!((0.4..=1.0).contains(&q[0]), "{q:?}");
+            assert!((0.5..=1.5).contains(&q[1]), "{q:?}");
+            for k in 0..2 {
+                lo[k] = lo[k].min(q[k]);
+                hi[k] = hi[k].max(q[k]);
+            }
+        }
+        assert!(lo[0] < 0.42 && hi[0] > 0.98 && lo[1] < 0.52 && hi[1] > 1.48);
     }
 }

@@ -68,6 +68,22 @@ impl JointSpace {
         &self.names
     }
 
+    /// A uniform sample of the box `center ± half_width` (rad or m per joint) clipped to the
+    /// bounds, into `out`.
+    pub fn sample_near(
+        &self,
+        rng: &mut cella_kinematics::Rng,
+        center: &[f64],
+        half_width: f64,
+        out: &mut [f64],
+    ) {
+        for (i, v) in out.iter_mut().enumerate() {
+            let lo = (center[i] - half_width).max(self.lower[i]);
+            let hi = (center[i] + half_width).min(self.upper[i]);
+            *v = if lo < hi { rng.uniform(lo, hi) } else { lo };
+        }
+    }
+
     /// Lower bounds.
     pub fn lower(&self) -> &[f64] {
         &self.lower
