@@ -131,6 +131,8 @@ pub(crate) struct MotionRates<'a> {
 pub(crate) struct BatchInput<'a> {
     pub geometry: &'a RobotGeometry,
     pub base: &'a Isometry3<f64>,
+    /// The checker's frames of the robot at `base`.
+    pub frames: &'a crate::frames::Frames,
     /// Per link group: its link and capsule indices.
     pub groups: Vec<(usize, Vec<u16>)>,
     /// Obstacles: shape and world→local transform.
@@ -231,7 +233,7 @@ impl BatchModel {
         let chain = robot.chain();
         let caps = geometry.capsules();
         let base = input.base;
-        let shared = crate::frames::Frames::new(robot, base);
+        let shared = input.frames;
         let frames: Vec<Frame> = shared
             .frames()
             .iter()

@@ -230,6 +230,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
             }),
         }
     }
+    let variable_of = group_joint_of_model_joint(geometry);
     for g in &mut groups {
         let caps: Vec<_> = g
             .capsules
@@ -251,9 +252,22 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
             .iter()
             .map(|c| c.a.coords.norm().max(c.b.coords.norm()) + c.radius)
             .fold(0.0, f64::max);
-        (g.upstream, g.levers) = link_levers(geometry, g.link, extent);
+        (g.upstream, g.levers) = link_levers(geometry, &variable_of, g.link, extent);
     }
     groups
+}
+
+/// Per model joint: the group joint it is (`None` for joints outside the planning group).
+fn group_joint_of_model_joint(geometry: &RobotGeometry) -> Vec<Option<usize>> {
+    let robot = geometry.robot();
+    let model = robot.model();
+    let mut v = vec![None; model.joints().len()];
+    for (k, var) in robot.chain().variables().iter().enumerate() {
+        if let Ok(j) = model.joint_index(&var.name) {
+            v[j] = Some(k);
+        }
+    }
+    v
 }
 
 /// Per group joint: whether it lies between the model root and `link`, and a bound on the
@@ -262,19 +276,15 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
 /// the distance from each joint's child frame origin (on its axis) grows by at most the joint
 /// origin offsets (and prismatic travel) in between. Never more than the robot-wide
 /// [`RobotGeometry::lever_arms`], much less for links near the base.
-fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> (Vec<bool>, Vec<f64>) {
+fn link_levers(
+    geometry: &RobotGeometry,
+    variable_of: &[Option<usize>],
+    link: usize,
+    extent: f64,
+) -> (Vec<bool>, Vec<f64>) {
     let robot = geometry.robot();
     let model = robot.model();
     let joints = model.joints();
-    let variable_of: Vec<Option<usize>> = {
-        let mut v = vec![None; joints.len()];
-        for (k, var) in robot.chain().variables().iter().enumerate() {
-            if let Ok(j) = model.joint_index(&var.name) {
-                v[j] = Some(k);
-            }
-        }
-        v
-    };
     let mut upstream = vec![false; robot.chain().dof()];
     let mut levers = vec![0.0; robot.chain().dof()];
     let mut reach = extent;
@@ -298,15 +308,15 @@ fn link_levers(geometry: &RobotGeometry, link: usize, extent: f64) -> (Vec<bool>
 }
 
 fn self_group_pairs(geometry: &RobotGeometry, groups: &[LinkGroup]) -> Vec<SelfGroupPair> {
-    let group_of = |capsule: u16| {
-        groups
-            .iter()
-            .position(|g| g.capsules.contains(&capsule))
-            .unwrap_or(0)
-    };
+    let mut group_of = vec![0; geometry.capsules().len()];
+    for (gi, g) in groups.iter().enumerate() {
+        for &c in &g.capsules {
+            group_of[c as usize] = gi;
+        }
+    }
     let mut out: Vec<SelfGroupPair> = Vec::new();
     for &(i, j) in geometry.self_pairs() {
-        let (a, b) = (group_of(i), group_of(j));
+        let (a, b) = (group_of[i as usize], group_of[j as usize]);
         match out.iter_mut().find(|p| p.a == a && p.b == b) {
             Some(p) => p.pairs.push((i, j)),
             None => out.push(SelfGroupPair {
@@ -458,6 +468,7 @@ impl Checker {
         let batch = crate::batch::BatchModel::new(crate::batch::BatchInput {
             geometry: &geometry,
             base: &base,
+            frames: &frames,
             groups: groups
                 .iter()
                 .map(|g| (g.link, g.capsules.clone()))

@@ -181,7 +181,7 @@ impl Frames {
         // links in depth order, so a parent is placed before its children
         let n_links = model.links().len();
         let mut order: Vec<usize> = (0..n_links).collect();
-        order.sort_by_key(|&l| model.ancestors(l).len());
+        order.sort_by_cached_key(|&l| model.ancestors(l).len());
         let mut link_place: Vec<Option<(usize, Isometry3<f64>)>> = vec![None; n_links];
         let mut frames = vec![Frame {
             parent: 0,
