@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 mod common;
-use common::{cella, csv, floats};
+use common::{cella, cella_json, csv, floats};
 
 fn problems() -> Option<std::path::PathBuf> {
     common::shared("problems/panda-mbm")
@@ -18,7 +18,7 @@ fn check_reports_validity_pairs_and_distance() {
     let file = dir.join("table_pick/table_pick_0001.json");
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let start = floats(&problem["start"]);
-    let out = cella(&[
+    let v = cella_json(&[
         "check",
         "--problem",
         file.to_str().unwrap(),
@@ -26,12 +26,6 @@ fn check_reports_validity_pairs_and_distance() {
         &csv(&start),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["collisions"], serde_json::json!([]));
     assert!(v["min_distance"].as_f64().unwrap() > 0.0);
@@ -84,7 +78,7 @@ fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
     let file = dir.join("bookshelf_small/bookshelf_small_0003.json");
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let traj_path = std::env::temp_dir().join(format!("cella-plan-{}.json", std::process::id()));
-    let out = cella(&[
+    let summary = cella_json(&[
         "plan",
         "--problem",
         file.to_str().unwrap(),
@@ -92,12 +86,6 @@ fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
         traj_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["solved"], true);
     let traj: Value = serde_json::from_str(&std::fs::read_to_string(&traj_path).unwrap()).unwrap();
     std::fs::remove_file(&traj_path).unwrap();
@@ -302,7 +290,7 @@ fn a_goal_deep_in_a_narrow_shelf_is_reached_in_few_iterations() {
     let Some(dir) = problems() else { return };
     let file = dir.join("bookshelf_thin/bookshelf_thin_0089.json");
     for seed in ["1", "2", "3", "4"] {
-        let out = cella(&[
+        let summary = cella_json(&[
             "plan",
             "--problem",
             file.to_str().unwrap(),
@@ -312,12 +300,6 @@ fn a_goal_deep_in_a_narrow_shelf_is_reached_in_few_iterations() {
             "60",
             "--json",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(summary["solved"], true, "seed {seed}");
         let iterations = summary["iterations"].as_u64().unwrap();
         assert!(iterations < 5_000, "seed {seed}: {iterations} iterations");

@@ -15,6 +15,18 @@ pub fn cella(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs the `cella` binary with `args`, asserts that it succeeded (printing its stderr
+/// otherwise) and parses its standard output as JSON.
+pub fn cella_json(args: &[&str]) -> Value {
+    let out = cella(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `../shared/<sub>` when present; otherwise prints why the test is skipped.
 pub fn shared(sub: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -306,6 +306,37 @@ impl Frames {
     }
 }
 
+/// Taylor coefficients of `(sin r − r) / r³` in powers of `r²`: −1/3!, 1/5!, … 1/17!.
+const SIN_TAYLOR: [f64; 8] = [
+    -1.0 / 6.0,
+    1.0 / 120.0,
+    -1.0 / 5_040.0,
+    1.0 / 362_880.0,
+    -1.0 / 39_916_800.0,
+    1.0 / 6_227_020_800.0,
+    -1.0 / 1_307_674_368_000.0,
+    1.0 / 355_687_428_096_000.0,
+];
+
+/// Taylor coefficients of `(cos r − 1) / r²` in powers of `r²`: −1/2!, 1/4!, … −1/18!.
+const COS_TAYLOR: [f64; 9] = [
+    -0.5,
+    1.0 / 24.0,
+    -1.0 / 720.0,
+    1.0 / 40_320.0,
+    -1.0 / 3_628_800.0,
+    1.0 / 479_001_600.0,
+    -1.0 / 87_178_291_200.0,
+    1.0 / 20_922_789_888_000.0,
+    -1.0 / 6_402_373_705_728_000.0,
+];
+
+/// `c[0] + x·(c[1] + x·(c[2] + …))`.
+#[inline(always)]
+fn horner(x: f64, c: &[f64]) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| acc * x + k)
+}
+
 /// `(sin x, cos x)` for a finite `x` (rad), to a few units in the last place for
 /// `|x| < 10⁵` (test `sin_cos_matches_the_standard_library`): reduction by π/2 with π/2 in
 /// three parts (Cody and Waite), Taylor polynomials to the 17th and 18th power on
@@ -322,26 +353,8 @@ fn sin_cos(x: f64) -> (f64, f64) {
     let k = (x * std::f64::consts::FRAC_2_PI + ROUND) - ROUND;
     let r = ((x - k * P1) - k * P2) - k * P3;
     let r2 = r * r;
-    let s = r + r
-        * r2
-        * (-1.0 / 6.0
-            + r2 * (1.0 / 120.0
-                + r2 * (-1.0 / 5_040.0
-                    + r2 * (1.0 / 362_880.0
-                        + r2 * (-1.0 / 39_916_800.0
-                            + r2 * (1.0 / 6_227_020_800.0
-                                + r2 * (-1.0 / 1_307_674_368_000.0
-                                    + r2 / 355_687_428_096_000.0)))))));
-    let c = 1.0
-        + r2 * (-0.5
-            + r2 * (1.0 / 24.0
-                + r2 * (-1.0 / 720.0
-                    + r2 * (1.0 / 40_320.0
-                        + r2 * (-1.0 / 3_628_800.0
-                            + r2 * (1.0 / 479_001_600.0
-                                + r2 * (-1.0 / 87_178_291_200.0
-                                    + r2 * (1.0 / 20_922_789_888_000.0
-                                        - r2 / 6_402_373_705_728_000.0))))))));
+    let s = r + r * r2 * horner(r2, &SIN_TAYLOR);
+    let c = 1.0 + r2 * horner(r2, &COS_TAYLOR);
     match (k as i64) & 3 {
         0 => (s, c),
         1 => (c, -s),
