@@ -707,15 +707,15 @@ impl Checker {
         let n = caps.len();
         let threshold = |best: f64, padding: f64| if collect_distance { best } else { padding };
         for (gi, g) in self.groups.iter().enumerate() {
-            let center = &s.centers[gi].clone();
+            let center = s.centers[gi];
             // (while collecting distances `best` shrinks inside the loop: the bound taken at
             // the start keeps more obstacles than needed, never fewer)
             for oi in self
                 .bounds
-                .near(center, g.radius, threshold(*best, self.padding))
+                .near(&center, g.radius, threshold(*best, self.padding))
             {
                 let o = &self.obstacles[oi];
-                if o.ball_gap(center, g.radius) >= threshold(*best, self.padding) {
+                if o.ball_gap(&center, g.radius) >= threshold(*best, self.padding) {
                     continue;
                 }
                 self.place_ends(s, gi);

@@ -327,15 +327,15 @@ pub fn parry_capsule(a: &Point3<f64>, b: &Point3<f64>, r: f64) -> SharedShape {
 }
 
 /// The vertex of the hull placed by `pose` (world frame, f64) with the largest `n · x` (the
-/// first such vertex on ties). `Option` for the callers' sake: a hull always has a vertex.
+/// first such vertex on ties).
 pub fn hull_support_point(
     hull: &Hull,
     pose: &Isometry3<f64>,
     n: &nalgebra::Vector3<f64>,
-) -> Option<Point3<f64>> {
+) -> Point3<f64> {
     let local = pose.rotation.inverse() * n;
     let p = hull.support_vertex([local.x as f32, local.y as f32, local.z as f32]);
-    Some(pose * Point3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z)))
+    pose * Point3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z))
 }
 
 /// The point of a primitive placed by `pose` (world frame) with the smallest `n · x`,
@@ -389,9 +389,7 @@ pub fn certified_gap(
     let mut n = start;
     let mut best = (f64::NEG_INFINITY, start);
     for _ in 0..REFINEMENTS {
-        let Some(a) = hull_support_point(hull, hull_pose, &n) else {
-            return (f64::NEG_INFINITY, start);
-        };
+        let a = hull_support_point(hull, hull_pose, &n);
         let b = other_min(&n);
         let gap = n.dot(&(b - a));
         if gap > best.0 {
@@ -545,10 +543,8 @@ pub fn separation_search(
     required: f64,
 ) -> Separation {
     // the point of D with the smallest n · d
-    let lowest = |n: &V3| hull_support_point(hull, hull_pose, n).map(|a| other_min(n) - a);
-    let Some(first) = lowest(&start) else {
-        return Separation::Undecided;
-    };
+    let lowest = |n: &V3| other_min(n) - hull_support_point(hull, hull_pose, n);
+    let first = lowest(&start);
     if start.dot(&first) >= required {
         return Separation::Apart(start);
     }
@@ -568,9 +564,7 @@ pub fn separation_search(
             return Separation::Closer;
         }
         let n = v / length;
-        let Some(w) = lowest(&n) else {
-            return Separation::Undecided;
-        };
+        let w = lowest(&n);
         let lower = n.dot(&w);
         if lower >= required {
             return Separation::Apart(n);

@@ -210,19 +210,14 @@ impl Frames {
                 Some((variable, multiplier, offset)) => {
                     let rk = k.rotation.to_rotation_matrix().into_inner();
                     let axis = j.axis.into_inner();
-                    let turn = if j.kind == JointKind::Prismatic {
-                        None
-                    } else {
-                        Turn::of(&rk, &axis)
-                    };
-                    let (motion, a, b, c) = if j.kind == JointKind::Prismatic {
+                    let (motion, a, b, c, turn) = if j.kind == JointKind::Prismatic {
                         let motion = Motion::Prismatic {
                             variable,
                             multiplier,
                             offset,
                             axis: rk * axis,
                         };
-                        (motion, rk, Matrix3::zeros(), Matrix3::zeros())
+                        (motion, rk, Matrix3::zeros(), Matrix3::zeros(), None)
                     } else {
                         let aat = axis * axis.transpose();
                         let motion = Motion::Revolute {
@@ -231,7 +226,8 @@ impl Frames {
                             offset,
                         };
                         let b = rk * (Matrix3::identity() - aat);
-                        (motion, rk * aat, b, rk * axis.cross_matrix())
+                        let turn = Turn::of(&rk, &axis);
+                        (motion, rk * aat, b, rk * axis.cross_matrix(), turn)
                     };
                     frames.push(Frame {
                         parent: parent_frame,

@@ -11,7 +11,7 @@ use super::{CheckScratch, Checker, spheres_beyond};
 use crate::batch::{ObstacleContact, SelfContact};
 use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
 use crate::shape::segment_segment_distance;
-use nalgebra::{Point3, Vector3};
+use nalgebra::Vector3;
 
 /// The separating-direction caches of a scratch (see [`CheckScratch`]), taken out of it while
 /// the placed state is read.
@@ -78,9 +78,9 @@ impl Checker {
 
     fn every_pair_exact(&self, s: &mut CheckScratch, w: &mut Witnesses) -> bool {
         for (gi, g) in self.groups.iter().enumerate() {
-            let center = &s.centers[gi].clone();
-            for oi in self.bounds.near(center, g.radius, self.padding) {
-                if self.obstacles[oi].ball_gap(center, g.radius) >= self.padding {
+            let center = s.centers[gi];
+            for oi in self.bounds.near(&center, g.radius, self.padding) {
+                if self.obstacles[oi].ball_gap(&center, g.radius) >= self.padding {
                     continue;
                 }
                 self.place_ends(s, gi);
@@ -244,23 +244,16 @@ impl Checker {
         };
         if hulls_cover && !capsules_clear() {
             let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
-            let pb = pose_of(&wb);
             for (xi, x) in ha.iter().enumerate() {
                 for (yi, y) in hb.iter().enumerate() {
                     // certified as for obstacles: the two hulls' vertex supports
                     let key = (ga.first_hull + xi) * self.hull_count + gb.first_hull + yi;
-                    let other_min = |d: &Vector3<f64>| {
-                        hull_support_point(y, &wb, &(-d)).unwrap_or(Point3::new(
-                            f64::NAN,
-                            f64::NAN,
-                            f64::NAN,
-                        ))
-                    };
+                    let other_min = |d: &Vector3<f64>| hull_support_point(y, &wb, &(-d));
                     let start = witness(&w.robot, key);
                     let Some(direction) = certified_apart(
                         x,
                         &wa,
-                        || (pb, y.shape().clone()),
+                        || (pose_of(&wb), y.shape().clone()),
                         &wb,
                         other_min,
                         EXACT_MARGIN,
