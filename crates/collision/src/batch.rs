@@ -7,10 +7,13 @@
 //! frame. Each capsule is covered by spheres centred on its
 //! segment, spaced at most 0.75 radius apart: a sphere of radius `sqrt(r² + (s/2)²)`
 //! (≤ 1.07·r) around each centre contains every point of the capsule (a point at distance ≤ r
-//! from the segment point p is within `sqrt(r² + |p − c|²)` of the nearest centre c).
+//! from the segment point p is within `sqrt(r² + |p − c|²)` of the nearest centre c). The
+//! centres are evenly spaced, so against a box or cylinder they are placed by interpolating
+//! the segment's two ends in the obstacle's frame (two transforms, not one per sphere).
 //!
-//! Hierarchy: per link group a bounding sphere, per capsule a bounding sphere, then spheres;
-//! a level is skipped when *no* lane is near. Checks stop when every lane collides.
+//! Hierarchy: per link group a bounding sphere, whose box around all lanes is tested against
+//! eight obstacles' boxes at once; per capsule a bounding sphere, then spheres; a level is
+//! skipped when *no* lane is near. Checks stop when every lane collides.
 //!
 //! Precision: everything here is `f32`. Every clearance test is padded by
 //! [`BatchModel::f32_pad`] (5·10⁻⁵ m per metre of the scene's extent, at least 5·10⁻⁵ m): far
@@ -37,6 +40,35 @@ fn splat(v: f32) -> L {
     [v; LANES]
 }
 
+/// The smaller of `a` and `b`, as one `minss` (the lanes hold no NaN: every batch input is
+/// checked finite; `f32::min`'s NaN rule makes a reduction a chain of compares and blends).
+/// Used for the reductions across lanes only: in the lane loops themselves `f32::min`
+/// measured faster (LLVM vectorises those loops either way).
+#[inline(always)]
+fn fmin(a: f32, b: f32) -> f32 {
+    if a < b { a } else { b }
+}
+
+/// The larger of `a` and `b`, as one `maxps` (see [`fmin`]).
+#[inline(always)]
+fn fmax(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
+/// The smallest lane, by a tree of pairwise minima (a chain of eight would wait on each).
+#[inline(always)]
+fn lane_min(x: &L) -> f32 {
+    let h: [f32; 4] = std::array::from_fn(|i| fmin(x[i], x[i + 4]));
+    fmin(fmin(h[0], h[2]), fmin(h[1], h[3]))
+}
+
+/// The largest lane (see [`lane_min`]).
+#[inline(always)]
+fn lane_max(x: &L) -> f32 {
+    let h: [f32; 4] = std::array::from_fn(|i| fmax(x[i], x[i + 4]));
+    fmax(fmax(h[0], h[2]), fmax(h[1], h[3]))
+}
+
 use crate::frames::Motion;
 
 /// One moving frame of the batch forward kinematics.
@@ -54,13 +86,6 @@ struct Frame {
     c: [f32; 9],
 }
 
-/// A sphere of the cover, in its frame.
-#[derive(Debug, Clone, Copy)]
-struct Sphere {
-    center: [f32; 3],
-    radius: f32,
-}
-
 /// A capsule of the cover: its spheres and a bounding sphere (frame coordinates).
 #[derive(Debug, Clone)]
 struct CoverCapsule {
@@ -69,7 +94,12 @@ struct CoverCapsule {
     frame: usize,
     center: [f32; 3],
     radius: f32,
-    spheres: std::ops::Range<usize>,
+    /// The cover: `sphere_count` spheres of radius `sphere_radius`, sphere `i` centred at
+    /// `a + (b − a) · i · spacing` (`spacing` = 1 / (count − 1), 0 for a single sphere; its
+    /// `f32` rounding moves a centre by ~10⁻⁸ m, far inside the `f32` pad).
+    sphere_count: usize,
+    sphere_radius: f32,
+    spacing: f32,
     /// Segment ends (frame coordinates) and the capsule radius.
     a: [f32; 3],
     b: [f32; 3],
@@ -111,6 +141,49 @@ enum Kind {
     Capsule { radius: f32, half: f32 },
 }
 
+/// The world axis-aligned boxes of eight obstacles in structure-of-arrays form, for one test
+/// of a lane box against all eight ([`LaneBox::overlapping`]). A slot without an obstacle
+/// holds an empty box (lower corner +∞, upper −∞) that overlaps nothing.
+#[derive(Debug, Clone)]
+struct BoxChunk {
+    lo: [[f32; 8]; 3],
+    hi: [[f32; 8]; 3],
+}
+
+impl BoxChunk {
+    fn of(obstacles: &[BatchObstacle]) -> Vec<Self> {
+        obstacles
+            .chunks(8)
+            .map(|chunk| {
+                let mut b = Self {
+                    lo: [[f32::INFINITY; 8]; 3],
+                    hi: [[f32::NEG_INFINITY; 8]; 3],
+                };
+                for (j, o) in chunk.iter().enumerate() {
+                    for k in 0..3 {
+                        b.lo[k][j] = o.lo[k];
+                        b.hi[k][j] = o.hi[k];
+                    }
+                }
+                b
+            })
+            .collect()
+    }
+}
+
+/// The indices of the obstacles whose bits are set in `near` (bit `j` for obstacle
+/// `8 * chunk + j`), ascending.
+#[inline(always)]
+fn obstacles_of(chunk: usize, mut near: u8) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (near != 0).then(|| {
+            let j = near.trailing_zeros() as usize;
+            near &= near - 1;
+            8 * chunk + j
+        })
+    })
+}
+
 /// The rate [`BatchModel::free_steps`] gives a link (pair) that does not move (m per unit of
 /// the motion parameter): small enough that such a link, clear by more than a nanometre,
 /// never limits a step (steps are at most 1).
@@ -149,10 +222,12 @@ pub(crate) struct BatchInput<'a> {
 pub(crate) struct BatchModel {
     dof: usize,
     frames: Vec<Frame>,
-    spheres: Vec<Sphere>,
+    sphere_count: usize,
     capsules: Vec<CoverCapsule>,
     groups: Vec<CoverGroup>,
     obstacles: Vec<BatchObstacle>,
+    /// The obstacles' world boxes, eight to a chunk (obstacle `8 * chunk + j` in slot `j`).
+    boxes: Vec<BoxChunk>,
     /// `allowed[o * n_capsules + c]` (capsule index of the geometry).
     allowed: Vec<bool>,
     n_capsules: usize,
@@ -193,9 +268,6 @@ pub(crate) struct SelfContact {
 pub(crate) struct BatchScratch {
     rot: Vec<[L; 9]>,
     pos: Vec<[L; 3]>,
-    /// World centres of spheres, valid when `placed[sphere]`.
-    world: Vec<[L; 3]>,
-    placed: Vec<bool>,
     /// World segment ends of capsules, valid when `cap_placed[capsule]`.
     cap_world: Vec<([L; 3], [L; 3])>,
     cap_placed: Vec<bool>,
@@ -251,7 +323,7 @@ impl BatchModel {
             })
             .collect();
         // sphere cover of each capsule, grouped like the checker's link groups
-        let mut spheres = Vec::new();
+        let mut sphere_count = 0;
         let mut capsules = Vec::new();
         let mut groups = Vec::new();
         let mut cover_of = vec![usize::MAX; caps.len()];
@@ -272,19 +344,7 @@ impl BatchModel {
                 };
                 let step = if n > 1 { len / (n - 1) as f64 } else { 0.0 };
                 let r = (c.radius * c.radius + 0.25 * step * step).sqrt();
-                let first = spheres.len();
-                for i in 0..n {
-                    let t = if n > 1 {
-                        i as f64 / (n - 1) as f64
-                    } else {
-                        0.0
-                    };
-                    let p = a + (b - a) * t;
-                    spheres.push(Sphere {
-                        center: v3(&p.coords),
-                        radius: r as f32,
-                    });
-                }
+                sphere_count += n;
                 let mid = nalgebra::center(&a, &b);
                 let bound = 0.5 * len + r;
                 extent = extent.max(mid.coords.norm() + bound);
@@ -295,7 +355,13 @@ impl BatchModel {
                     frame,
                     center: v3(&mid.coords),
                     radius: bound as f32,
-                    spheres: first..spheres.len(),
+                    sphere_count: n,
+                    sphere_radius: r as f32,
+                    spacing: if n > 1 {
+                        (1.0 / (n - 1) as f64) as f32
+                    } else {
+                        0.0
+                    },
                     a: v3(&a.coords),
                     b: v3(&b.coords),
                     r: c.radius as f32,
@@ -397,9 +463,10 @@ impl BatchModel {
         Self {
             dof: chain.dof(),
             frames,
-            spheres,
+            sphere_count,
             capsules,
             groups,
+            boxes: BoxChunk::of(&obstacles),
             obstacles,
             allowed: input.allowed.to_vec(),
             n_capsules: caps.len(),
@@ -416,15 +483,13 @@ impl BatchModel {
 
     /// Number of spheres of the cover.
     pub(crate) fn sphere_count(&self) -> usize {
-        self.spheres.len()
+        self.sphere_count
     }
 
     pub(crate) fn scratch(&self) -> BatchScratch {
         BatchScratch {
             rot: vec![[splat(0.0); 9]; self.frames.len()],
             pos: vec![[splat(0.0); 3]; self.frames.len()],
-            world: vec![[splat(0.0); 3]; self.spheres.len()],
-            placed: vec![false; self.spheres.len()],
             cap_world: vec![([splat(0.0); 3], [splat(0.0); 3]); self.capsules.len()],
             cap_placed: vec![false; self.capsules.len()],
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
@@ -439,7 +504,6 @@ impl BatchModel {
     #[inline(always)]
     fn start_batch(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
         self.fk(s, q, count);
-        s.placed.iter_mut().for_each(|p| *p = false);
         s.cap_placed.iter_mut().for_each(|p| *p = false);
     }
 
@@ -502,15 +566,6 @@ impl BatchModel {
     #[inline(always)]
     fn world_point(s: &BatchScratch, f: usize, p: &[f32; 3]) -> [L; 3] {
         add3(&s.pos[f], &mat_vec_const(&s.rot[f], p))
-    }
-
-    #[inline(always)]
-    fn sphere_world(&self, s: &mut BatchScratch, frame: usize, i: usize) -> [L; 3] {
-        if !s.placed[i] {
-            s.world[i] = Self::world_point(s, frame, &self.spheres[i].center);
-            s.placed[i] = true;
-        }
-        s.world[i]
     }
 
     #[inline(always)]
@@ -578,10 +633,10 @@ impl BatchModel {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
             let lanes_box = LaneBox::around(&gc, g.radius + margin);
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                if lanes_box.apart(o) {
-                    continue;
-                }
+            let near = self.boxes.iter().enumerate();
+            let near = near.flat_map(|(c, chunk)| obstacles_of(c, lanes_box.overlapping(chunk)));
+            for oi in near {
+                let o = &self.obstacles[oi];
                 // bounding spheres first (cheap), then the link sphere against the shape
                 if !any_within(&gc, &o.center, g.radius + o.bound + margin)
                     || !any_lane(&obstacle_near(o, &gc, g.radius + margin))
@@ -607,12 +662,11 @@ impl BatchModel {
                             }
                         }
                         Kind::Box { .. } | Kind::Cylinder { .. } => {
-                            for si in cc.spheres.clone() {
-                                let p = self.sphere_world(s, cc.frame, si);
-                                let near = obstacle_near(o, &p, self.spheres[si].radius + margin);
-                                for l in 0..LANES {
-                                    touch[l] |= near[l];
-                                }
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let nearest = nearest_sphere_d2(o, cc, &a, &b);
+                            let reach = cc.sphere_radius + margin;
+                            for l in 0..LANES {
+                                touch[l] = nearest[l] < reach * reach;
                             }
                         }
                     }
@@ -704,12 +758,12 @@ impl BatchModel {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
             let rate = group_rate[gi].max(STATIC_RATE);
-            let reach = steps.iter().fold(0.0f32, |m, &v| m.max(v)) * rate;
+            let reach = fmax(lane_max(steps), 0.0) * rate;
             let lanes_box = LaneBox::around(&gc, g.radius + margin + reach);
-            for (oi, o) in self.obstacles.iter().enumerate() {
-                if lanes_box.apart(o) {
-                    continue;
-                }
+            let near = self.boxes.iter().enumerate();
+            let near = near.flat_map(|(c, chunk)| obstacles_of(c, lanes_box.overlapping(chunk)));
+            for oi in near {
+                let o = &self.obstacles[oi];
                 let mut d = obstacle_clearance(o, &gc, g.radius + margin);
                 if !open(steps, &d, rate) {
                     continue;
@@ -732,13 +786,11 @@ impl BatchModel {
                             }
                         }
                         Kind::Box { .. } | Kind::Cylinder { .. } => {
-                            d = splat(f32::INFINITY);
-                            for si in cc.spheres.clone() {
-                                let p = self.sphere_world(s, cc.frame, si);
-                                let c = obstacle_clearance(o, &p, self.spheres[si].radius + margin);
-                                for l in 0..LANES {
-                                    d[l] = d[l].min(c[l]);
-                                }
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let nearest = nearest_sphere_d2(o, cc, &a, &b);
+                            let reach = cc.sphere_radius + margin;
+                            for l in 0..LANES {
+                                d[l] = nearest[l].sqrt() - reach;
                             }
                         }
                     }
@@ -880,24 +932,23 @@ struct LaneBox {
 impl LaneBox {
     #[inline(always)]
     fn around(center: &[L; 3], inflate: f32) -> Self {
-        let (mut lo, mut hi) = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
-        for k in 0..3 {
-            for l in 0..LANES {
-                lo[k] = lo[k].min(center[k][l]);
-                hi[k] = hi[k].max(center[k][l]);
-            }
-            lo[k] -= inflate;
-            hi[k] += inflate;
+        Self {
+            lo: std::array::from_fn(|k| lane_min(&center[k]) - inflate),
+            hi: std::array::from_fn(|k| lane_max(&center[k]) + inflate),
         }
-        Self { lo, hi }
     }
 
-    /// True when the box and the obstacle's world box do not overlap.
+    /// The obstacles of `chunk` whose world boxes overlap this box, as bits (bit `j` for
+    /// slot `j`): eight box tests in one pass.
     #[inline(always)]
-    fn apart(&self, o: &BatchObstacle) -> bool {
-        (0..3).fold(false, |m, k| {
-            m | (self.lo[k] > o.hi[k]) | (self.hi[k] < o.lo[k])
-        })
+    fn overlapping(&self, chunk: &BoxChunk) -> u8 {
+        let mut apart = [false; 8];
+        for k in 0..3 {
+            for j in 0..8 {
+                apart[j] |= (self.lo[k] > chunk.hi[k][j]) | (self.hi[k] < chunk.lo[k][j]);
+            }
+        }
+        (0..8).fold(0u8, |m, j| m | (u8::from(!apart[j]) << j))
     }
 }
 
@@ -972,11 +1023,40 @@ fn obstacle_clearance(o: &BatchObstacle, p: &[L; 3], r: f32) -> L {
     out
 }
 
-/// Squared distance from `p` (world) to the obstacle's core (its centre for a sphere, its
-/// axis segment for a capsule, the solid for a box or cylinder; zero inside) and the radius
-/// around that core (sphere and capsule radius, zero for the solids).
+/// The smallest squared distance, lane by lane, from the centres of capsule `cc`'s cover
+/// spheres to the core of a box or cylinder obstacle (see [`obstacle_core_d2`]), given the
+/// capsule's world segment `a → b`. The spheres are evenly spaced on the segment, so they
+/// are placed by interpolating its ends in the obstacle's frame: one transform per end,
+/// not one per sphere.
 #[inline(always)]
-fn obstacle_core_d2(o: &BatchObstacle, p: &[L; 3]) -> (L, f32) {
+fn nearest_sphere_d2(o: &BatchObstacle, cc: &CoverCapsule, a: &[L; 3], b: &[L; 3]) -> L {
+    let (la, lb) = (to_local(o, a), to_local(o, b));
+    let mut along = [splat(0.0); 3];
+    for k in 0..3 {
+        for l in 0..LANES {
+            along[k][l] = lb[k][l] - la[k][l];
+        }
+    }
+    let mut nearest = splat(f32::INFINITY);
+    for i in 0..cc.sphere_count {
+        let t = i as f32 * cc.spacing;
+        let mut x = [splat(0.0); 3];
+        for k in 0..3 {
+            for l in 0..LANES {
+                x[k][l] = la[k][l] + along[k][l] * t;
+            }
+        }
+        let (d2, _) = core_d2_local(o, &x);
+        for l in 0..LANES {
+            nearest[l] = nearest[l].min(d2[l]);
+        }
+    }
+    nearest
+}
+
+/// `p` (world) in the obstacle's frame.
+#[inline(always)]
+fn to_local(o: &BatchObstacle, p: &[L; 3]) -> [L; 3] {
     let mut x = [splat(0.0); 3];
     for k in 0..3 {
         for l in 0..LANES {
@@ -984,6 +1064,20 @@ fn obstacle_core_d2(o: &BatchObstacle, p: &[L; 3]) -> (L, f32) {
                 o.r[3 * k] * p[0][l] + o.r[3 * k + 1] * p[1][l] + o.r[3 * k + 2] * p[2][l] + o.t[k];
         }
     }
+    x
+}
+
+/// Squared distance from `p` (world) to the obstacle's core (its centre for a sphere, its
+/// axis segment for a capsule, the solid for a box or cylinder; zero inside) and the radius
+/// around that core (sphere and capsule radius, zero for the solids).
+#[inline(always)]
+fn obstacle_core_d2(o: &BatchObstacle, p: &[L; 3]) -> (L, f32) {
+    core_d2_local(o, &to_local(o, p))
+}
+
+/// [`obstacle_core_d2`] of a point `x` given in the obstacle's frame.
+#[inline(always)]
+fn core_d2_local(o: &BatchObstacle, x: &[L; 3]) -> (L, f32) {
     let mut d2 = splat(0.0);
     let extra = match o.kind {
         Kind::Sphere { radius } => {
@@ -1264,7 +1358,7 @@ mod fk_tests {
     use crate::{Checker, RobotGeometry, World};
     use std::sync::Arc;
 
-    /// The first sphere of every capsule sits on the capsule's start point, placed by the
+    /// The start of every capsule segment (where its first cover sphere sits), placed by the
     /// scalar f64 kinematics.
     #[test]
     fn batch_kinematics_match_the_model() {
@@ -1300,8 +1394,7 @@ mod fk_tests {
                 for cc in &b.capsules {
                     let c = &g.capsules()[cc.capsule];
                     let want = base * poses[c.link] * c.a;
-                    let got =
-                        BatchModel::world_point(&s, cc.frame, &b.spheres[cc.spheres.start].center);
+                    let got = BatchModel::world_point(&s, cc.frame, &cc.a);
                     let err = (0..3)
                         .map(|k| (f64::from(got[k][l]) - want[k]).abs())
                         .fold(0.0, f64::max);

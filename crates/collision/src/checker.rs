@@ -141,6 +141,8 @@ pub struct CheckScratch {
     /// parameter not yet proven free, and the states of one batch.
     group_rate32: Vec<f32>,
     pair_rate32: Vec<f32>,
+    /// Rates of link groups or self pairs in `f64`, while they are summed.
+    rate_sums: Vec<f64>,
     gaps: Vec<(f64, f64)>,
     next_gaps: Vec<(f64, f64)>,
     lane_q: Vec<f64>,
@@ -179,6 +181,13 @@ pub struct Checker {
     frame_ends: Vec<(Point3<f64>, Point3<f64>)>,
     /// Per group joint: its largest lever over the link groups (m/rad).
     largest_levers: Vec<f64>,
+    /// Per group joint (rows of one entry per link group): the joint's lever (m/rad) on the
+    /// group's points, for [`Checker::motion_valid`]'s rates.
+    group_levers: Vec<f64>,
+    /// Per group joint (rows of one entry per self pair): the joint's lever (m/rad) on how
+    /// far the pair's links move relative to each other: the larger of their levers for a
+    /// joint above exactly one of them, zero otherwise.
+    pair_levers: Vec<f64>,
 }
 
 /// The capsules of one link and a sphere (link frame) containing them all.
@@ -485,12 +494,30 @@ impl Checker {
             padding: world.padding(),
         });
         let dof = geometry.robot().chain().dof();
+        let (groups_ref, pairs_ref) = (&groups, &self_groups);
+        let group_levers = (0..dof)
+            .flat_map(|j| groups_ref.iter().map(move |g| g.levers[j]))
+            .collect();
+        let pair_levers = (0..dof)
+            .flat_map(|j| {
+                pairs_ref.iter().map(move |p| {
+                    let (ga, gb) = (&groups_ref[p.a], &groups_ref[p.b]);
+                    if ga.upstream[j] != gb.upstream[j] {
+                        ga.levers[j].max(gb.levers[j])
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect();
         let largest_levers = (0..dof)
             .map(|k| groups.iter().map(|g| g.levers[k]).fold(0.0, f64::max))
             .collect();
         Ok(Self {
             batch,
             largest_levers,
+            group_levers,
+            pair_levers,
             groups,
             self_groups,
             geometry,
@@ -549,6 +576,7 @@ impl Checker {
             self_witness: vec![Vector3::zeros(); self.hull_count * self.hull_count],
             group_rate32: vec![0.0; self.groups.len()],
             pair_rate32: vec![0.0; self.self_groups.len()],
+            rate_sums: vec![0.0; self.groups.len().max(self.self_groups.len())],
             gaps: Vec::with_capacity(64),
             next_gaps: Vec::with_capacity(64),
             lane_q: vec![0.0; crate::batch::LANES * robot.chain().dof()],

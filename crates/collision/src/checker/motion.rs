@@ -43,6 +43,10 @@ impl Checker {
         if a.len() != b.len() || a.len() != s.dof || a.iter().chain(b).any(|v| !v.is_finite()) {
             return false;
         }
+        if s.dof == 0 {
+            // nothing can move: the one state decides
+            return self.is_valid(s, a);
+        }
         let mut polyline = std::mem::take(&mut s.polyline);
         polyline.clear();
         polyline.extend_from_slice(a);
@@ -116,21 +120,10 @@ impl Checker {
         }
         // how far each link (pair) can move per unit of the motion parameter, rounded up into
         // f32 (a larger rate only shortens steps)
-        let mut fastest = 0.0f64;
-        for (g, rate32) in self.groups.iter().zip(s.group_rate32.iter_mut()) {
-            let rate: f64 = g.levers.iter().zip(&joint_rate).map(|(l, r)| l * r).sum();
-            fastest = fastest.max(rate);
-            *rate32 = round_up_f32(rate);
-        }
+        let sums = &mut s.rate_sums;
+        let fastest = lever_rates(&self.group_levers, &joint_rate, sums, &mut s.group_rate32);
         // two links move relative to each other by the joints above exactly one of them
-        for (p, rate32) in self.self_groups.iter().zip(s.pair_rate32.iter_mut()) {
-            let (ga, gb) = (&self.groups[p.a], &self.groups[p.b]);
-            let rate: f64 = (0..dof)
-                .filter(|&j| ga.upstream[j] != gb.upstream[j])
-                .map(|j| ga.levers[j].max(gb.levers[j]) * joint_rate[j])
-                .sum();
-            *rate32 = round_up_f32(rate);
-        }
+        lever_rates(&self.pair_levers, &joint_rate, sums, &mut s.pair_rate32);
         s.joint_rate = joint_rate;
         let floor = self.resolution / fastest;
         let cap = (LOOKAHEAD * floor).min(1.0) as f32;
@@ -227,10 +220,33 @@ fn place_on_polyline(states: &[f64], knots: &[f64], t: f64, q: &mut [f64]) {
     }
 }
 
+/// Rates from levers: `out[i] = Σ_k levers[k * n + i] · joint_rate[k]` (`n = out.len()`, one
+/// row of levers per joint), summed in `f64` in `sums` and rounded up into `f32`, every `i`
+/// at once (the loop over `i` vectorises). Returns the largest sum.
+fn lever_rates(levers: &[f64], joint_rate: &[f64], sums: &mut [f64], out: &mut [f32]) -> f64 {
+    let n = out.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let sums = &mut sums[..n];
+    sums.fill(0.0);
+    for (row, rate) in levers.chunks_exact(n).zip(joint_rate) {
+        for (sum, lever) in sums.iter_mut().zip(row) {
+            *sum += lever * rate;
+        }
+    }
+    for (o, &sum) in out.iter_mut().zip(sums.iter()) {
+        *o = round_up_f32(sum);
+    }
+    sums.iter().fold(0.0, |m, &x| m.max(x))
+}
+
 /// The smallest `f32` not below `x` (x ≥ 0): rates must not shrink in the conversion.
+/// Branch-free (the comparison goes either way about half the time).
 fn round_up_f32(x: f64) -> f32 {
     let y = x as f32;
-    if f64::from(y) >= x { y } else { y.next_up() }
+    let up = f32::from_bits(y.to_bits().wrapping_add(1));
+    if f64::from(y) < x { up } else { y }
 }
 
 /// Writes to `next` what of `gaps` (stretches of the motion parameter not yet proven free)
@@ -311,6 +327,38 @@ fn place_samples(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_round_up_to_the_nearest_f32_above() {
+        let mut rng = cella_kinematics::Rng::new(11);
+        for _ in 0..10_000 {
+            let x = rng.uniform(0.0, 10.0) * 10f64.powi((rng.next_u64() % 9) as i32 - 6);
+            let y = round_up_f32(x);
+            assert!(f64::from(y) >= x, "{y} below {x}");
+            // the next f32 down is below x: y is the smallest one not below it
+            assert!(
+                f64::from(y.next_down()) < x,
+                "{y} not the nearest above {x}"
+            );
+        }
+        assert_eq!(round_up_f32(0.0), 0.0);
+        assert_eq!(round_up_f32(1.0), 1.0);
+    }
+
+    #[test]
+    fn lever_rates_sum_lever_times_joint_rate() {
+        // 3 joints, 2 outputs: levers in one row per joint
+        let levers = [0.5, 0.0, 1.0, 2.0, 0.25, 0.75];
+        let joint_rate = [2.0, 1.0, 4.0];
+        let mut sums = [9.0; 4];
+        let mut out = [0.0f32; 2];
+        let largest = lever_rates(&levers, &joint_rate, &mut sums, &mut out);
+        // output 0: 0.5·2 + 1·1 + 0.25·4 = 3; output 1: 0 + 2·1 + 0.75·4 = 5
+        assert_eq!(out, [3.0, 5.0]);
+        assert_eq!(largest, 5.0);
+        // nothing to rate
+        assert_eq!(lever_rates(&[], &joint_rate, &mut sums, &mut []), 0.0);
+    }
 
     #[test]
     fn uncovered_keeps_what_no_interval_proves() {
