@@ -647,9 +647,12 @@ impl BatchModel {
                     if self.allowed[oi * self.n_capsules + cc.capsule] {
                         continue;
                     }
-                    let cw = Self::world_point(s, cc.frame, &cc.center);
-                    if !any_lane(&obstacle_near(o, &cw, cc.radius + margin)) {
-                        continue;
+                    // (a lone capsule's bounding sphere is its group's, tested above)
+                    if g.capsules.len() > 1 {
+                        let cw = Self::world_point(s, cc.frame, &cc.center);
+                        if !any_lane(&obstacle_near(o, &cw, cc.radius + margin)) {
+                            continue;
+                        }
                     }
                     let mut touch = [false; LANES];
                     match o.kind {
@@ -743,11 +746,16 @@ impl BatchModel {
                 steps[l] = steps[l].min(d[l] * inv);
             }
         };
-        // lanes that a clearance bound `d` does not settle at `rate`: it could shorten the
-        // step, or it may touch (every touching pair is recorded, also in lanes already
-        // touching elsewhere)
-        let open = |steps: &[f32; LANES], d: &L, rate: f32| {
-            (0..LANES).fold(false, |m, l| m | (d[l] < steps[l].max(0.0) * rate))
+        // lanes where a pair whose bounding spheres have squared centre distance `d2` and
+        // radii (with pads) summing to `reach` is not settled at `rate`: its clearance could
+        // shorten the step, or it may touch (every touching pair is recorded, also in lanes
+        // already touching elsewhere); compared without the square root (both sides of the
+        // comparison are non-negative)
+        let open_squared = |steps: &[f32; LANES], d2: &L, reach: f32, rate: f32| {
+            (0..LANES).fold(false, |m, l| {
+                let within = steps[l].max(0.0) * rate + reach;
+                m | (d2[l] < within * within)
+            })
         };
         // the lanes where a clearance is negative
         let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
@@ -764,19 +772,22 @@ impl BatchModel {
             let near = near.flat_map(|(c, chunk)| obstacles_of(c, lanes_box.overlapping(chunk)));
             for oi in near {
                 let o = &self.obstacles[oi];
-                let mut d = obstacle_clearance(o, &gc, g.radius + margin);
-                if !open(steps, &d, rate) {
+                let (d2, extra) = obstacle_core_d2(o, &gc);
+                if !open_squared(steps, &d2, g.radius + margin + extra, rate) {
                     continue;
                 }
                 for (k, cc) in self.capsules[g.capsules.clone()].iter().enumerate() {
                     if self.allowed[oi * self.n_capsules + cc.capsule] {
                         continue;
                     }
-                    let cw = Self::world_point(s, cc.frame, &cc.center);
-                    d = obstacle_clearance(o, &cw, cc.radius + margin);
-                    if !open(steps, &d, rate) {
-                        continue;
+                    if g.capsules.len() > 1 {
+                        let cw = Self::world_point(s, cc.frame, &cc.center);
+                        let (d2, extra) = obstacle_core_d2(o, &cw);
+                        if !open_squared(steps, &d2, cc.radius + margin + extra, rate) {
+                            continue;
+                        }
                     }
+                    let mut d = splat(0.0);
                     match o.kind {
                         Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
                             let (a, b) = self.segment_world(s, g.capsules.start + k);
@@ -810,24 +821,18 @@ impl BatchModel {
         for (pi, (ga, gb, pairs)) in self.self_pairs.iter().enumerate() {
             let rate = pair_rate[pi].max(STATIC_RATE);
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
-            let mut d = dist2(&s.group_world[*ga], &s.group_world[*gb]);
-            for l in 0..LANES {
-                d[l] = d[l].sqrt() - a.radius - b.radius - pad;
-            }
-            if !open(steps, &d, rate) {
+            let d2 = dist2(&s.group_world[*ga], &s.group_world[*gb]);
+            if !open_squared(steps, &d2, a.radius + b.radius + pad, rate) {
                 continue;
             }
             for &(i, j) in pairs {
                 let (x, y) = (&self.capsules[i], &self.capsules[j]);
                 let cx = Self::world_point(s, x.frame, &x.center);
                 let cy = Self::world_point(s, y.frame, &y.center);
-                d = dist2(&cx, &cy);
-                for l in 0..LANES {
-                    d[l] = d[l].sqrt() - x.radius - y.radius - pad;
-                }
-                if !open(steps, &d, rate) {
+                if !open_squared(steps, &dist2(&cx, &cy), x.radius + y.radius + pad, rate) {
                     continue;
                 }
+                let mut d = splat(0.0);
                 let (a0, a1) = self.segment_world(s, i);
                 let (b0, b1) = self.segment_world(s, j);
                 let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
@@ -1007,18 +1012,6 @@ fn obstacle_near(o: &BatchObstacle, p: &[L; 3], r: f32) -> [bool; LANES] {
     let mut out = [false; LANES];
     for l in 0..LANES {
         out[l] = d2[l] < reach * reach;
-    }
-    out
-}
-
-/// Lower bound, lane by lane, on the clearance (m) between a sphere of radius `r` at `p`
-/// (world) and the obstacle's shape: negative when they overlap.
-#[inline(always)]
-fn obstacle_clearance(o: &BatchObstacle, p: &[L; 3], r: f32) -> L {
-    let (d2, extra) = obstacle_core_d2(o, p);
-    let mut out = splat(0.0);
-    for l in 0..LANES {
-        out[l] = d2[l].sqrt() - extra - r;
     }
     out
 }
@@ -1296,12 +1289,14 @@ fn sin_cos(x: f64) -> (f32, f32) {
 #[inline(always)]
 fn sin_cos_lanes(x: &[f64; LANES]) -> (L, L) {
     let mut r = splat(0.0);
-    let mut quadrant = [0u32; LANES];
+    let mut quadrant = splat(0.0);
     for l in 0..LANES {
+        // the nearest multiple k of π/2 and k mod 4, in f64 arithmetic that vectorises (an
+        // f64 → i64 conversion has no AVX2 instruction: it took eight scalar ones per frame)
         let y = x[l] * std::f64::consts::FRAC_2_PI;
-        let k = (y + if y >= 0.0 { 0.5 } else { -0.5 }) as i64;
-        r[l] = (x[l] - k as f64 * std::f64::consts::FRAC_PI_2) as f32;
-        quadrant[l] = (k & 3) as u32;
+        let k = (y + if y >= 0.0 { 0.5 } else { -0.5 }).trunc();
+        r[l] = (x[l] - k * std::f64::consts::FRAC_PI_2) as f32;
+        quadrant[l] = (k - 4.0 * (0.25 * k).floor()) as f32;
     }
     let (mut sin, mut cos) = (splat(0.0), splat(0.0));
     for l in 0..LANES {
@@ -1315,9 +1310,9 @@ fn sin_cos_lanes(x: &[f64; LANES]) -> (L, L) {
                 + r2 * (1.0 / 24.0
                     + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40_320.0 - r2 / 3_628_800.0))));
         let q = quadrant[l];
-        let (a, b) = if q & 1 == 1 { (c, s) } else { (s, c) };
-        sin[l] = if q == 2 || q == 3 { -a } else { a };
-        cos[l] = if q == 1 || q == 2 { -b } else { b };
+        let (a, b) = if q == 1.0 || q == 3.0 { (c, s) } else { (s, c) };
+        sin[l] = if q >= 2.0 { -a } else { a };
+        cos[l] = if q == 1.0 || q == 2.0 { -b } else { b };
     }
     (sin, cos)
 }
