@@ -25,4 +25,4 @@ pub use group::{GroupMember, group_space, plan_group};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
 pub use sequence::{SequenceMotion, SequenceStep, plan_sequence};
 pub use space::JointSpace;
-pub use timing::{Timing, time_and_validate};
+pub use timing::{Segments, Timing, time_and_validate};

@@ -7,7 +7,7 @@ use crate::error::{PlanningError, Result};
 use crate::rrt_connect::{RrtConnect, RrtOptions, SearchFailure};
 use crate::simplify::{SimplifyOptions, simplify};
 use crate::space::JointSpace;
-use crate::timing::{Timing, time_and_validate};
+use crate::timing::{Segments, Timing, time_and_validate};
 use cella_trajectory::{Limits, SampledTrajectory};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -231,6 +231,9 @@ struct Search {
 }
 
 /// Times and validates `path` ([`time_and_validate`]) and assembles the planned motion.
+/// Every straight segment of `path` was found free by `checker.motion_valid` (the direct
+/// motion, the search's edges in the direction the path travels them, shortcuts and their
+/// pieces, vertex reduction's motions), so only the blends are checked again.
 fn timed_motion<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
@@ -247,6 +250,7 @@ fn timed_motion<C: ValidityChecker>(
         scaled,
         options.period,
         options.blend_deviation,
+        Segments::Checked,
     )?;
     Ok(PlannedMotion {
         path,

@@ -8,7 +8,7 @@ use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use crate::plan::{PlanOptions, first_collision, free_start, scaled_limits};
 use crate::space::JointSpace;
-use crate::timing::time_and_validate;
+use crate::timing::{Segments, time_and_validate};
 use cella_kinematics::Robot;
 use cella_trajectory::{Limits, SampledTrajectory};
 use std::time::{Duration, Instant};
@@ -97,7 +97,16 @@ pub fn plan_sequence<C: ValidityChecker>(
                 }
                 let blend = if blend.is_finite() { blend } else { 0.0 };
                 let (timing, samples) =
-                    time_and_validate(checker, &mut scratch, &path, &scaled, options.period, blend)
+                    // (each segment was checked above)
+                    time_and_validate(
+                        checker,
+                        &mut scratch,
+                        &path,
+                        &scaled,
+                        options.period,
+                        blend,
+                        Segments::Checked,
+                    )
                         .map_err(|e| prefix(e, first))?;
                 // waypoint times: each goal is passed inside the blend around its segment end
                 let offset = pieces.iter().map(SampledTrajectory::duration).sum::<f64>();

@@ -47,24 +47,47 @@ impl Timing {
             Self::TimeOptimal(t) => t.sample(period),
         }
     }
+
+    /// Time windows (s) where the motion leaves the straight segments between its waypoints
+    /// (the blends); outside them it is on the segments.
+    pub fn blend_windows(&self) -> Vec<(f64, f64)> {
+        match self {
+            Self::Segmented(t) => t.blend_windows(),
+            Self::TimeOptimal(t) => t.blend_windows(),
+        }
+    }
+}
+
+/// What [`time_and_validate`] may assume about the straight segments between the waypoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segments {
+    /// Nothing: the whole sampled motion is checked for collision.
+    Unchecked,
+    /// Every straight segment was found free by the same checker's
+    /// [`ValidityChecker::motion_valid`] (the planners' paths: every edge they keep was
+    /// checked as a motion). The motion is on those segments outside its blends, so only the
+    /// blends are checked: a second check of a proven stretch adds no safety, and near
+    /// contact it may place its states elsewhere and disagree within the resolution.
+    Checked,
 }
 
 /// Blends tighter than this are not worth a retry: the path stops at those waypoints.
 const SMALLEST_BLEND: f64 = 0.005;
 
-/// Times `path` (waypoints whose straight segments the caller has checked) under `limits`,
-/// samples it every `period` s, validates limits, and checks collision along the whole
-/// motion. `blend_deviation` (rad, ≥ 0) bounds how far a blend passes from its waypoint; 0
-/// stops at every waypoint.
+/// Times `path` under `limits`, samples it every `period` s, validates limits, and checks
+/// collision along the whole motion. `blend_deviation` (rad, ≥ 0) bounds how far a blend
+/// passes from its waypoint; 0 stops at every waypoint. `segments` says whether the straight
+/// segments between the waypoints are already proven free.
 ///
-/// Collision: a blended motion is checked as what leaves the planner, the sampled trajectory
-/// itself, in one polyline check ([`ValidityChecker::path_valid`]: consecutive samples joined
-/// by straight motions at the checker's resolution; the true motion between two samples `dt`
-/// apart leaves that chord by at most `max|q̈|·dt²/8` per joint, 3·10⁻⁵ rad at 15 rad/s² and
-/// 4 ms; on the straight stretches it is the chord). When it collides the blends are
-/// tightened, then dropped; a motion that stops at every waypoint is its straight segments,
-/// each checked with [`ValidityChecker::motion_valid`]
-/// ([`PlanningError::MotionInCollision`] when one collides).
+/// Collision: the motion is what leaves the planner, the sampled trajectory itself, checked
+/// as a polyline ([`ValidityChecker::path_valid`]: consecutive samples joined by straight
+/// motions at the checker's resolution; the true motion between two samples `dt` apart
+/// leaves that chord by at most `max|q̈|·dt²/8` per joint, 3·10⁻⁵ rad at 15 rad/s² and 4 ms;
+/// on the straight stretches it is the chord): all of it for [`Segments::Unchecked`], each
+/// blend window (with the samples just outside it) for [`Segments::Checked`]. When a blend
+/// collides the blends are tightened, then dropped; a motion that stops at every waypoint is
+/// its straight segments, each checked with [`ValidityChecker::motion_valid`] unless already
+/// proven ([`PlanningError::MotionInCollision`] when one collides).
 pub fn time_and_validate<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
@@ -72,6 +95,7 @@ pub fn time_and_validate<C: ValidityChecker>(
     limits: &Limits,
     period: f64,
     blend_deviation: f64,
+    segments: Segments,
 ) -> Result<(Timing, SampledTrajectory)> {
     if !(blend_deviation.is_finite() && blend_deviation >= 0.0) {
         return Err(PlanningError::invalid(
@@ -104,8 +128,13 @@ pub fn time_and_validate<C: ValidityChecker>(
             return Err(PlanningError::Trajectory(e.to_string()));
         }
         if deviation > 0.0 {
-            // blended: the sampled motion itself, blends and straight stretches in one pass
-            if checker.path_valid(scratch, &samples.q) {
+            // blended: the sampled motion itself (the blends alone when the segments are
+            // proven)
+            let free = match segments {
+                Segments::Unchecked => checker.path_valid(scratch, &samples.q),
+                Segments::Checked => blends_free(checker, scratch, &timing, &samples),
+            };
+            if free {
                 return Ok((timing, samples));
             }
             deviation = if deviation / 4.0 >= SMALLEST_BLEND {
@@ -116,9 +145,43 @@ pub fn time_and_validate<C: ValidityChecker>(
             continue;
         }
         // stopping at every waypoint: the motion is the straight segments
-        segments_free(checker, scratch, &distinct)?;
+        if segments == Segments::Unchecked {
+            segments_free(checker, scratch, &distinct)?;
+        }
         return Ok((timing, samples));
     }
+}
+
+/// True when the sampled motion is free in every blend window of `timing`: the samples of
+/// each window and the one on either side of it (so the chords into and out of the blend are
+/// checked too), one polyline check per run of overlapping windows.
+fn blends_free<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    timing: &Timing,
+    samples: &SampledTrajectory,
+) -> bool {
+    let n = samples.len();
+    let dof = samples.dof;
+    if n == 0 {
+        return true;
+    }
+    // sample index ranges [first, last] around the windows, merged where they overlap
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (t0, t1) in timing.blend_windows() {
+        let first = samples
+            .times
+            .partition_point(|&t| t <= t0)
+            .saturating_sub(1);
+        let last = samples.times.partition_point(|&t| t < t1).min(n - 1);
+        match runs.last_mut() {
+            Some(run) if first <= run.1 => run.1 = run.1.max(last),
+            _ => runs.push((first, last)),
+        }
+    }
+    runs.iter().all(|&(first, last)| {
+        checker.path_valid(scratch, &samples.q[first * dof..(last + 1) * dof])
+    })
 }
 
 /// `Ok` when every straight segment of `path` is free (at the checker's guaranteed

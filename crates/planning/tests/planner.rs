@@ -300,3 +300,70 @@ fn ptp_moves_straight_or_says_where_it_collides() {
         other => panic!("{other}"),
     }
 }
+
+/// The final check of a planned path whose segments are proven free looks at the blends
+/// alone: a blend that cuts the corner of a wall is found and tightened, for either timing
+/// (jerk-limited overlap blends and time-optimal circular blends), and every sample of the
+/// result is free by an independent dense check.
+#[test]
+fn a_blend_through_a_wall_corner_is_tightened_when_only_blends_are_checked() {
+    use cella_planning::{Segments, time_and_validate};
+    use cella_trajectory::segmented::SegmentOptions;
+    use cella_trajectory::{SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory};
+    // an L around the upper right corner of a block, 2 cm clear of it
+    let walls = Walls(vec![[0.3, 0.5, 0.3, 0.5]]);
+    let path = vec![vec![0.1, 0.52], vec![0.52, 0.52], vec![0.52, 0.1]];
+    assert!(
+        path.windows(2)
+            .all(|w| walls.motion_valid(&mut (), &w[0], &w[1]))
+    );
+    let deviation = 0.08;
+    for jerk in [true, false] {
+        let mut l = limits();
+        if !jerk {
+            l.jerk = None;
+        }
+        // the requested blend does cut into the block
+        let samples = if jerk {
+            let o = SegmentOptions {
+                jerk_limited: true,
+                max_deviation: deviation,
+            };
+            SegmentedTrajectory::new(&path, &l, &o)
+                .unwrap()
+                .sample(0.004)
+        } else {
+            let o = TimeOptimalOptions {
+                max_deviation: deviation,
+                ..TimeOptimalOptions::default()
+            };
+            TimeOptimalTrajectory::new(&path, &l, &o)
+                .unwrap()
+                .sample(0.004)
+        }
+        .unwrap();
+        assert!(
+            (0..samples.len()).any(|k| walls.inside(samples.q_at(k)).is_some()),
+            "jerk {jerk}: the untightened blend should hit the block"
+        );
+        let (timing, s) = time_and_validate(
+            &walls,
+            &mut (),
+            &path,
+            &l,
+            0.004,
+            deviation,
+            Segments::Checked,
+        )
+        .unwrap();
+        for k in 1..s.len() {
+            assert!(
+                walls.motion_valid(&mut (), s.q_at(k - 1), s.q_at(k)),
+                "jerk {jerk}: sample {k} in the block"
+            );
+        }
+        // still blended (tightened, not dropped): the corner is passed without stopping
+        assert!(!timing.blend_windows().is_empty(), "jerk {jerk}");
+        assert!((1..s.len() - 1).all(|k| s.qd_at(k).iter().any(|v| v.abs() > 1e-9)));
+    }
+}

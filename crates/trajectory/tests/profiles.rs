@@ -122,6 +122,53 @@ proptest! {
     }
 }
 
+fn point_segment_distance(p: &[f64], a: &[f64], b: &[f64]) -> f64 {
+    let ab: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    let ap: Vec<f64> = a.iter().zip(p).map(|(x, y)| y - x).collect();
+    let len2: f64 = ab.iter().map(|v| v * v).sum();
+    let t = if len2 > 0.0 {
+        (ap.iter().zip(&ab).map(|(x, y)| x * y).sum::<f64>() / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ap.iter()
+        .zip(&ab)
+        .map(|(x, y)| (x - t * y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The planners check the straight segments and then only the blend windows: outside
+    /// every overlap window the motion must be on the segments.
+    #[test]
+    fn outside_the_blend_windows_the_motion_is_on_the_segments(
+        (n, path, scale, _) in path_strategy(),
+        deviation in prop_oneof![Just(0.0), 0.001f64..0.3],
+    ) {
+        let l = limits(n, scale);
+        let options = SegmentOptions { jerk_limited: true, max_deviation: deviation };
+        let traj = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+        let windows = traj.blend_windows();
+        if deviation == 0.0 {
+            prop_assert!(windows.is_empty());
+        }
+        let s = traj.sample(0.004).unwrap();
+        for k in 0..s.len() {
+            let t = s.times[k];
+            if windows.iter().any(|&(t0, t1)| t0 <= t && t <= t1) {
+                continue;
+            }
+            let off = path
+                .windows(2)
+                .map(|w| point_segment_distance(s.q_at(k), &w[0], &w[1]))
+                .fold(f64::INFINITY, f64::min);
+            prop_assert!(off < 1e-9, "t = {t}: {off} rad off the segments, windows {windows:?}");
+        }
+    }
+}
+
 #[test]
 fn overlap_blending_keeps_jerk_limits_and_never_stops_at_the_corner() {
     let l = limits(2, 1.0);

@@ -190,6 +190,42 @@ proptest! {
     }
 }
 
+/// Smallest distance (rad) from `q` to the straight segments between the waypoints.
+fn off_path(q: &[f64], path: &[Vec<f64>]) -> f64 {
+    path.windows(2)
+        .map(|w| point_segment_distance(q, &w[0], &w[1]))
+        .fold(f64::INFINITY, f64::min)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The planners check the straight segments and then only the blend windows: outside
+    /// every window the motion must be on the segments.
+    #[test]
+    fn outside_the_blend_windows_the_motion_is_on_the_segments((n, path, scale, deviation) in path_strategy()) {
+        prop_assume!(path.windows(2).all(|w| w[0].iter().zip(&w[1]).any(|(a, b)| (a - b).abs() > 1e-6)));
+        let l = limits(n, scale);
+        let options = TimeOptimalOptions { max_deviation: deviation, ..TimeOptimalOptions::default() };
+        let traj = TimeOptimalTrajectory::new(&path, &l, &options).unwrap();
+        let windows = traj.blend_windows();
+        if deviation == 0.0 {
+            prop_assert!(windows.is_empty());
+        }
+        let s = traj.sample(0.004).unwrap();
+        let mut outside = 0;
+        for k in 0..s.len() {
+            let t = s.times[k];
+            if windows.iter().any(|&(t0, t1)| t0 <= t && t <= t1) {
+                continue;
+            }
+            outside += 1;
+            let off = off_path(s.q_at(k), &path);
+            prop_assert!(off < 1e-9, "t = {t}: {off} rad off the segments, windows {windows:?}");
+        }
+        prop_assert!(outside > 0);
+    }
+}
+
 /// Durations against TOPP-RA (`tools/toppra_reference.py`, toppra 0.6.10) on the same blended
 /// geometry, built independently in the script: the path lengths agree to 1e-9 and every
 /// duration is within 2 % of TOPP-RA's.
