@@ -231,9 +231,9 @@ struct Search {
 }
 
 /// Times and validates `path` ([`time_and_validate`]) and assembles the planned motion.
-/// Every straight segment of `path` was found free by `checker.motion_valid` (the direct
-/// motion, the search's edges in the direction the path travels them, shortcuts and their
-/// pieces, vertex reduction's motions), so only the blends are checked again.
+/// Every straight segment of `path` lies on a motion `checker.motion_valid` found free (the
+/// direct motion, the search's edges, shortcuts and the pieces of the segments they cut,
+/// vertex reduction's motions), so only the blends are checked again.
 fn timed_motion<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,

@@ -63,11 +63,13 @@ impl Timing {
 pub enum Segments {
     /// Nothing: the whole sampled motion is checked for collision.
     Unchecked,
-    /// Every straight segment was found free by the same checker's
-    /// [`ValidityChecker::motion_valid`] (the planners' paths: every edge they keep was
-    /// checked as a motion). The motion is on those segments outside its blends, so only the
-    /// blends are checked: a second check of a proven stretch adds no safety, and near
-    /// contact it may place its states elsewhere and disagree within the resolution.
+    /// Every straight segment lies on a motion the same checker's
+    /// [`ValidityChecker::motion_valid`] found free (the planners' paths: every edge they keep
+    /// was checked as a motion, or is a piece of one; a check's proof covers every state of
+    /// the motion, so every state of a piece). The motion is on those segments outside its
+    /// blends, so only the blends are checked: a second check of a proven stretch adds no
+    /// safety, and near contact it may place its states elsewhere and disagree within the
+    /// resolution.
     Checked,
 }
 
