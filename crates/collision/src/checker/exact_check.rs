@@ -85,7 +85,7 @@ impl Checker {
                 }
                 self.place_ends(s, gi);
                 let candidates = g.capsules.iter().map(|&c| c as usize);
-                if !self.group_obstacle_exact(s, gi, oi, candidates, w) {
+                if !self.group_obstacle_exact(s, gi, oi, candidates, true, w) {
                     return false;
                 }
             }
@@ -127,7 +127,7 @@ impl Checker {
                 };
                 let candidates = listed.map(|c| c.capsule as usize);
                 let (gi, oi) = (first.group as usize, first.obstacle as usize);
-                self.group_obstacle_exact(s, gi, oi, candidates, w)
+                self.group_obstacle_exact(s, gi, oi, candidates, false, w)
             })
     }
 
@@ -151,13 +151,18 @@ impl Checker {
     }
 
     /// Link group `gi` against obstacle `oi` at the placed state, given the capsules of the
-    /// group that may be within the padding (the others are known clear).
+    /// group that may be within the padding (the others are known clear). With
+    /// `capsules_first`, the capsules are tested in `f64` before the hulls (they contain the
+    /// hulls: when they clear the obstacle the costly hull queries are saved); without, the
+    /// caller already knows a capsule may touch (a batch lane listed it: its capsule then
+    /// cleared in one case of six, not worth the test).
     fn group_obstacle_exact(
         &self,
         s: &CheckScratch,
         gi: usize,
         oi: usize,
         candidates: impl Iterator<Item = usize> + Clone,
+        capsules_first: bool,
         w: &mut Witnesses,
     ) -> bool {
         let Some(exact) = self.geometry.exact() else {
@@ -172,16 +177,17 @@ impl Checker {
             .capsules
             .iter()
             .all(|&c| self.allowed[oi * n + c as usize]);
-        // the capsules contain the hulls: when every checked capsule of the link clears the
-        // obstacle, so do its hulls (saves the costly hull queries)
         let capsules_clear = || {
-            candidates.clone().all(|ci| {
-                ci >= own
-                    || self.allowed[oi * n + ci]
-                    || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
-                        >= self.padding
-            })
+            capsules_first
+                && candidates.clone().all(|ci| {
+                    ci >= own
+                        || self.allowed[oi * n + ci]
+                        || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
+                            >= self.padding
+                })
         };
+        // the capsules contain the hulls: when every checked capsule of the link clears the
+        // obstacle, so do its hulls
         if !hulls.is_empty() && !link_allowed && !capsules_clear() {
             // free only with a certificate: a plane with the hull's vertices on one side and
             // the primitive, by its analytic support, at least padding + margin beyond, all in
