@@ -37,6 +37,8 @@ struct Obstacle {
     exact: std::sync::OnceLock<(parry3d::shape::SharedShape, parry3d::math::Pose)>,
     /// Pose in the world frame.
     pose: Isometry3<f64>,
+    /// The same pose as a matrix placement, for the exact layer's support points.
+    placement: crate::exact::Placement,
 }
 
 impl Obstacle {
@@ -88,6 +90,7 @@ fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
         bound: shape.bounding_radius(),
         exact: std::sync::OnceLock::new(),
         pose: *pose,
+        placement: pose.into(),
     }
 }
 
@@ -209,6 +212,8 @@ struct LinkGroup {
     /// The moving frame the link is fixed to, and the link's pose in it.
     frame: usize,
     offset: Isometry3<f64>,
+    /// `offset` as a matrix placement.
+    offset_placement: crate::exact::Placement,
     /// `center` in that frame.
     frame_center: Point3<f64>,
 }
@@ -235,6 +240,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
                 levers: Vec::new(),
                 frame: 0,
                 offset: Isometry3::identity(),
+                offset_placement: (&Isometry3::identity()).into(),
                 frame_center: Point3::origin(),
             }),
         }
@@ -462,6 +468,7 @@ impl Checker {
             g.first_hull = hull_count;
             hull_count += geometry.exact().map_or(0, |e| e.of(g.link).len());
             (g.frame, g.offset) = frames.link_place(g.link);
+            g.offset_placement = (&g.offset).into();
             g.frame_center = g.offset * g.center;
             for &ci in &g.capsules {
                 let c = &geometry.capsules()[ci as usize];
@@ -717,8 +724,12 @@ impl Checker {
     }
 
     /// World pose of the link of group `g` at the placed state.
-    fn link_world(&self, s: &CheckScratch, g: &LinkGroup) -> Isometry3<f64> {
-        crate::frames::isometry(&s.rot[g.frame], &s.pos[g.frame]) * g.offset
+    fn link_world(&self, s: &CheckScratch, g: &LinkGroup) -> crate::exact::Placement {
+        let (r, t, o) = (&s.rot[g.frame], &s.pos[g.frame], &g.offset_placement);
+        crate::exact::Placement {
+            rot: r * o.rot,
+            pos: r * o.pos + t,
+        }
     }
 
     /// Visits colliding pairs (or, with `collect_distance`, every pair that may be closer than

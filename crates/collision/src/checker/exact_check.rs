@@ -195,7 +195,7 @@ impl Checker {
             // proposes directions
             let world = self.link_world(s, g);
             let required = self.padding + EXACT_MARGIN;
-            let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.pose, d);
+            let other_min = |d: &Vector3<f64>| shape_min_point(&o.shape, &o.placement, d);
             let nobs = self.obstacles.len();
             for (hi, h) in hulls.iter().enumerate() {
                 let key = (g.first_hull + hi) * nobs + oi;
@@ -204,9 +204,15 @@ impl Checker {
                     let (shape, pose) = o.parry();
                     (*pose, shape.clone())
                 };
-                let Some(direction) =
-                    certified_apart(h, &world, parry_other, &o.pose, other_min, required, start)
-                else {
+                let Some(direction) = certified_apart(
+                    h,
+                    &world,
+                    parry_other,
+                    &o.placement,
+                    other_min,
+                    required,
+                    start,
+                ) else {
                     return false;
                 };
                 remember(&mut w.obstacle, key, direction);
@@ -259,7 +265,7 @@ impl Checker {
                     let Some(direction) = certified_apart(
                         x,
                         &wa,
-                        || (pose_of(&wb), y.shape().clone()),
+                        || (pose_of(&wb.isometry()), y.shape().clone()),
                         &wb,
                         other_min,
                         EXACT_MARGIN,
