@@ -684,6 +684,19 @@ impl Checker {
     /// clear of everything by its bounding sphere never needs them. `false` on a non-finite
     /// `q` or a scratch made by another checker (refused, not indexed out of bounds).
     fn place_frames(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
+        if !self.place_frames_only(s, q) {
+            return false;
+        }
+        for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
+            let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
+            *center = Point3::from(r * g.frame_center.coords + t);
+        }
+        true
+    }
+
+    /// [`Checker::place_frames`] without the link groups' centres (the near-contact check
+    /// reads only the frames and the listed groups' capsule ends).
+    fn place_frames_only(&self, s: &mut CheckScratch, q: &[f64]) -> bool {
         let frames = self.frames.frames().len();
         if q.len() != s.dof
             || q.iter().any(|v| !v.is_finite())
@@ -696,10 +709,6 @@ impl Checker {
             return false;
         }
         self.frames.place(q, &mut s.rot, &mut s.pos);
-        for (g, center) in self.groups.iter().zip(s.centers.iter_mut()) {
-            let (r, t) = (&s.rot[g.frame], &s.pos[g.frame]);
-            *center = Point3::from(r * g.frame_center.coords + t);
-        }
         s.ends_placed.fill(false);
         true
     }
@@ -990,7 +999,7 @@ impl Checker {
             return self.is_valid(s, q);
         }
         // only the link groups the lane lists are looked at: place those alone
-        if !self.place_frames(s, q) {
+        if !self.place_frames_only(s, q) {
             return false;
         }
         let bit = 1u8 << lane;
