@@ -13,7 +13,7 @@
 //!
 //! Hierarchy: per link group a bounding sphere, whose box around all lanes is tested against
 //! eight obstacles' boxes at once; per capsule a bounding sphere, then spheres; a level is
-//! skipped when *no* lane is near. Checks stop when every lane collides.
+//! skipped when *no* lane is near. The scan always completes (the exact layer then needs only the pairs it lists).
 //!
 //! Precision: everything here is `f32`. Every clearance test is padded by
 //! [`BatchModel::f32_pad`] (5·10⁻⁵ m per metre of the scene's extent, at least 5·10⁻⁵ m): far
@@ -278,9 +278,6 @@ pub(crate) struct BatchScratch {
     /// obstacle, capsule pairs by self pair.
     pub(crate) obstacle_contacts: Vec<ObstacleContact>,
     pub(crate) self_contacts: Vec<SelfContact>,
-    /// False when the last batch stopped early (every lane already touching), so that the
-    /// lists above may miss pairs; a lane's verdict must then come from the full check.
-    pub(crate) contacts_complete: bool,
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -495,7 +492,6 @@ impl BatchModel {
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
             obstacle_contacts: Vec::with_capacity(64),
             self_contacts: Vec::with_capacity(64),
-            contacts_complete: false,
         }
     }
 
@@ -590,8 +586,10 @@ impl BatchModel {
     /// Self pairs: bounding spheres, then segment/segment distances.
     ///
     /// The pairs that may touch are listed in `s.obstacle_contacts` and `s.self_contacts` with
-    /// their lanes, as [`BatchModel::free_steps`] lists them, unless the scan stopped early
-    /// because every lane was already marked (`s.contacts_complete` false).
+    /// their lanes, as [`BatchModel::free_steps`] lists them. The scan goes on when every lane
+    /// is already marked, so that the lists are complete: the exact layer then looks at the
+    /// listed pairs alone (stopping early and checking marked states in full measured 8 %
+    /// slower along motions, 2 % on random states).
     pub(crate) fn filter(
         &self,
         s: &mut BatchScratch,
@@ -625,10 +623,8 @@ impl BatchModel {
         self.start_batch(s, q, count);
         s.obstacle_contacts.clear();
         s.self_contacts.clear();
-        s.contacts_complete = true;
         let pad = self.pad;
         let margin = self.padding + pad;
-        let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
@@ -677,10 +673,6 @@ impl BatchModel {
                         record_obstacle_contact(s, &touch, gi, cc.capsule, oi);
                         for l in 0..LANES {
                             hit[l] |= touch[l];
-                        }
-                        if all(hit) {
-                            s.contacts_complete = false;
-                            return;
                         }
                     }
                 }
@@ -761,7 +753,6 @@ impl BatchModel {
         let touching = |d: &L| (0..LANES).fold(0u8, |m, l| m | (u8::from(d[l] < 0.0) << l));
         s.obstacle_contacts.clear();
         s.self_contacts.clear();
-        s.contacts_complete = true;
         for (gi, g) in self.groups.iter().enumerate() {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
@@ -856,7 +847,6 @@ impl BatchModel {
     #[inline(always)]
     fn self_filter(&self, s: &mut BatchScratch, hit: &mut [bool; LANES]) {
         let pad = self.pad;
-        let all = |h: &[bool; LANES]| h.iter().fold(true, |m, &x| m & x);
         for (pi, (ga, gb, pairs)) in self.self_pairs.iter().enumerate() {
             let (a, b) = (&self.groups[*ga], &self.groups[*gb]);
             let (ca, cb) = (&s.group_world[*ga], &s.group_world[*gb]);
@@ -882,10 +872,6 @@ impl BatchModel {
                     record_self_contact(s, &touch, pi, (x.capsule, y.capsule));
                     for l in 0..LANES {
                         hit[l] |= touch[l];
-                    }
-                    if all(hit) {
-                        s.contacts_complete = false;
-                        return;
                     }
                 }
             }

@@ -626,7 +626,7 @@ impl Checker {
                 hit = [true; LANES];
             }
             for (i, v) in verdicts.iter_mut().enumerate() {
-                *v = !hit[i] || self.is_valid_after_filter(s, &chunk[i * dof..(i + 1) * dof], i);
+                *v = !hit[i] || self.is_valid_near_contact(s, &chunk[i * dof..(i + 1) * dof], i);
             }
         }
         Ok(())
@@ -962,7 +962,7 @@ impl Checker {
             let count = chunk.len() / dof;
             self.batch.filter(&mut s.batch, chunk, count, &mut hit);
             for i in 0..count {
-                if hit[i] && !self.is_valid_after_filter(s, &chunk[i * dof..(i + 1) * dof], i) {
+                if hit[i] && !self.is_valid_near_contact(s, &chunk[i * dof..(i + 1) * dof], i) {
                     first_state = c * LANES + i;
                     break 'chunks;
                 }
@@ -978,19 +978,7 @@ impl Checker {
     }
 
     /// [`Checker::is_valid`] for state `q`, lane `lane` of the last
-    /// [`crate::batch::BatchModel::filter`] batch, which marked it: when the filter's contact
-    /// lists are complete they name every pair that may touch, and the exact layer looks at
-    /// those alone; otherwise the full check.
-    fn is_valid_after_filter(&self, s: &mut CheckScratch, q: &[f64], lane: usize) -> bool {
-        if s.batch.contacts_complete {
-            self.is_valid_near_contact(s, q, lane)
-        } else {
-            self.is_valid(s, q)
-        }
-    }
-
-    /// [`Checker::is_valid`] for state `q`, lane `lane` of the last
-    /// [`crate::batch::BatchModel::free_steps`] or complete
+    /// [`crate::batch::BatchModel::free_steps`] or
     /// [`crate::batch::BatchModel::filter`] batch, whose capsules that batch found
     /// possibly touching: the exact layer alone, on the pairs the batch listed for the lane
     /// (every other pair it proved clear).
