@@ -92,10 +92,12 @@ pub fn validate(
             continue;
         }
         let dt = t - traj.times[k - 1];
+        // one division per interval, not three per joint
+        let per_dt = 1.0 / dt;
         let (q0, qd0, qdd0) = (traj.q_at(k - 1), traj.qd_at(k - 1), traj.qdd_at(k - 1));
         for i in 0..n {
             // mean velocity over the interval: within the velocity limit
-            let v = (q[i] - q0[i]) / dt;
+            let v = (q[i] - q0[i]) * per_dt;
             if v.abs() > limits.velocity[i] * relax + 1e-9 {
                 return Err(err(
                     k,
@@ -112,7 +114,7 @@ pub fn validate(
             if (q[i] - q0[i] - predicted).abs() > slack {
                 return Err(err(k, i, "continuity", q[i] - q0[i], predicted));
             }
-            let a = (qd[i] - qd0[i]) / dt;
+            let a = (qd[i] - qd0[i]) * per_dt;
             if a.abs() > limits.acceleration[i] * relax + 1e-9 {
                 return Err(err(
                     k,
@@ -123,7 +125,7 @@ pub fn validate(
                 ));
             }
             if let Some(j) = &limits.jerk {
-                let jerk = (qdd[i] - qdd0[i]) / dt;
+                let jerk = (qdd[i] - qdd0[i]) * per_dt;
                 if jerk.abs() > j[i] * relax + 1e-9 {
                     return Err(err(k, i, "jerk (finite difference)", jerk, j[i]));
                 }
