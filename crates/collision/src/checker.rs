@@ -330,16 +330,20 @@ fn self_group_pairs(geometry: &RobotGeometry, groups: &[LinkGroup]) -> Vec<SelfG
         }
     }
     let mut out: Vec<SelfGroupPair> = Vec::new();
+    // where each (group, group) pair sits in `out`, in order of first appearance
+    let mut slot = vec![usize::MAX; groups.len() * groups.len()];
     for &(i, j) in geometry.self_pairs() {
         let (a, b) = (group_of[i as usize], group_of[j as usize]);
-        match out.iter_mut().find(|p| p.a == a && p.b == b) {
-            Some(p) => p.pairs.push((i, j)),
-            None => out.push(SelfGroupPair {
+        let k = &mut slot[a * groups.len() + b];
+        if *k == usize::MAX {
+            *k = out.len();
+            out.push(SelfGroupPair {
                 a,
                 b,
-                pairs: vec![(i, j)],
-            }),
+                pairs: Vec::new(),
+            });
         }
+        out[*k].pairs.push((i, j));
     }
     out
 }
