@@ -11,9 +11,10 @@
 //! centres are evenly spaced, so against a box or cylinder they are placed by interpolating
 //! the segment's two ends in the obstacle's frame (two transforms, not one per sphere).
 //!
-//! Hierarchy: per link group a bounding sphere, whose box around all lanes is tested against
-//! eight obstacles' boxes at once; per capsule a bounding sphere, then spheres; a level is
-//! skipped when *no* lane is near. The scan always completes (the exact layer then needs only the pairs it lists).
+//! Hierarchy: per link group a bounding sphere (and the box around it in all lanes against
+//! each obstacle's box), per capsule a bounding sphere, then spheres; a level is skipped when
+//! *no* lane is near. The scan always completes: the exact layer then needs only the pairs it
+//! lists.
 //!
 //! Precision: everything here is `f32`. Every clearance test is padded by
 //! [`BatchModel::f32_pad`] (5·10⁻⁵ m per metre of the scene's extent, at least 5·10⁻⁵ m): far
@@ -141,49 +142,6 @@ enum Kind {
     Capsule { radius: f32, half: f32 },
 }
 
-/// The world axis-aligned boxes of eight obstacles in structure-of-arrays form, for one test
-/// of a lane box against all eight ([`LaneBox::overlapping`]). A slot without an obstacle
-/// holds an empty box (lower corner +∞, upper −∞) that overlaps nothing.
-#[derive(Debug, Clone)]
-struct BoxChunk {
-    lo: [[f32; 8]; 3],
-    hi: [[f32; 8]; 3],
-}
-
-impl BoxChunk {
-    fn of(obstacles: &[BatchObstacle]) -> Vec<Self> {
-        obstacles
-            .chunks(8)
-            .map(|chunk| {
-                let mut b = Self {
-                    lo: [[f32::INFINITY; 8]; 3],
-                    hi: [[f32::NEG_INFINITY; 8]; 3],
-                };
-                for (j, o) in chunk.iter().enumerate() {
-                    for k in 0..3 {
-                        b.lo[k][j] = o.lo[k];
-                        b.hi[k][j] = o.hi[k];
-                    }
-                }
-                b
-            })
-            .collect()
-    }
-}
-
-/// The indices of the obstacles whose bits are set in `near` (bit `j` for obstacle
-/// `8 * chunk + j`), ascending.
-#[inline(always)]
-fn obstacles_of(chunk: usize, mut near: u8) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        (near != 0).then(|| {
-            let j = near.trailing_zeros() as usize;
-            near &= near - 1;
-            8 * chunk + j
-        })
-    })
-}
-
 /// The rate [`BatchModel::free_steps`] gives a link (pair) that does not move (m per unit of
 /// the motion parameter): small enough that such a link, clear by more than a nanometre,
 /// never limits a step (steps are at most 1).
@@ -226,8 +184,6 @@ pub(crate) struct BatchModel {
     capsules: Vec<CoverCapsule>,
     groups: Vec<CoverGroup>,
     obstacles: Vec<BatchObstacle>,
-    /// The obstacles' world boxes, eight to a chunk (obstacle `8 * chunk + j` in slot `j`).
-    boxes: Vec<BoxChunk>,
     /// `allowed[o * n_capsules + c]` (capsule index of the geometry).
     allowed: Vec<bool>,
     n_capsules: usize,
@@ -463,7 +419,6 @@ impl BatchModel {
             sphere_count,
             capsules,
             groups,
-            boxes: BoxChunk::of(&obstacles),
             obstacles,
             allowed: input.allowed.to_vec(),
             n_capsules: caps.len(),
@@ -629,10 +584,10 @@ impl BatchModel {
             let gc = Self::world_point(s, g.frame, &g.center);
             s.group_world[gi] = gc;
             let lanes_box = LaneBox::around(&gc, g.radius + margin);
-            let near = self.boxes.iter().enumerate();
-            let near = near.flat_map(|(c, chunk)| obstacles_of(c, lanes_box.overlapping(chunk)));
-            for oi in near {
-                let o = &self.obstacles[oi];
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                if lanes_box.apart(o) {
+                    continue;
+                }
                 // bounding spheres first (cheap), then the link sphere against the shape
                 if !any_within(&gc, &o.center, g.radius + o.bound + margin)
                     || !any_lane(&obstacle_near(o, &gc, g.radius + margin))
@@ -759,10 +714,10 @@ impl BatchModel {
             let rate = group_rate[gi].max(STATIC_RATE);
             let reach = fmax(lane_max(steps), 0.0) * rate;
             let lanes_box = LaneBox::around(&gc, g.radius + margin + reach);
-            let near = self.boxes.iter().enumerate();
-            let near = near.flat_map(|(c, chunk)| obstacles_of(c, lanes_box.overlapping(chunk)));
-            for oi in near {
-                let o = &self.obstacles[oi];
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                if lanes_box.apart(o) {
+                    continue;
+                }
                 let (d2, extra) = obstacle_core_d2(o, &gc);
                 if !open_squared(steps, &d2, g.radius + margin + extra, rate) {
                     continue;
@@ -929,17 +884,12 @@ impl LaneBox {
         }
     }
 
-    /// The obstacles of `chunk` whose world boxes overlap this box, as bits (bit `j` for
-    /// slot `j`): eight box tests in one pass.
+    /// True when the box and the obstacle's world box do not overlap.
     #[inline(always)]
-    fn overlapping(&self, chunk: &BoxChunk) -> u8 {
-        let mut apart = [false; 8];
-        for k in 0..3 {
-            for j in 0..8 {
-                apart[j] |= (self.lo[k] > chunk.hi[k][j]) | (self.hi[k] < chunk.lo[k][j]);
-            }
-        }
-        (0..8).fold(0u8, |m, j| m | (u8::from(!apart[j]) << j))
+    fn apart(&self, o: &BatchObstacle) -> bool {
+        (0..3).fold(false, |m, k| {
+            m | (self.lo[k] > o.hi[k]) | (self.hi[k] < o.lo[k])
+        })
     }
 }
 
