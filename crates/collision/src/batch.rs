@@ -450,8 +450,8 @@ impl BatchModel {
         }
     }
 
-    /// Starts a batch: forward kinematics of `count` states (`q[lane * dof + k]`), no sphere
-    /// or capsule placed yet.
+    /// Starts a batch: forward kinematics of `count` states (`q[lane * dof + k]`), no capsule
+    /// placed yet.
     #[inline(always)]
     fn start_batch(&self, s: &mut BatchScratch, q: &[f64], count: usize) {
         self.fk(s, q, count);
@@ -650,9 +650,8 @@ impl BatchModel {
     /// to each other; a link (pair) that does not move in this motion (zero rate) is checked
     /// all the same: it can make a lane touch, never shorten a step. Every clearance is a
     /// lower bound: sphere cover or segment distance to the obstacle's exact shape, minus the
-    /// padding (obstacles only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean question with the
-    /// same hierarchy; answering it through this function, unit rates and no step, measured
-    /// 30 % slower: square roots on every test and no early exit.)
+    /// padding (obstacles only) and the `f32` pad. ([`BatchModel::filter`] asks the boolean
+    /// question with the same hierarchy and no rates or steps.)
     pub(crate) fn free_steps(
         &self,
         s: &mut BatchScratch,
