@@ -36,8 +36,6 @@ struct Obstacle {
     /// is rare, and building a cylinder's prism costs tens of microseconds per obstacle.
     exact: std::sync::OnceLock<(parry3d::shape::SharedShape, parry3d::math::Pose)>,
     /// Pose in the world frame.
-    pose: Isometry3<f64>,
-    /// The same pose as a matrix placement, for the exact layer's support points.
     placement: crate::exact::Placement,
 }
 
@@ -45,7 +43,7 @@ impl Obstacle {
     /// The parry shape and world pose of the object ([`crate::exact::exact_core`]).
     fn parry(&self) -> &(parry3d::shape::SharedShape, parry3d::math::Pose) {
         self.exact
-            .get_or_init(|| crate::exact::exact_core(&self.shape, &self.pose))
+            .get_or_init(|| crate::exact::exact_core(&self.shape, &self.placement.isometry()))
     }
 }
 
@@ -89,7 +87,6 @@ fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
         center: Point3::from(pose.translation.vector),
         bound: shape.bounding_radius(),
         exact: std::sync::OnceLock::new(),
-        pose: *pose,
         placement: pose.into(),
     }
 }
@@ -211,9 +208,7 @@ struct LinkGroup {
     levers: Vec<f64>,
     /// The moving frame the link is fixed to, and the link's pose in it.
     frame: usize,
-    offset: Isometry3<f64>,
-    /// `offset` as a matrix placement.
-    offset_placement: crate::exact::Placement,
+    offset: crate::exact::Placement,
     /// `center` in that frame.
     frame_center: Point3<f64>,
 }
@@ -239,8 +234,7 @@ fn link_groups(geometry: &RobotGeometry) -> Vec<LinkGroup> {
                 first_hull: 0,
                 levers: Vec::new(),
                 frame: 0,
-                offset: Isometry3::identity(),
-                offset_placement: (&Isometry3::identity()).into(),
+                offset: (&Isometry3::identity()).into(),
                 frame_center: Point3::origin(),
             }),
         }
@@ -471,12 +465,12 @@ impl Checker {
         for g in &mut groups {
             g.first_hull = hull_count;
             hull_count += geometry.exact().map_or(0, |e| e.of(g.link).len());
-            (g.frame, g.offset) = frames.link_place(g.link);
-            g.offset_placement = (&g.offset).into();
-            g.frame_center = g.offset * g.center;
+            let (frame, offset) = frames.link_place(g.link);
+            (g.frame, g.offset) = (frame, (&offset).into());
+            g.frame_center = offset * g.center;
             for &ci in &g.capsules {
                 let c = &geometry.capsules()[ci as usize];
-                frame_ends[ci as usize] = (g.offset * c.a, g.offset * c.b);
+                frame_ends[ci as usize] = (offset * c.a, offset * c.b);
             }
         }
         let self_groups = drop_rigid_clear_pairs(
@@ -738,7 +732,7 @@ impl Checker {
 
     /// World pose of the link of group `g` at the placed state.
     fn link_world(&self, s: &CheckScratch, g: &LinkGroup) -> crate::exact::Placement {
-        let (r, t, o) = (&s.rot[g.frame], &s.pos[g.frame], &g.offset_placement);
+        let (r, t, o) = (&s.rot[g.frame], &s.pos[g.frame], &g.offset);
         crate::exact::Placement {
             rot: r * o.rot,
             pos: r * o.pos + t,

@@ -4,7 +4,10 @@
 
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{Limits, ScalarProfile, SegmentedTrajectory, validate};
+use common::off_segments_outside;
 use proptest::prelude::*;
+
+mod common;
 
 #[test]
 fn trapezoid_and_triangle_durations_are_analytic() {
@@ -122,22 +125,6 @@ proptest! {
     }
 }
 
-fn point_segment_distance(p: &[f64], a: &[f64], b: &[f64]) -> f64 {
-    let ab: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
-    let ap: Vec<f64> = a.iter().zip(p).map(|(x, y)| y - x).collect();
-    let len2: f64 = ab.iter().map(|v| v * v).sum();
-    let t = if len2 > 0.0 {
-        (ap.iter().zip(&ab).map(|(x, y)| x * y).sum::<f64>() / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    ap.iter()
-        .zip(&ab)
-        .map(|(x, y)| (x - t * y).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// The planners check the straight segments and then only the blend windows: outside
@@ -155,17 +142,8 @@ proptest! {
             prop_assert!(windows.is_empty());
         }
         let s = traj.sample(0.004).unwrap();
-        for k in 0..s.len() {
-            let t = s.times[k];
-            if windows.iter().any(|&(t0, t1)| t0 <= t && t <= t1) {
-                continue;
-            }
-            let off = path
-                .windows(2)
-                .map(|w| point_segment_distance(s.q_at(k), &w[0], &w[1]))
-                .fold(f64::INFINITY, f64::min);
-            prop_assert!(off < 1e-9, "t = {t}: {off} rad off the segments, windows {windows:?}");
-        }
+        let (_, worst) = off_segments_outside(&s, &windows, &path);
+        prop_assert!(worst < 1e-9, "{worst} rad off the segments, windows {windows:?}");
     }
 }
 

@@ -9,7 +9,10 @@ use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{
     Limits, ScalarProfile, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory, validate,
 };
+use common::{off_segments_outside, point_segment_distance};
 use proptest::prelude::*;
+
+mod common;
 
 fn limits(n: usize, scale: f64) -> Limits {
     Limits {
@@ -117,18 +120,6 @@ fn blending_passes_within_the_deviation_and_is_faster() {
     assert!(mid);
 }
 
-fn point_segment_distance(p: &[f64], a: &[f64], b: &[f64]) -> f64 {
-    let ab: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
-    let ap: Vec<f64> = a.iter().zip(p).map(|(x, y)| y - x).collect();
-    let len2: f64 = ab.iter().map(|v| v * v).sum();
-    let t = (ap.iter().zip(&ab).map(|(x, y)| x * y).sum::<f64>() / len2).clamp(0.0, 1.0);
-    ap.iter()
-        .zip(&ab)
-        .map(|(x, y)| (x - t * y).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let l = limits(2, 1.0);
@@ -146,6 +137,29 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut zero = l.clone();
     zero.acceleration[1] = 0.0;
     assert!(TimeOptimalTrajectory::new(&[vec![0.0, 0.0], vec![1.0, 0.0]], &zero, &o).is_err());
+}
+
+/// No two consecutive waypoints (nearly) equal: the time-optimal path refuses them.
+fn distinct_waypoints(path: &[Vec<f64>]) -> bool {
+    path.windows(2)
+        .all(|w| w[0].iter().zip(&w[1]).any(|(a, b)| (a - b).abs() > 1e-6))
+}
+
+/// The limits of `n` joints at `scale` and the time-optimal trajectory along `path` with
+/// blends of `deviation` rad.
+fn blended(
+    n: usize,
+    path: &[Vec<f64>],
+    scale: f64,
+    deviation: f64,
+) -> (Limits, TimeOptimalTrajectory) {
+    let l = limits(n, scale);
+    let options = TimeOptimalOptions {
+        max_deviation: deviation,
+        ..TimeOptimalOptions::default()
+    };
+    let traj = TimeOptimalTrajectory::new(path, &l, &options).unwrap();
+    (l, traj)
 }
 
 fn path_strategy() -> impl Strategy<Value = (usize, Vec<Vec<f64>>, f64, f64)> {
@@ -169,10 +183,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
     #[test]
     fn random_paths_respect_limits_and_end_exactly((n, path, scale, deviation) in path_strategy()) {
-        prop_assume!(path.windows(2).all(|w| w[0].iter().zip(&w[1]).any(|(a, b)| (a - b).abs() > 1e-6)));
-        let l = limits(n, scale);
-        let options = TimeOptimalOptions { max_deviation: deviation, ..TimeOptimalOptions::default() };
-        let traj = TimeOptimalTrajectory::new(&path, &l, &options).unwrap();
+        prop_assume!(distinct_waypoints(&path));
+        let (l, traj) = blended(n, &path, scale, deviation);
         let s = traj.sample(0.004).unwrap();
         validate(&s, &l, 1e-6).unwrap();
         prop_assert_eq!(s.q_at(0), &path[0][..]);
@@ -190,38 +202,21 @@ proptest! {
     }
 }
 
-/// Smallest distance (rad) from `q` to the straight segments between the waypoints.
-fn off_path(q: &[f64], path: &[Vec<f64>]) -> f64 {
-    path.windows(2)
-        .map(|w| point_segment_distance(q, &w[0], &w[1]))
-        .fold(f64::INFINITY, f64::min)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// The planners check the straight segments and then only the blend windows: outside
     /// every window the motion must be on the segments.
     #[test]
     fn outside_the_blend_windows_the_motion_is_on_the_segments((n, path, scale, deviation) in path_strategy()) {
-        prop_assume!(path.windows(2).all(|w| w[0].iter().zip(&w[1]).any(|(a, b)| (a - b).abs() > 1e-6)));
-        let l = limits(n, scale);
-        let options = TimeOptimalOptions { max_deviation: deviation, ..TimeOptimalOptions::default() };
-        let traj = TimeOptimalTrajectory::new(&path, &l, &options).unwrap();
+        prop_assume!(distinct_waypoints(&path));
+        let (_, traj) = blended(n, &path, scale, deviation);
         let windows = traj.blend_windows();
         if deviation == 0.0 {
             prop_assert!(windows.is_empty());
         }
         let s = traj.sample(0.004).unwrap();
-        let mut outside = 0;
-        for k in 0..s.len() {
-            let t = s.times[k];
-            if windows.iter().any(|&(t0, t1)| t0 <= t && t <= t1) {
-                continue;
-            }
-            outside += 1;
-            let off = off_path(s.q_at(k), &path);
-            prop_assert!(off < 1e-9, "t = {t}: {off} rad off the segments, windows {windows:?}");
-        }
+        let (outside, worst) = off_segments_outside(&s, &windows, &path);
+        prop_assert!(worst < 1e-9, "{worst} rad off the segments, windows {windows:?}");
         prop_assert!(outside > 0);
     }
 }
