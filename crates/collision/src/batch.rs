@@ -513,26 +513,6 @@ impl BatchModel {
         }
     }
 
-    /// Lane by lane, the squared distance between the core of obstacle `o` (see
-    /// [`obstacle_core_d2`]) and what stands for cover capsule `ci` against it, and the radius
-    /// that distance must exceed (without padding): the capsule's segment and both radii for a
-    /// sphere or capsule obstacle, the centres of its cover spheres and their radius for a box
-    /// or cylinder.
-    #[inline(always)]
-    fn capsule_core_d2(&self, s: &mut BatchScratch, o: &BatchObstacle, ci: usize) -> (L, f32) {
-        let cc = &self.capsules[ci];
-        let (a, b) = self.segment_world(s, ci);
-        match o.kind {
-            Kind::Sphere { radius } | Kind::Capsule { radius, .. } => (
-                segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat)),
-                cc.r + radius,
-            ),
-            Kind::Box { .. } | Kind::Cylinder { .. } => {
-                (nearest_sphere_d2(o, cc, &a, &b), cc.sphere_radius)
-            }
-        }
-    }
-
     /// World centre of a point fixed in frame `f`.
     #[inline(always)]
     fn world_point(s: &BatchScratch, f: usize, p: &[f32; 3]) -> [L; 3] {
@@ -625,9 +605,25 @@ impl BatchModel {
                             continue;
                         }
                     }
-                    let (d2, radius) = self.capsule_core_d2(s, o, g.capsules.start + k);
-                    let reach = radius + margin;
-                    let touch: [bool; LANES] = std::array::from_fn(|l| d2[l] < reach * reach);
+                    let mut touch = [false; LANES];
+                    match o.kind {
+                        Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let d2 = segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat));
+                            let reach = cc.r + radius + margin;
+                            for l in 0..LANES {
+                                touch[l] = d2[l] < reach * reach;
+                            }
+                        }
+                        Kind::Box { .. } | Kind::Cylinder { .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let nearest = nearest_sphere_d2(o, cc, &a, &b);
+                            let reach = cc.sphere_radius + margin;
+                            for l in 0..LANES {
+                                touch[l] = nearest[l] < reach * reach;
+                            }
+                        }
+                    }
                     if any_lane(&touch) {
                         record_obstacle_contact(s, &touch, gi, cc.capsule, oi);
                         for l in 0..LANES {
@@ -736,9 +732,24 @@ impl BatchModel {
                             continue;
                         }
                     }
-                    let (d2, radius) = self.capsule_core_d2(s, o, g.capsules.start + k);
-                    let reach = radius + margin;
-                    let d: L = std::array::from_fn(|l| d2[l].sqrt() - reach);
+                    let mut d = splat(0.0);
+                    match o.kind {
+                        Kind::Sphere { radius } | Kind::Capsule { radius, .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let d2 = segment_segment_d2(&a, &b, &o.p0.map(splat), &o.p1.map(splat));
+                            for l in 0..LANES {
+                                d[l] = d2[l].sqrt() - cc.r - radius - margin;
+                            }
+                        }
+                        Kind::Box { .. } | Kind::Cylinder { .. } => {
+                            let (a, b) = self.segment_world(s, g.capsules.start + k);
+                            let nearest = nearest_sphere_d2(o, cc, &a, &b);
+                            let reach = cc.sphere_radius + margin;
+                            for l in 0..LANES {
+                                d[l] = nearest[l].sqrt() - reach;
+                            }
+                        }
+                    }
                     let lanes = touching(&d);
                     if lanes != 0 {
                         s.obstacle_contacts.push(ObstacleContact {
@@ -766,10 +777,13 @@ impl BatchModel {
                 if !open_squared(steps, &dist2(&cx, &cy), x.radius + y.radius + pad, rate) {
                     continue;
                 }
+                let mut d = splat(0.0);
                 let (a0, a1) = self.segment_world(s, i);
                 let (b0, b1) = self.segment_world(s, j);
                 let d2 = segment_segment_d2(&a0, &a1, &b0, &b1);
-                let d: L = std::array::from_fn(|l| d2[l].sqrt() - x.r - y.r - pad);
+                for l in 0..LANES {
+                    d[l] = d2[l].sqrt() - x.r - y.r - pad;
+                }
                 let lanes = touching(&d);
                 if lanes != 0 {
                     s.self_contacts.push(SelfContact {
