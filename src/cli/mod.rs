@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch. Each command lives in its own
 //! module and returns an error instead of exiting, so `main` owns the exit code.
 
+mod acm;
 mod args;
 mod check;
 mod client;

@@ -17,13 +17,11 @@ pub enum RobotCommand {
     },
     /// Load a robot and report its joints, limits, links, collision geometry and problems.
     Check(CheckArgs),
-    /// Compute the allowed-collision matrix of a bundled robot by sampling (adjacent links,
-    /// pairs colliding at the default pose or in ≥ 95 % of 1000 samples) and print it as
-    /// `[[allowed_collisions]]` TOML to store in its robot.toml.
-    Acm {
-        /// Bundled robot name.
-        robot: String,
-    },
+    /// Compute the allowed-collision matrix of a robot on its real collision geometry (convex
+    /// hulls of the meshes): adjacent links, pairs in contact at the default pose or in ≥ 95 %
+    /// of 1000 random states, each with its evidence; print it as `[[allowed_collisions]]`
+    /// TOML to store in its robot.toml.
+    Acm(AcmArgs),
 }
 
 /// Arguments of `cella robot check`.
@@ -40,11 +38,26 @@ pub struct CheckArgs {
     json: bool,
 }
 
+/// Arguments of `cella robot acm`.
+#[derive(Debug, Args)]
+pub struct AcmArgs {
+    /// Bundled robot name, a robot.toml, or a URDF file.
+    robot: String,
+    /// Directories searched for `package://` meshes (also `CELLA_PACKAGE_PATH`,
+    /// `ROS_PACKAGE_PATH`); repeatable.
+    #[arg(long = "package-path")]
+    package_path: Vec<PathBuf>,
+    /// Print `{robot, samples, seed, default_pose, allowed_collisions: [{links, reason,
+    /// measured: {movable_joints, default_distance, contact_fraction, deepest, exact_geometry}}]}`.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs a `cella robot` command.
 pub fn run(cmd: RobotCommand) -> Result<(), String> {
     match cmd {
         RobotCommand::List { json } => list(json),
-        RobotCommand::Acm { robot } => acm(&robot),
+        RobotCommand::Acm(a) => acm(&a),
         RobotCommand::Check(a) => check(a),
     }
 }
@@ -175,6 +188,29 @@ fn check(a: CheckArgs) -> Result<(), String> {
             .push("no link has collision geometry: the robot cannot be collision-checked".into());
     }
 
+    // the allowed-collision matrix against what the real geometry shows (meshes must load)
+    let mut allowed = Vec::new();
+    if problems.is_empty() {
+        match super::acm::load_geometry(
+            &a.robot,
+            robot.clone(),
+            (&urdf_text, urdf_dir.clone()),
+            &a.package_path,
+        ) {
+            Ok(g) => {
+                let survey = cella_collision::link_contacts::survey(
+                    &g,
+                    super::acm::SAMPLES,
+                    super::acm::SEED,
+                );
+                let (rows, acm_warnings) = super::acm::review(&g, &survey);
+                allowed = rows;
+                warnings.extend(acm_warnings);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+
     let report = serde_json::json!({
         "name": robot.name(),
         "links": robot.model().links().len(),
@@ -183,6 +219,7 @@ fn check(a: CheckArgs) -> Result<(), String> {
         "joints": joints,
         "named_poses": robot.named_poses(),
         "collision_geometry": geometry,
+        "allowed_collisions": allowed,
         "problems": problems,
         "warnings": warnings,
     });
@@ -231,6 +268,29 @@ fn check(a: CheckArgs) -> Result<(), String> {
             g["meshes"]
         ));
     }
+    line(format!(
+        "allowed collisions ({}; evidence on the real geometry: distance at the default pose, share of {} random states in contact):",
+        allowed.len(),
+        super::acm::SAMPLES
+    ));
+    for p in &allowed {
+        let m = &p["measured"];
+        line(format!(
+            "  {:<22} {:<22} {:<10} {}",
+            p["links"][0].as_str().unwrap_or(""),
+            p["links"][1].as_str().unwrap_or(""),
+            p["reason"].as_str().unwrap_or(""),
+            if m.is_null() {
+                "no geometry".to_owned()
+            } else {
+                format!(
+                    "{:+.1} mm, {:.1} % in contact",
+                    1e3 * m["default_distance"].as_f64().unwrap_or(f64::NAN),
+                    100.0 * m["contact_fraction"].as_f64().unwrap_or(f64::NAN)
+                )
+            }
+        ));
+    }
     for (title, list) in [("problems", &problems), ("warnings", &warnings)] {
         if list.is_empty() {
             line(format!("{title}: none"));
@@ -244,16 +304,12 @@ fn check(a: CheckArgs) -> Result<(), String> {
     verdict
 }
 
-fn acm(name: &str) -> Result<(), String> {
-    let geometry = cella_collision::RobotGeometry::library(name).map_err(|e| e.to_string())?;
-    let acm = cella_collision::AllowedCollisions::compute(&geometry, 1000, 1);
-    line("# allowed-collision matrix: computed by `cella robot acm` (sampling, seed 1); editable");
-    for (a, b, reason) in acm.pairs() {
-        line("");
-        line("[[allowed_collisions]]");
-        line(format!("links = [\"{a}\", \"{b}\"]"));
-        line(format!("reason = \"{reason}\""));
-    }
+fn acm(a: &AcmArgs) -> Result<(), String> {
+    let robot = load_robot(&a.robot, None, None)?;
+    let (urdf_text, urdf_dir) = urdf_source(&a.robot)?;
+    let geometry =
+        super::acm::load_geometry(&a.robot, robot, (&urdf_text, urdf_dir), &a.package_path)?;
+    super::acm::print_computed(&geometry, a.json);
     Ok(())
 }
 

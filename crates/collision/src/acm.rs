@@ -1,20 +1,43 @@
-//! The allowed-collision matrix: link pairs the checker skips, each with its reason, found
-//! automatically the way the MoveIt setup assistant does (adjacent links, pairs in collision at
-//! the default pose, pairs in collision in almost every random state). Pairs that never collide
-//! in the samples stay checked: sampling cannot prove "never".
+//! The allowed-collision matrix: link pairs the checker skips, each with its reason and the
+//! evidence for it, decided on the real collision geometry (the convex hulls of the meshes,
+//! [`crate::link_contacts`]) the way the MoveIt setup assistant does: adjacent links, pairs in
+//! contact at the default pose, pairs in contact in almost every random state. Pairs that
+//! never or only sometimes touch stay checked: sampling cannot prove "never", and a pair that
+//! touches only sometimes is exactly what the checker is for.
 
+use crate::link_contacts::{ContactSurvey, survey};
 use crate::robot_geometry::RobotGeometry;
-use cella_kinematics::Rng;
-use nalgebra::Isometry3;
 use std::collections::BTreeMap;
 
-/// Why a link pair is allowed to touch.
+/// Why a link pair is allowed to touch: `adjacent`, `default`, `always`, `attached object`,
+/// or an integrator's note.
 pub type Reason = String;
+
+/// Share of random states in contact from which a pair counts as `always` in contact.
+pub const ALWAYS_FRACTION: f64 = 0.95;
+
+/// The measurements behind an allowance ([`crate::link_contacts::PairContact`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// Signed distance (m) of the pair's exact geometry at the default pose (negative: depth).
+    pub default_distance: f64,
+    /// Fraction of sampled random states in which the pair was in contact.
+    pub contact_fraction: f64,
+}
+
+/// One allowed pair: why, and (when computed) the evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allowance {
+    /// Why the pair may touch.
+    pub reason: Reason,
+    /// What the geometry showed when the allowance was decided; `None` for hand-written ones.
+    pub evidence: Option<Evidence>,
+}
 
 /// Link pairs (by name, unordered) that are not checked against each other.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AllowedCollisions {
-    pairs: BTreeMap<(String, String), Reason>,
+    pairs: BTreeMap<(String, String), Allowance>,
 }
 
 fn key(a: &str, b: &str) -> (String, String) {
@@ -26,9 +49,20 @@ fn key(a: &str, b: &str) -> (String, String) {
 }
 
 impl AllowedCollisions {
-    /// Allows `a` and `b` to touch, with a reason.
+    /// Allows `a` and `b` to touch, with a reason and no evidence.
     pub fn allow(&mut self, a: &str, b: &str, reason: &str) {
-        self.pairs.insert(key(a, b), reason.to_owned());
+        self.allow_with(a, b, reason, None);
+    }
+
+    /// Allows `a` and `b` to touch, with a reason and the evidence for it.
+    pub fn allow_with(&mut self, a: &str, b: &str, reason: &str, evidence: Option<Evidence>) {
+        self.pairs.insert(
+            key(a, b),
+            Allowance {
+                reason: reason.to_owned(),
+                evidence,
+            },
+        );
     }
 
     /// Removes an allowance.
@@ -41,125 +75,64 @@ impl AllowedCollisions {
         a == b || self.pairs.contains_key(&key(a, b))
     }
 
+    /// The allowance of a pair, if any.
+    pub fn allowance(&self, a: &str, b: &str) -> Option<&Allowance> {
+        self.pairs.get(&key(a, b))
+    }
+
     /// Every allowed pair with its reason.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.pairs
             .iter()
-            .map(|((a, b), r)| (a.as_str(), b.as_str(), r.as_str()))
+            .map(|((a, b), r)| (a.as_str(), b.as_str(), r.reason.as_str()))
     }
 
-    /// Computes the matrix for a robot's geometry: links separated by at most one movable
-    /// joint ("adjacent"), pairs in collision at the `home` named pose or at the mid-range
-    /// pose ("default"), and pairs in collision in at least 95 % of `samples` random states
-    /// ("always"). Deterministic for a seed.
+    /// Every allowed pair with its allowance.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &Allowance)> {
+        self.pairs
+            .iter()
+            .map(|((a, b), r)| (a.as_str(), b.as_str(), r))
+    }
+
+    /// Number of allowed pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when no pair is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Computes the matrix for a robot's geometry from a survey of its real collision
+    /// geometry over `samples` random states ([`survey`], deterministic for a seed).
     pub fn compute(geometry: &RobotGeometry, samples: usize, seed: u64) -> Self {
-        let robot = geometry.robot();
-        let model = robot.model();
-        let chain = robot.chain();
-        let caps = geometry.capsules();
+        Self::from_survey(geometry, &survey(geometry, samples, seed))
+    }
+
+    /// The matrix a survey implies: links separated by at most one movable joint
+    /// (`adjacent`), pairs in contact at the default pose (`default`), and pairs in contact in
+    /// at least [`ALWAYS_FRACTION`] of the sampled states (`always`), each with its evidence.
+    pub fn from_survey(geometry: &RobotGeometry, survey: &ContactSurvey) -> Self {
+        let links = geometry.robot().model().links();
         let mut acm = Self::default();
-        let links: Vec<usize> = {
-            let mut l: Vec<usize> = caps.iter().map(|c| c.link).collect();
-            l.sort_unstable();
-            l.dedup();
-            l
-        };
-        let name = |l: usize| model.links()[l].name.clone();
-        for (i, &a) in links.iter().enumerate() {
-            for &b in &links[i + 1..] {
-                if movable_joints_between(model, a, b) <= 1 {
-                    acm.allow(&name(a), &name(b), "adjacent");
-                }
-            }
-        }
-        let mut poses = vec![Isometry3::identity(); model.links().len()];
-        let mut full = vec![0.0; model.variables().len()];
-        let mut colliding = |q: &[f64], counts: &mut BTreeMap<(usize, usize), usize>| {
-            if robot.model_state(q, &mut full).is_err()
-                || model.link_poses(&full, &mut poses).is_err()
-            {
-                return;
-            }
-            let world: Vec<_> = caps
-                .iter()
-                .map(|c| (c.link, poses[c.link] * c.a, poses[c.link] * c.b, c.radius))
-                .collect();
-            let mut seen = std::collections::BTreeSet::new();
-            for i in 0..world.len() {
-                for j in i + 1..world.len() {
-                    let (la, a0, a1, ra) = world[i];
-                    let (lb, b0, b1, rb) = world[j];
-                    if la == lb {
-                        continue;
-                    }
-                    let d = crate::shape::segment_segment_distance(&a0, &a1, &b0, &b1);
-                    if d < ra + rb {
-                        seen.insert((la.min(lb), la.max(lb)));
-                    }
-                }
-            }
-            for p in seen {
-                *counts.entry(p).or_default() += 1;
-            }
-        };
-        let mut defaults = Vec::new();
-        if let Ok(home) = robot.named_pose("home") {
-            defaults.push(home.to_vec());
-        }
-        defaults.push(
-            chain
-                .variables()
-                .iter()
-                .map(|v| {
-                    let (lo, hi) = cella_kinematics::chain::finite_range(&v.limits);
-                    0.0_f64.clamp(lo, hi)
-                })
-                .collect(),
-        );
-        let mut at_default = BTreeMap::new();
-        for q in &defaults {
-            colliding(q, &mut at_default);
-        }
-        for (a, b) in at_default.keys() {
-            if !acm.allowed(&name(*a), &name(*b)) {
-                acm.allow(&name(*a), &name(*b), "default");
-            }
-        }
-        let mut rng = Rng::new(seed);
-        let mut q = vec![0.0; chain.dof()];
-        let mut counts = BTreeMap::new();
-        for _ in 0..samples {
-            chain.random_configuration(&mut rng, &mut q);
-            colliding(&q, &mut counts);
-        }
-        for ((a, b), n) in counts {
-            if samples > 0 && n * 100 >= samples * 95 && !acm.allowed(&name(a), &name(b)) {
-                acm.allow(&name(a), &name(b), "always");
-            }
+        for p in &survey.pairs {
+            let fraction = p.contact_fraction(survey.samples);
+            let reason = if p.movable_joints <= 1 {
+                "adjacent"
+            } else if p.touches_at_default() {
+                "default"
+            } else if survey.samples > 0 && fraction >= ALWAYS_FRACTION {
+                "always"
+            } else {
+                continue;
+            };
+            let evidence = Evidence {
+                default_distance: p.default_distance,
+                contact_fraction: fraction,
+            };
+            acm.allow_with(&links[p.a].name, &links[p.b].name, reason, Some(evidence));
         }
         acm
     }
-}
-
-/// Number of movable joints on the tree path between two links.
-fn movable_joints_between(model: &cella_kinematics::RobotModel, a: usize, b: usize) -> usize {
-    let chain_a = model.ancestors(a);
-    let chain_b = model.ancestors(b);
-    let common = chain_a
-        .iter()
-        .find(|l| chain_b.contains(l))
-        .copied()
-        .unwrap_or(model.root());
-    let count = |chain: &[usize]| {
-        chain
-            .iter()
-            .take_while(|&&l| l != common)
-            .filter(|&&l| {
-                model.links()[l]
-                    .parent_joint
-                    .is_some_and(|j| model.joints()[j].kind.is_movable())
-            })
-            .count()
-    };
-    count(&chain_a) + count(&chain_b)
 }

@@ -138,6 +138,35 @@ pub fn library_hulls(name: &str) -> Option<&'static str> {
 }
 
 impl ExactLinks {
+    /// The convex hulls of point sets (link frame, m), one hull per `(link, points)` entry, for a model with `link_count` links: how a URDF's meshes and boxes become the
+    /// exact layer at load time. A link with a degenerate (flat or empty) point set, or an
+    /// index outside the model, gets no hulls at all: it is then judged on its capsules, which
+    /// contain its geometry.
+    pub fn from_point_sets(link_count: usize, sets: &[(usize, Vec<Point3<f64>>)]) -> Self {
+        let mut hulls: Vec<Vec<Hull>> = vec![Vec::new(); link_count];
+        let mut degenerate = vec![false; link_count];
+        for (link, points) in sets {
+            let points: Vec<Vector> = points
+                .iter()
+                .map(|p| Vector::new(p.x as f32, p.y as f32, p.z as f32))
+                .collect();
+            match (
+                ConvexPolyhedron::from_convex_hull(&points),
+                hulls.get_mut(*link),
+            ) {
+                (Some(hull), Some(slot)) => slot.push(Hull::new(hull)),
+                (None, Some(_)) => degenerate[*link] = true,
+                (_, None) => {}
+            }
+        }
+        for (slot, flat) in hulls.iter_mut().zip(degenerate) {
+            if flat {
+                slot.clear();
+            }
+        }
+        Self { hulls }
+    }
+
     /// Parses a hull file (`hull <link>` then `v x y z` lines) for `model`; links unknown to
     /// the model are an error naming them.
     pub fn parse(text: &str, model: &RobotModel) -> Result<Self> {

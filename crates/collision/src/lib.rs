@@ -14,6 +14,7 @@ pub mod error;
 pub mod exact;
 mod frames;
 pub mod isa;
+pub mod link_contacts;
 pub mod mesh;
 pub mod problem;
 pub mod robot_geometry;

@@ -50,60 +50,36 @@ pub struct RobotGeometry {
 impl RobotGeometry {
     /// The collision model of a robot from its URDF text: each `<collision>` element of each
     /// link becomes one capsule (spheres and capsules exactly; boxes, cylinders and meshes by a
-    /// capsule that contains them). The allowed-collision matrix is computed by sampling
+    /// capsule that contains them), and the exact layer is the convex hull of every mesh and
+    /// box (a link with another primitive, or none, is judged on its capsules alone). The
+    /// allowed-collision matrix is the robot config's, else computed on that exact geometry
     /// ([`AllowedCollisions::compute`]).
     pub fn from_urdf(robot: Arc<Robot>, urdf_text: &str, meshes: &MeshSource) -> Result<Self> {
-        let urdf = urdf_rs::read_from_string(urdf_text)
-            .map_err(|e| CollisionError::Urdf(e.to_string()))?;
-        let model = robot.model();
-        let mut capsules = Vec::new();
-        for link in &urdf.links {
-            let index = model.link_index(&link.name)?;
-            for c in &link.collision {
-                let origin = isometry_of(&c.origin);
-                let what = || format!("link '{}' collision", link.name);
-                let (a, b, radius) = match &c.geometry {
-                    urdf_rs::Geometry::Mesh { .. } => {
-                        mesh_capsule(&c.geometry, &link.name, meshes)?
-                    }
-                    other => capsule_of(other).map_err(|reason| CollisionError::BadGeometry {
-                        what: what(),
-                        reason,
-                    })?,
-                };
-                if !(radius.is_finite() && radius > 0.0) {
-                    return Err(CollisionError::BadGeometry {
-                        what: what(),
-                        reason: format!("radius {radius} is not positive and finite"),
-                    });
-                }
-                capsules.push(LinkCapsule {
-                    link: index,
-                    a: origin * a,
-                    b: origin * b,
-                    radius,
-                });
-            }
-        }
-        if capsules.is_empty() {
-            return Err(CollisionError::BadGeometry {
-                what: robot.name().to_owned(),
-                reason: "no link has collision geometry".into(),
-            });
-        }
-        Self::from_capsules(robot, capsules, None)
+        let (capsules, hull_sets) = urdf_geometry(&robot, urdf_text, meshes)?;
+        let exact = if hull_sets.is_empty() {
+            None
+        } else {
+            let links = robot.model().links().len();
+            Some(Arc::new(crate::exact::ExactLinks::from_point_sets(
+                links, &hull_sets,
+            )))
+        };
+        Self::build(robot, capsules, exact, None)
     }
 
     /// A bundled robot of the library, with its embedded URDF and its exact hulls.
     pub fn library(name: &str) -> Result<Self> {
         let robot = Arc::new(cella_kinematics::library::load(name)?);
         let urdf = cella_kinematics::library::urdf_text(name)?;
-        let mut g = Self::from_urdf(robot, urdf, &MeshSource::default())?;
-        if let Some(text) = crate::exact::library_hulls(name) {
-            let exact = crate::exact::ExactLinks::parse(text, g.robot.model())?;
-            g.exact = Some(Arc::new(exact));
-        }
-        Ok(g)
+        let (capsules, _) = urdf_geometry(&robot, urdf, &MeshSource::default())?;
+        let exact = match crate::exact::library_hulls(name) {
+            Some(text) => Some(Arc::new(crate::exact::ExactLinks::parse(
+                text,
+                robot.model(),
+            )?)),
+            None => None,
+        };
+        Self::build(robot, capsules, exact, None)
     }
 
     /// The exact geometry, when the robot has it.
@@ -116,10 +92,23 @@ impl RobotGeometry {
         self.robot_capsule_count
     }
 
-    /// Builds the model from explicit capsules; `acm = None` computes it by sampling.
+    /// Builds the model from explicit capsules, without exact geometry; `acm = None` takes
+    /// the robot config's matrix, else computes it by sampling (on the capsules: with no
+    /// exact layer they are the only geometry there is).
     pub fn from_capsules(
         robot: Arc<Robot>,
         capsules: Vec<LinkCapsule>,
+        acm: Option<AllowedCollisions>,
+    ) -> Result<Self> {
+        Self::build(robot, capsules, None, acm)
+    }
+
+    /// Builds the model; `acm = None` takes the robot config's matrix, else computes it on
+    /// the exact geometry (capsules for links without it).
+    fn build(
+        robot: Arc<Robot>,
+        capsules: Vec<LinkCapsule>,
+        exact: Option<Arc<crate::exact::ExactLinks>>,
         acm: Option<AllowedCollisions>,
     ) -> Result<Self> {
         if capsules.len() > u16::MAX as usize {
@@ -135,7 +124,7 @@ impl RobotGeometry {
             acm: AllowedCollisions::default(),
             self_pairs: Vec::new(),
             lever,
-            exact: None,
+            exact,
             robot_capsule_count: 0,
         };
         geometry.robot_capsule_count = geometry.capsules.len();
@@ -145,7 +134,16 @@ impl RobotGeometry {
             None if !stored.is_empty() => {
                 let mut a = AllowedCollisions::default();
                 for pair in stored {
-                    a.allow(&pair.links[0], &pair.links[1], &pair.reason);
+                    let evidence = match (pair.default_distance, pair.contact_fraction) {
+                        (Some(default_distance), Some(contact_fraction)) => {
+                            Some(crate::acm::Evidence {
+                                default_distance,
+                                contact_fraction,
+                            })
+                        }
+                        _ => None,
+                    };
+                    a.allow_with(&pair.links[0], &pair.links[1], &pair.reason, evidence);
                 }
                 a
             }
@@ -249,8 +247,8 @@ impl RobotGeometry {
             acm.allow(link, other, "attached object");
         }
         let new_index = capsules.len() - 1;
-        let mut geometry = Self::from_capsules(self.robot.clone(), capsules, Some(acm))?;
-        geometry.exact = self.exact.clone();
+        let mut geometry =
+            Self::build(self.robot.clone(), capsules, self.exact.clone(), Some(acm))?;
         geometry.robot_capsule_count = self.robot_capsule_count;
         Ok((geometry, new_index))
     }
@@ -301,13 +299,99 @@ fn capsule_of(
     }
 }
 
-/// Capsule containing every vertex of a mesh: axis along the principal direction of the
-/// vertices, radius the largest distance of a vertex to the axis segment.
-fn mesh_capsule(
+/// Hull point sets of a URDF's links: `(link index, points in the link frame)`.
+type HullSets = Vec<(usize, Vec<Point3<f64>>)>;
+
+/// The capsules of every `<collision>` element of a URDF, and the point sets whose convex
+/// hulls are the exact geometry: one per mesh or box, for links made only of meshes and boxes.
+fn urdf_geometry(
+    robot: &Robot,
+    urdf_text: &str,
+    meshes: &MeshSource,
+) -> Result<(Vec<LinkCapsule>, HullSets)> {
+    let urdf =
+        urdf_rs::read_from_string(urdf_text).map_err(|e| CollisionError::Urdf(e.to_string()))?;
+    let model = robot.model();
+    let mut capsules = Vec::new();
+    let mut hull_sets = Vec::new();
+    for link in &urdf.links {
+        let index = model.link_index(&link.name)?;
+        let mut link_sets = Vec::new();
+        let mut hulls_cover_link = true;
+        for c in &link.collision {
+            let origin = isometry_of(&c.origin);
+            let what = || format!("link '{}' collision", link.name);
+            let (a, b, radius) = match &c.geometry {
+                urdf_rs::Geometry::Mesh { filename, .. } => {
+                    let points = mesh_points(&c.geometry, &link.name, meshes)?;
+                    let capsule =
+                        bounding_capsule(&points).ok_or_else(|| CollisionError::BadGeometry {
+                            what: format!("link '{}' mesh '{filename}'", link.name),
+                            reason: "no finite vertex".into(),
+                        })?;
+                    link_sets.push((index, points.iter().map(|p| origin * p).collect()));
+                    capsule
+                }
+                other => {
+                    let capsule =
+                        capsule_of(other).map_err(|reason| CollisionError::BadGeometry {
+                            what: what(),
+                            reason,
+                        })?;
+                    match other {
+                        urdf_rs::Geometry::Box { size } => link_sets.push((
+                            index,
+                            box_corners(&size.0).iter().map(|p| origin * p).collect(),
+                        )),
+                        _ => hulls_cover_link = false,
+                    }
+                    capsule
+                }
+            };
+            if !(radius.is_finite() && radius > 0.0) {
+                return Err(CollisionError::BadGeometry {
+                    what: what(),
+                    reason: format!("radius {radius} is not positive and finite"),
+                });
+            }
+            capsules.push(LinkCapsule {
+                link: index,
+                a: origin * a,
+                b: origin * b,
+                radius,
+            });
+        }
+        if hulls_cover_link {
+            hull_sets.extend(link_sets);
+        }
+    }
+    if capsules.is_empty() {
+        return Err(CollisionError::BadGeometry {
+            what: robot.name().to_owned(),
+            reason: "no link has collision geometry".into(),
+        });
+    }
+    Ok((capsules, hull_sets))
+}
+
+/// The eight corners of a box of full `size` (m), centred at the origin.
+fn box_corners(size: &[f64; 3]) -> [Point3<f64>; 8] {
+    let h = [size[0] / 2.0, size[1] / 2.0, size[2] / 2.0];
+    std::array::from_fn(|k| {
+        Point3::new(
+            if k & 4 != 0 { h[0] } else { -h[0] },
+            if k & 2 != 0 { h[1] } else { -h[1] },
+            if k & 1 != 0 { h[2] } else { -h[2] },
+        )
+    })
+}
+
+/// The vertices of a mesh element (element frame, scaled, m).
+fn mesh_points(
     geometry: &urdf_rs::Geometry,
     link: &str,
     meshes: &MeshSource,
-) -> Result<(Point3<f64>, Point3<f64>, f64)> {
+) -> Result<Vec<Point3<f64>>> {
     let urdf_rs::Geometry::Mesh { filename, scale } = geometry else {
         return Err(CollisionError::BadGeometry {
             what: link.to_owned(),
@@ -327,15 +411,11 @@ fn mesh_capsule(
     let path = mesh::resolve_mesh_uri(filename, Path::new(&dir), &search).map_err(mesh_err)?;
     let trimesh = mesh::load_mesh(&path).map_err(mesh_err)?;
     let s = scale.as_ref().map_or([1.0; 3], |v| v.0);
-    let points: Vec<Point3<f64>> = trimesh
+    Ok(trimesh
         .vertices
         .iter()
         .map(|v| Point3::new(v.x * s[0], v.y * s[1], v.z * s[2]))
-        .collect();
-    bounding_capsule(&points).ok_or_else(|| CollisionError::BadGeometry {
-        what: format!("link '{link}' mesh '{filename}'"),
-        reason: "no finite vertex".into(),
-    })
+        .collect())
 }
 
 /// A capsule containing all `points`: principal axis, extent from the projections, radius the

@@ -408,6 +408,8 @@ fn unknown_link_in_the_acm_is_named() {
         .push(cella_kinematics::config::AllowedCollision {
             links: ["wrist_3_link".into(), "no_such_link".into()],
             reason: "test".into(),
+            default_distance: None,
+            contact_fraction: None,
         });
     let urdf = cella_kinematics::library::urdf_text("ur5e").unwrap();
     let robot = cella_kinematics::Robot::from_config(config, urdf, None).unwrap();

@@ -48,6 +48,15 @@ pub struct AllowedCollision {
     /// Why they may touch (adjacent, default, always, or a note).
     #[serde(default)]
     pub reason: String,
+    /// Evidence written by `cella robot acm`: the signed distance (m) of the pair's real
+    /// collision geometry (convex hulls of the meshes) at the default pose, negative when
+    /// they penetrate.
+    #[serde(default)]
+    pub default_distance: Option<f64>,
+    /// Evidence written by `cella robot acm`: the fraction of sampled random states in which
+    /// the pair's real collision geometry is in contact.
+    #[serde(default)]
+    pub contact_fraction: Option<f64>,
 }
 
 /// The planning group: a chain from `base` to `tip` and the default TCP frame `tool`.
