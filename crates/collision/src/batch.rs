@@ -145,7 +145,7 @@ enum Kind {
 /// The rate [`BatchModel::free_steps`] gives a link (pair) that does not move (m per unit of
 /// the motion parameter): small enough that such a link, clear by more than a nanometre,
 /// never limits a step (steps are at most 1).
-const STATIC_RATE: f32 = 1e-9;
+pub(crate) const STATIC_RATE: f32 = 1e-9;
 
 /// How fast the robot moves along a motion (a straight motion or a polyline), per unit of the
 /// motion parameter, for [`BatchModel::free_steps`].
@@ -234,6 +234,10 @@ pub(crate) struct BatchScratch {
     /// obstacle, capsule pairs by self pair.
     pub(crate) obstacle_contacts: Vec<ObstacleContact>,
     pub(crate) self_contacts: Vec<SelfContact>,
+    /// Per lane of the last [`BatchModel::free_steps`] batch: the step the pairs that do not
+    /// touch allow (capped like the steps); for a touching lane, what remains once the exact
+    /// layer has cleared its listed pairs.
+    pub(crate) rest_steps: [f32; LANES],
 }
 
 fn m9(m: &Matrix3<f64>) -> [f32; 9] {
@@ -447,6 +451,7 @@ impl BatchModel {
             group_world: vec![[splat(0.0); 3]; self.groups.len()],
             obstacle_contacts: Vec::with_capacity(64),
             self_contacts: Vec::with_capacity(64),
+            rest_steps: [0.0; LANES],
         }
     }
 
@@ -643,7 +648,8 @@ impl BatchModel {
     /// scalar checker decides). The pairs that may touch in some lane are listed in
     /// `s.obstacle_contacts` and `s.self_contacts` with their lanes: every pair not listed for
     /// a lane is at least the padding apart there (`f32` lower bound), so the scalar checker
-    /// need look at the listed ones only.
+    /// need look at the listed ones only; `s.rest_steps[lane]` is the step those unlisted
+    /// pairs allow (the lane's step once its listed pairs are cleared with theirs).
     ///
     /// `rates.group[g]` bounds how far (m) any point of link group `g` moves per unit of the
     /// motion parameter, `rates.pair[p]` how far the two groups of self pair `p` move relative
@@ -685,11 +691,25 @@ impl BatchModel {
         self.start_batch(s, q, count);
         let pad = self.pad;
         let margin = self.padding + pad;
-        // the step a clearance `d` allows at `rate`, folded into `steps`
-        let fold = |steps: &mut [f32; LANES], d: &L, rate: f32| {
+        // the step a clearance `d` allows at `rate`, folded into `steps`; a touching pair
+        // (negative clearance) goes into `deepest` instead, so `steps` keeps the step of the
+        // pairs that do not touch
+        let mut deepest = splat(0.0);
+        let fold = |steps: &mut [f32; LANES], deepest: &mut [f32; LANES], d: &L, rate: f32| {
             let inv = 1.0 / rate;
             for l in 0..LANES {
-                steps[l] = steps[l].min(d[l] * inv);
+                let step = d[l] * inv;
+                let touches = d[l] < 0.0;
+                steps[l] = if touches {
+                    steps[l]
+                } else {
+                    steps[l].min(step)
+                };
+                deepest[l] = if touches {
+                    deepest[l].min(step)
+                } else {
+                    deepest[l]
+                };
             }
         };
         // lanes where a pair whose bounding spheres have squared centre distance `d2` and
@@ -759,7 +779,7 @@ impl BatchModel {
                             obstacle: oi as u32,
                         });
                     }
-                    fold(steps, &d, rate);
+                    fold(steps, &mut deepest, &d, rate);
                 }
             }
         }
@@ -792,8 +812,17 @@ impl BatchModel {
                         capsules: (x.capsule as u32, y.capsule as u32),
                     });
                 }
-                fold(steps, &d, rate);
+                fold(steps, &mut deepest, &d, rate);
             }
+        }
+        // a touching lane reports its deepest touch (negative), keeps its rest step aside
+        s.rest_steps = *steps;
+        for l in 0..LANES {
+            steps[l] = if deepest[l] < 0.0 {
+                deepest[l]
+            } else {
+                steps[l]
+            };
         }
     }
 

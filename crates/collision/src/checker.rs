@@ -981,12 +981,18 @@ impl Checker {
     /// possibly touching: the exact layer alone, on the pairs the batch listed for the lane
     /// (every other pair it proved clear).
     fn is_valid_near_contact(&self, s: &mut CheckScratch, q: &[f64], lane: usize) -> bool {
+        self.near_contact_step(s, q, lane).is_some()
+    }
+
+    /// [`Checker::is_valid_near_contact`] with, for a free state, the step its listed pairs
+    /// allow ([`Checker::exact_contacts_step`]; 0 without exact geometry).
+    fn near_contact_step(&self, s: &mut CheckScratch, q: &[f64], lane: usize) -> Option<f64> {
         if self.geometry.exact().is_none() {
-            return self.is_valid(s, q);
+            return self.is_valid(s, q).then_some(0.0);
         }
         // only the link groups the lane lists are looked at: place those alone
         if !self.place_frames_only(s, q) {
-            return false;
+            return None;
         }
         let bit = 1u8 << lane;
         for k in 0..s.batch.obstacle_contacts.len() {
@@ -1003,7 +1009,7 @@ impl Checker {
                 self.place_ends(s, pair.b);
             }
         }
-        self.exact_valid_contacts(s, lane)
+        self.exact_contacts_step(s, lane)
     }
 }
 

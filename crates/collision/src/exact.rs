@@ -483,8 +483,9 @@ const REFINEMENTS: usize = 6;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Separation {
     /// A unit direction (world frame, from the hull toward the other set) along which the two
-    /// are at least the required distance apart.
-    Apart(nalgebra::Vector3<f64>),
+    /// are at least the required distance apart, and the gap it certifies (m, at least the
+    /// required distance; a lower bound on the true distance).
+    Apart(nalgebra::Vector3<f64>, f64),
     /// Proven closer than the required distance (a point of their difference set is nearer).
     Closer,
     /// Neither proven within the iteration budget: the true distance is within a hair of the
@@ -496,7 +497,6 @@ pub enum Separation {
 const SEPARATION_ITERATIONS: usize = 32;
 
 type V3 = nalgebra::Vector3<f64>;
-
 /// The point of segment `a b` nearest the origin.
 fn nearest_on_segment(a: V3, b: V3) -> V3 {
     let ab = b - a;
@@ -602,7 +602,9 @@ impl Simplex {
 /// `start` (unit, world frame, hull toward the other set). Every iterate `v` (the point of
 /// the current simplex nearest the origin) is a point of `D`, so `|v|` bounds the distance
 /// from above; every direction `n` gives the lower bound `min over D of n · d` from the
-/// support points. It stops as soon as one bound decides.
+/// support points. It stops as soon as one bound decides; a pair proven apart comes with the
+/// lower bound that proved it (free: along a motion, the previous state's direction often
+/// certifies far more than required, and the motion check steps by it).
 pub fn separation_search(
     hull: &Hull,
     hull_pose: &Placement,
@@ -613,8 +615,9 @@ pub fn separation_search(
     // the point of D with the smallest n · d
     let lowest = |n: &V3| other_min(n) - hull_support_point(hull, hull_pose, n);
     let first = lowest(&start);
-    if start.dot(&first) >= required {
-        return Separation::Apart(start);
+    let gap = start.dot(&first);
+    if gap >= required {
+        return Separation::Apart(start, gap);
     }
     let mut simplex = Simplex {
         points: [V3::zeros(); 4],
@@ -635,7 +638,7 @@ pub fn separation_search(
         let w = lowest(&n);
         let lower = n.dot(&w);
         if lower >= required {
-            return Separation::Apart(n);
+            return Separation::Apart(n, lower);
         }
         // no progress possible: the distance is between the two bounds
         if length - lower <= 1e-12 * (1.0 + length) {
@@ -651,7 +654,7 @@ pub fn separation_search(
 
 /// A direction (unit, world frame, from the hull toward the other set) that certifies the
 /// hull placed at `hull_pose` (world frame) at least `required` away from another convex
-/// set (world pose `to`, support points `other_min`, and its parry pose and shape from
+/// set, with the gap it certifies (m, a lower bound on the distance), (world pose `to`, support points `other_min`, and its parry pose and shape from
 /// `other_parry`, asked for only when the search is undecided), or `None`.
 /// [`separation_search`] from `start` (else the line between the poses) decides almost every
 /// pair; when it cannot, parry's closest points and contact normal are tried as further
@@ -664,21 +667,21 @@ pub fn certified_apart(
     other_min: impl Fn(&nalgebra::Vector3<f64>) -> Point3<f64>,
     required: f64,
     start: Option<nalgebra::Vector3<f64>>,
-) -> Option<nalgebra::Vector3<f64>> {
+) -> Option<(nalgebra::Vector3<f64>, f64)> {
     let v = |x: Vector| nalgebra::Vector3::new(f64::from(x.x), f64::from(x.y), f64::from(x.z));
     let unit = |d: nalgebra::Vector3<f64>| (d.norm() > 1e-12).then(|| d.normalize());
     let start = start
         .or_else(|| unit(to.pos - hull_pose.pos))
         .unwrap_or_else(nalgebra::Vector3::z);
     match separation_search(hull, hull_pose, start, &other_min, required) {
-        Separation::Apart(n) => return Some(n),
+        Separation::Apart(n, gap) => return Some((n, gap)),
         Separation::Closer => return None,
         Separation::Undecided => {}
     }
     let certify = |n: Option<nalgebra::Vector3<f64>>| {
         n.and_then(|n| {
             let (gap, direction) = certified_gap(hull, hull_pose, n, &other_min);
-            (gap >= required).then_some(direction)
+            (gap >= required).then_some((direction, gap))
         })
     };
     let p1 = &pose_of(&hull_pose.isometry());
@@ -758,8 +761,10 @@ mod tests {
                     let expect_apart = gap >= required + 1e-6;
                     let expect_closer = gap <= required - 1e-6;
                     match verdict {
-                        Separation::Apart(n) => {
+                        Separation::Apart(n, found) => {
                             assert!(expect_apart, "gap {gap} required {required}: apart");
+                            // the gap reported is a certified lower bound
+                            assert!(found >= required && found <= gap + 1e-9, "{found} vs {gap}");
                             // the direction really certifies
                             let (certified, _) = certified_gap(&hull, &placed, n, other_min);
                             assert!(certified >= required - 1e-12);
@@ -789,7 +794,7 @@ mod tests {
             let verdict =
                 separation_search(&hull, &pose, nalgebra::Vector3::x(), other_min, 0.0001);
             assert_eq!(
-                matches!(verdict, Separation::Apart(_)),
+                matches!(verdict, Separation::Apart(..)),
                 apart,
                 "{verdict:?}"
             );

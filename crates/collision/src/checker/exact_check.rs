@@ -8,7 +8,7 @@
 //! possibly touching in one lane (all others are proven clear there).
 
 use super::{CheckScratch, Checker, spheres_beyond};
-use crate::batch::{ObstacleContact, SelfContact};
+use crate::batch::STATIC_RATE;
 use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
 use crate::shape::segment_segment_distance;
 use nalgebra::Vector3;
@@ -64,16 +64,28 @@ impl Checker {
     /// `s.batch.obstacle_contacts` and `s.batch.self_contacts` (the last [`crate::batch::BatchModel::free_steps`] batch) listed for
     /// `lane`: the batch proved every other pair at least the padding apart in that lane, for
     /// the same state. `false` when there is no exact geometry.
+    #[cfg(test)]
     pub(super) fn exact_valid_contacts(&self, s: &mut CheckScratch, lane: usize) -> bool {
-        if self.geometry.exact().is_none() {
-            return false;
-        }
+        self.exact_contacts_step(s, lane).is_some()
+    }
+
+    /// [`Checker::exact_valid_contacts`] with, for a free state, the step (in the motion
+    /// parameter of the last [`crate::batch::BatchModel::free_steps`] batch, both directions)
+    /// over which the listed pairs provably stay free: each pair's clearance beyond what it
+    /// must keep (as much as the proof of its verdict showed: a lower bound), divided by how
+    /// fast the pair can approach (the rates in `s`, set by the motion check).
+    /// `None` when a listed pair is in contact (or there is no exact geometry).
+    pub(super) fn exact_contacts_step(&self, s: &mut CheckScratch, lane: usize) -> Option<f64> {
+        self.geometry.exact()?;
         let mut w = Witnesses::take(s);
         let bit = 1u8 << lane;
-        let valid = self.listed_obstacle_pairs_exact(s, &s.batch.obstacle_contacts, bit, &mut w)
-            && self.listed_self_pairs_exact(s, &s.batch.self_contacts, bit, &mut w);
+        let obstacles = self.listed_obstacle_pairs_exact(s, bit, &mut w);
+        let step = obstacles.and_then(|o| {
+            self.listed_self_pairs_exact(s, bit, &mut w)
+                .map(|p| o.min(p))
+        });
         w.put_back(s);
-        valid
+        step
     }
 
     fn every_pair_exact(&self, s: &mut CheckScratch, w: &mut Witnesses) -> bool {
@@ -85,7 +97,8 @@ impl Checker {
                 }
                 self.place_ends(s, gi);
                 let candidates = g.capsules.iter().map(|&c| c as usize);
-                if !self.group_obstacle_exact(s, gi, oi, candidates, true, w) {
+                let verdict = self.group_obstacle_exact(s, gi, oi, candidates, true, w);
+                if verdict.is_none() {
                     return false;
                 }
             }
@@ -102,52 +115,57 @@ impl Checker {
             self.place_ends(s, pair.a);
             self.place_ends(s, pair.b);
             let candidates = pair.pairs.iter().map(|&(i, j)| (i as usize, j as usize));
-            if !self.self_pair_exact(s, pi, candidates, w) {
+            if self.self_pair_exact(s, pi, candidates, w).is_none() {
                 return false;
             }
         }
         true
     }
 
-    /// The listed capsule/obstacle pairs of lane `bit`, one (link group, obstacle) at a time
-    /// (the list holds each such run contiguously).
+    /// The listed capsule/obstacle pairs of lane `bit` (in `s.batch.obstacle_contacts`), one
+    /// (link group, obstacle) at a time (the list holds each such run contiguously): `None`
+    /// when one is in contact, else the step they allow (see
+    /// [`Checker::exact_contacts_step`]).
     fn listed_obstacle_pairs_exact(
         &self,
         s: &CheckScratch,
-        contacts: &[ObstacleContact],
         bit: u8,
         w: &mut Witnesses,
-    ) -> bool {
-        contacts
+    ) -> Option<f64> {
+        let mut step = f64::INFINITY;
+        for run in s
+            .batch
+            .obstacle_contacts
             .chunk_by(|x, y| x.group == y.group && x.obstacle == y.obstacle)
-            .all(|run| {
-                let mut listed = run.iter().filter(|c| c.lanes & bit != 0).peekable();
-                let Some(first) = listed.peek().copied() else {
-                    return true;
-                };
-                let candidates = listed.map(|c| c.capsule as usize);
-                let (gi, oi) = (first.group as usize, first.obstacle as usize);
-                self.group_obstacle_exact(s, gi, oi, candidates, false, w)
-            })
-    }
-
-    /// The listed capsule pairs of lane `bit`, one self pair at a time (the list holds each
-    /// such run contiguously).
-    fn listed_self_pairs_exact(
-        &self,
-        s: &CheckScratch,
-        contacts: &[SelfContact],
-        bit: u8,
-        w: &mut Witnesses,
-    ) -> bool {
-        contacts.chunk_by(|x, y| x.pair == y.pair).all(|run| {
+        {
             let mut listed = run.iter().filter(|c| c.lanes & bit != 0).peekable();
             let Some(first) = listed.peek().copied() else {
-                return true;
+                continue;
+            };
+            let candidates = listed.map(|c| c.capsule as usize);
+            let (gi, oi) = (first.group as usize, first.obstacle as usize);
+            let gap = self.group_obstacle_exact(s, gi, oi, candidates, false, w)?;
+            step = step.min(gap / f64::from(s.group_rate32[gi].max(STATIC_RATE)));
+        }
+        Some(step)
+    }
+
+    /// The listed capsule pairs of lane `bit` (in `s.batch.self_contacts`), one self pair at
+    /// a time (the list holds each such run contiguously), as
+    /// [`Checker::listed_obstacle_pairs_exact`].
+    fn listed_self_pairs_exact(&self, s: &CheckScratch, bit: u8, w: &mut Witnesses) -> Option<f64> {
+        let mut step = f64::INFINITY;
+        for run in s.batch.self_contacts.chunk_by(|x, y| x.pair == y.pair) {
+            let mut listed = run.iter().filter(|c| c.lanes & bit != 0).peekable();
+            let Some(first) = listed.peek().copied() else {
+                continue;
             };
             let candidates = listed.map(|c| (c.capsules.0 as usize, c.capsules.1 as usize));
-            self.self_pair_exact(s, first.pair as usize, candidates, w)
-        })
+            let pi = first.pair as usize;
+            let gap = self.self_pair_exact(s, pi, candidates, w)?;
+            step = step.min(gap / f64::from(s.pair_rate32[pi].max(STATIC_RATE)));
+        }
+        Some(step)
     }
 
     /// Link group `gi` against obstacle `oi` at the placed state, given the capsules of the
@@ -156,6 +174,7 @@ impl Checker {
     /// hulls: when they clear the obstacle the costly hull queries are saved); without, the
     /// caller already knows a capsule may touch (a batch lane listed it: its capsule then
     /// cleared in one case of six, not worth the test).
+    #[allow(clippy::too_many_arguments)]
     fn group_obstacle_exact(
         &self,
         s: &CheckScratch,
@@ -164,10 +183,8 @@ impl Checker {
         candidates: impl Iterator<Item = usize> + Clone,
         capsules_first: bool,
         w: &mut Witnesses,
-    ) -> bool {
-        let Some(exact) = self.geometry.exact() else {
-            return false;
-        };
+    ) -> Option<f64> {
+        let exact = self.geometry.exact()?;
         let (g, o) = (&self.groups[gi], &self.obstacles[oi]);
         let caps = self.geometry.capsules();
         let n = caps.len();
@@ -186,6 +203,8 @@ impl Checker {
                             >= self.padding
                 })
         };
+        // how far beyond what it must keep each pair is (the smallest)
+        let mut gap = f64::INFINITY;
         // the capsules contain the hulls: when every checked capsule of the link clears the
         // obstacle, so do its hulls
         if !hulls.is_empty() && !link_allowed && !capsules_clear() {
@@ -204,7 +223,7 @@ impl Checker {
                     let (shape, pose) = o.parry();
                     (*pose, shape.clone())
                 };
-                let Some(direction) = certified_apart(
+                let (direction, found) = certified_apart(
                     h,
                     &world,
                     parry_other,
@@ -212,19 +231,24 @@ impl Checker {
                     other_min,
                     required,
                     start,
-                ) else {
-                    return false;
-                };
+                )?;
                 remember(&mut w.obstacle, key, direction);
+                gap = gap.min(found - required);
             }
         }
         // capsules the hulls do not stand for: attached objects, links without hulls
-        candidates.into_iter().all(|ci| {
-            (!hulls.is_empty() && ci < own)
-                || self.allowed[oi * n + ci]
-                || o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius)
-                    >= self.padding
-        })
+        for ci in candidates {
+            if (!hulls.is_empty() && ci < own) || self.allowed[oi * n + ci] {
+                continue;
+            }
+            let beyond =
+                o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius) - self.padding;
+            if beyond < 0.0 {
+                return None;
+            }
+            gap = gap.min(beyond);
+        }
+        Some(gap.max(0.0))
     }
 
     /// Self pair `pi` (two link groups) at the placed state, given its capsule pairs that may
@@ -235,25 +259,26 @@ impl Checker {
         pi: usize,
         candidates: impl Iterator<Item = (usize, usize)> + Clone,
         w: &mut Witnesses,
-    ) -> bool {
-        let Some(exact) = self.geometry.exact() else {
-            return false;
-        };
+    ) -> Option<f64> {
+        let exact = self.geometry.exact()?;
         let pair = &self.self_groups[pi];
         let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
         let caps = self.geometry.capsules();
         let own = self.geometry.robot_capsules();
         let (ha, hb) = (exact.of(ga.link), exact.of(gb.link));
         let hulls_cover = !ha.is_empty() && !hb.is_empty();
-        let capsules_apart = |i: usize, j: usize| {
+        // a capsule pair's clearance (m, negative when they overlap)
+        let capsule_gap = |i: usize, j: usize| {
             segment_segment_distance(&s.ends[i].0, &s.ends[i].1, &s.ends[j].0, &s.ends[j].1)
-                >= caps[i].radius + caps[j].radius
+                - caps[i].radius
+                - caps[j].radius
         };
         let capsules_clear = || {
             candidates
                 .clone()
-                .all(|(i, j)| i >= own || j >= own || capsules_apart(i, j))
+                .all(|(i, j)| i >= own || j >= own || capsule_gap(i, j) >= 0.0)
         };
+        let mut gap = f64::INFINITY;
         if hulls_cover && !capsules_clear() {
             let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
             for (xi, x) in ha.iter().enumerate() {
@@ -262,7 +287,7 @@ impl Checker {
                     let key = (ga.first_hull + xi) * self.hull_count + gb.first_hull + yi;
                     let other_min = |d: &Vector3<f64>| hull_support_point(y, &wb, &(-d));
                     let start = witness(&w.robot, key);
-                    let Some(direction) = certified_apart(
+                    let (direction, found) = certified_apart(
                         x,
                         &wa,
                         || (pose_of(&wb.isometry()), y.shape().clone()),
@@ -270,16 +295,24 @@ impl Checker {
                         other_min,
                         EXACT_MARGIN,
                         start,
-                    ) else {
-                        return false;
-                    };
+                    )?;
                     remember(&mut w.robot, key, direction);
+                    gap = gap.min(found - EXACT_MARGIN);
                 }
             }
         }
-        candidates
-            .into_iter()
-            .all(|(i, j)| (hulls_cover && i < own && j < own) || capsules_apart(i, j))
+        // capsule pairs the hulls do not stand for: attached objects, links without hulls
+        for (i, j) in candidates {
+            if hulls_cover && i < own && j < own {
+                continue;
+            }
+            let beyond = capsule_gap(i, j);
+            if beyond < 0.0 {
+                return None;
+            }
+            gap = gap.min(beyond);
+        }
+        Some(gap.max(0.0))
     }
 }
 

@@ -33,8 +33,9 @@ impl Checker {
     /// motion through an obstacle usually fails there at once); each later batch puts its
     /// states in the middle of the stretches not yet proven, until none is left. Clearances
     /// come from the `f32` lanes of [`crate::batch`] (lower bounds); a state whose capsules may
-    /// touch is decided by the scalar check with the exact geometry, and when free covers half
-    /// the resolution floor around it (no robot point moves more than the resolution between
+    /// touch is decided by the scalar check with the exact geometry, and when free covers what
+    /// the exact clearances of its touching pairs and the lanes' clearances of the others
+    /// allow, and at least half the resolution floor around it (no robot point moves more than the resolution between
     /// two such states: the motion cannot pass through an obstacle thicker than the resolution
     /// nor penetrate any obstacle deeper than half of it; a padding of half the resolution
     /// makes the entire motion provably collision-free). Bad input (length, NaN) answers
@@ -174,16 +175,23 @@ impl Checker {
                 }
             }
             order[..touching].sort_unstable_by(|&x, &y| steps[x].total_cmp(&steps[y]));
-            for &lane in &order[..touching] {
-                if !self.is_valid_near_contact(s, &lane_q[lane * dof..(lane + 1) * dof], lane) {
-                    ok = false;
-                    break 'batches;
-                }
-            }
-            // a touching state was found free above: it covers half the floor
+            // what each state proves free around it
             let mut covers = [0.0f64; LANES];
             for (c, &step) in covers.iter_mut().zip(&steps[..count]) {
-                *c = f64::from(step).max(0.5 * floor);
+                *c = f64::from(step);
+            }
+            for &lane in &order[..touching] {
+                let q = &lane_q[lane * dof..(lane + 1) * dof];
+                let Some(exact) = self.near_contact_step(s, q, lane) else {
+                    ok = false;
+                    break 'batches;
+                };
+                // free: its listed pairs' exact clearances bound the step with the others'
+                covers[lane] = exact.min(f64::from(s.batch.rest_steps[lane]));
+            }
+            // a state found free covers at least half the floor
+            for c in &mut covers[..count] {
+                *c = c.max(0.5 * floor);
             }
             uncovered(&gaps, &samples[..count], &covers[..count], &mut next);
             std::mem::swap(&mut gaps, &mut next);
