@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 mod common;
 use common::{cella, csv, floats};
 
-fn shared() -> Option<std::path::PathBuf> {
+fn shared() -> std::path::PathBuf {
     common::shared("robot-data")
 }
 
@@ -30,7 +30,7 @@ fn quat_close(a: &[f64], b: &[f64], tol: f64) -> bool {
 
 #[test]
 fn fk_json_matches_pinocchio_reference() {
-    let Some(data) = shared() else { return };
+    let data = shared();
     for (robot, dir) in [
         ("kuka_kr6_r700", "kuka_kr6_r700_sixx"),
         ("abb_irb2400", "abb_irb2400"),
@@ -160,7 +160,7 @@ fn robot_list_json_names_the_library() {
 
 #[test]
 fn robot_check_resolves_package_meshes_through_the_search_path() {
-    let Some(data) = shared() else { return };
+    let data = shared();
     // A copy of the manufacturer URDF away from its package: meshes cannot resolve.
     let tmp = std::env::temp_dir().join(format!("cella-check-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();

@@ -8,13 +8,13 @@ use serde_json::Value;
 mod common;
 use common::{cella, cella_json, csv, floats};
 
-fn problems() -> Option<std::path::PathBuf> {
+fn problems() -> std::path::PathBuf {
     common::shared("problems/panda-mbm")
 }
 
 #[test]
 fn check_reports_validity_pairs_and_distance() {
-    let Some(dir) = problems() else { return };
+    let dir = problems();
     let file = dir.join("table_pick/table_pick_0001.json");
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let start = floats(&problem["start"]);
@@ -74,7 +74,7 @@ fn check_reports_validity_pairs_and_distance() {
 
 #[test]
 fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
-    let Some(dir) = problems() else { return };
+    let dir = problems();
     let file = dir.join("bookshelf_small/bookshelf_small_0003.json");
     let problem: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let traj_path = std::env::temp_dir().join(format!("cella-plan-{}.json", std::process::id()));
@@ -119,7 +119,7 @@ fn plan_writes_a_valid_trajectory_from_start_to_a_goal() {
 
 #[test]
 fn bench_prints_and_writes_the_documented_shape() {
-    let Some(dir) = problems() else { return };
+    let dir = problems();
     let tmp = std::env::temp_dir().join(format!("cella-bench-{}", std::process::id()));
     let scene = tmp.join("box");
     std::fs::create_dir_all(&scene).unwrap();
@@ -287,7 +287,7 @@ fn retime_writes_a_validated_trajectory_through_the_path() {
 /// a seed, so this is asserted on them, not on time.
 #[test]
 fn a_goal_deep_in_a_narrow_shelf_is_reached_in_few_iterations() {
-    let Some(dir) = problems() else { return };
+    let dir = problems();
     let file = dir.join("bookshelf_thin/bookshelf_thin_0089.json");
     for seed in ["1", "2", "3", "4"] {
         let summary = cella_json(&[
@@ -304,4 +304,162 @@ fn a_goal_deep_in_a_narrow_shelf_is_reached_in_few_iterations() {
         let iterations = summary["iterations"].as_u64().unwrap();
         assert!(iterations < 5_000, "seed {seed}: {iterations} iterations");
     }
+}
+
+/// A problem file with no obstacles for a bundled robot (joint names from the library), its
+/// start and goal at `q`.
+fn empty_scene(robot: &str, q: &[f64]) -> tempfile_path::TempFile {
+    let r = cella_kinematics::library::load(robot).unwrap();
+    let names: Vec<&str> = r.chain().joint_names().collect();
+    let problem = serde_json::json!({
+        "format": "peer-bench-problem/v1",
+        "name": format!("{robot}_alone"),
+        "robot": robot,
+        "joint_names": names,
+        "obstacles": [],
+        "start": q,
+        "goals": [q],
+    });
+    tempfile_path::TempFile::with_text(&format!("{robot}_alone.json"), &problem.to_string())
+}
+
+/// Minimal temporary files for the tests (removed on drop).
+mod tempfile_path {
+    pub struct TempFile(pub std::path::PathBuf);
+    impl TempFile {
+        pub fn with_text(name: &str, text: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("cella-test-{}-{name}", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            Self(path)
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// The states an independent mesh checker found `cella check` calling valid while two links of
+/// the same arm interpenetrate (the allowed-collision matrix had been decided on the capsules):
+/// the Panda's link 5 and hand 37.8 mm into each other, and a KUKA state whose clearance was
+/// negative while "valid". Both are in collision now, with the pair named and a negative
+/// clearance; the home poses stay free.
+#[test]
+fn check_finds_the_self_collisions_the_capsule_acm_hid() {
+    for (robot, q, pair) in [
+        (
+            "panda",
+            vec![-2.0169, -0.3815, -2.0848, -0.4697, 0.3659, 0.2814, -0.6549],
+            ("panda_hand", "panda_link5"),
+        ),
+        (
+            "kuka_kr6_r700",
+            vec![-1.9653, -2.9072, 2.1773, 0.8613, 0.3123, -1.1683],
+            ("", ""),
+        ),
+    ] {
+        let file = empty_scene(robot, &q);
+        let v = cella_json(&[
+            "check",
+            "--problem",
+            file.0.to_str().unwrap(),
+            "--joints",
+            &csv(&q),
+            "--json",
+        ]);
+        assert_eq!(v["valid"], false, "{robot}: {v}");
+        assert!(v["min_distance"].as_f64().unwrap() < 0.0, "{robot}: {v}");
+        let pairs = v["collisions"].as_array().unwrap();
+        assert!(!pairs.is_empty(), "{robot}: {v}");
+        if !pair.0.is_empty() {
+            let named = pairs.iter().any(|p| {
+                let (a, b) = (p[0].as_str().unwrap(), p[1].as_str().unwrap());
+                (a, b) == pair || (b, a) == pair
+            });
+            assert!(named, "{robot}: {pair:?} not in {v}");
+        }
+        let home = cella_kinematics::library::load(robot)
+            .unwrap()
+            .named_pose("home")
+            .unwrap()
+            .to_vec();
+        let v = cella_json(&[
+            "check",
+            "--problem",
+            file.0.to_str().unwrap(),
+            "--joints",
+            &csv(&home),
+            "--json",
+        ]);
+        assert_eq!(v["valid"], true, "{robot} home: {v}");
+        assert!(
+            v["min_distance"].as_f64().unwrap() > 0.0,
+            "{robot} home: {v}"
+        );
+    }
+}
+
+/// `cella robot acm` computes the matrix on the real geometry with its evidence, and
+/// `cella robot check` flags a hand-written allowance that hides real contacts.
+#[test]
+fn robot_acm_and_check_show_the_evidence_and_flag_hiding_allowances() {
+    let v = cella_json(&["robot", "acm", "panda", "--json"]);
+    let rows = v["allowed_collisions"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let m = &row["measured"];
+        let reason = row["reason"].as_str().unwrap();
+        assert!(["adjacent", "default", "always"].contains(&reason), "{row}");
+        if reason == "default" {
+            assert!(m["default_distance"].as_f64().unwrap() < 1e-4, "{row}");
+        }
+        if reason == "always" {
+            assert!(m["contact_fraction"].as_f64().unwrap() >= 0.95, "{row}");
+        }
+        if reason != "adjacent" {
+            assert!(m["movable_joints"].as_u64().unwrap() >= 2, "{row}");
+        }
+    }
+    // the pair the old matrix allowed is checked now
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r["links"] == serde_json::json!(["panda_hand", "panda_link5"])),
+        "{v}"
+    );
+    // a user robot: the bundled Panda's files with that allowance written back by hand
+    let dir = std::env::temp_dir().join(format!("cella-acm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let urdf = cella_kinematics::library::urdf_text("panda").unwrap();
+    std::fs::write(dir.join("panda.urdf"), urdf).unwrap();
+    let toml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("robots/panda/robot.toml"),
+    )
+    .unwrap();
+    let hand_written = format!(
+        "{toml}\n[[allowed_collisions]]\nlinks = [\"panda_hand\", \"panda_link5\"]\nreason = \"integrator: never touch\"\n"
+    );
+    std::fs::write(dir.join("robot.toml"), hand_written).unwrap();
+    let report = cella_json(&["robot", "check", dir.to_str().unwrap(), "--json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("panda_hand - panda_link5") && w.contains("hides real contacts")),
+        "{warnings:?}"
+    );
+    let listed = report["allowed_collisions"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["reason"] == "integrator: never touch")
+    );
 }

@@ -15,7 +15,11 @@ pub struct CheckArgs {
     /// Joint values, comma-separated (rad).
     #[arg(long, allow_hyphen_values = true)]
     pub joints: String,
-    /// Print `{"valid": bool, "collisions": [["link", "object"], ...], "min_distance": m}`.
+    /// Print `{"valid": bool, "collisions": [["link", "object"], ...], "min_distance": m,
+    /// "closest": ["link", "object"]}`. `min_distance` is the smallest clearance over the
+    /// checked pairs (the real meshes' convex hulls where a link has them, capsules for
+    /// attached objects) minus what the pair must keep (the scene's padding for objects, and
+    /// the exact layer's 0.1 mm certification margin): negative exactly when `valid` is false.
     #[arg(long)]
     pub json: bool,
 }
@@ -41,6 +45,7 @@ pub fn run(a: &CheckArgs) -> Result<(), String> {
             "valid": valid,
             "collisions": collisions.iter().map(|(l, o)| [l, o]).collect::<Vec<_>>(),
             "min_distance": min_distance,
+            "closest": closest.as_ref().map(|c| [&c.a, &c.b]),
         }));
     } else {
         line(format!(
@@ -53,7 +58,7 @@ pub fn run(a: &CheckArgs) -> Result<(), String> {
         }
         if let Some(c) = closest {
             line(format!(
-                "  min distance {:.4} m ({} - {})",
+                "  clearance beyond the required {:.4} m ({} - {})",
                 c.distance, c.a, c.b
             ));
         }

@@ -27,17 +27,13 @@ pub fn cella_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// `../shared/<sub>` when present; otherwise prints why the test is skipped.
-pub fn shared(sub: &str) -> Option<PathBuf> {
+/// `../shared/<sub>`. Its absence fails the test (CI provides it).
+pub fn shared(sub: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared")
         .join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/{sub} is absent (CI provides it)");
-        None
-    }
+    assert!(dir.is_dir(), "../shared/{sub} is absent");
+    dir
 }
 
 /// Joint values as a `--joints` list, full precision.

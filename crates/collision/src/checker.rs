@@ -13,6 +13,7 @@ use nalgebra::{Isometry3, Matrix3, Point3, Translation3, UnitQuaternion, Vector3
 use std::sync::Arc;
 
 mod broad_phase;
+mod clearance;
 mod exact_check;
 mod motion;
 
@@ -834,31 +835,12 @@ impl Checker {
             && (self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s))
     }
 
-    /// The colliding pairs of a state, by name (link or attached object, then link, object or
-    /// `<robot>/<link>`), each pair once. Empty for a valid state or bad input.
-    pub fn contacts(&self, s: &mut CheckScratch, q: &[f64]) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        if !self.place(s, q) || self.exact_valid(s) {
-            return out;
-        }
-        self.scan(
-            s,
-            |c, t, _| {
-                let pair = (self.names[c].clone(), self.target_name(t));
-                if !out.contains(&pair) {
-                    out.push(pair);
-                }
-                true
-            },
-            false,
-            &mut 0.0,
-        );
-        out
-    }
-
-    /// The smallest clearance of a state (robot to objects, other robots and itself) and the
-    /// pair that has it; `None` for bad input or when there is nothing to compare.
-    pub fn distance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<Proximity> {
+    /// The smallest clearance (m, not reduced by the padding) of a state measured on the
+    /// capsules of the fast path (robot to objects, other robots and itself) and the pair that
+    /// has it: a conservative bound, negative in some free states (the capsules contain
+    /// the real links). [`Checker::distance`] measures what the verdict is decided on. `None`
+    /// for bad input or when there is nothing to compare.
+    pub fn capsule_distance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<Proximity> {
         if !self.place(s, q) {
             return None;
         }

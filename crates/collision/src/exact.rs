@@ -652,6 +652,52 @@ pub fn separation_search(
     Separation::Undecided
 }
 
+/// The distance (m) between a hull placed by `hull_pose` and another convex set (support
+/// points `other_min`), in `f64`: GJK iterations from `start` (unit, world frame, hull toward
+/// the other set) until the certified lower bound is within `tolerance` of the upper bound;
+/// the lower bound is returned (the best one found when the iterations run out). `None` when
+/// the two overlap or touch (no positive lower bound is found).
+pub fn hull_distance(
+    hull: &Hull,
+    hull_pose: &Placement,
+    start: V3,
+    other_min: impl Fn(&V3) -> Point3<f64>,
+    tolerance: f64,
+) -> Option<f64> {
+    let lowest = |n: &V3| other_min(n) - hull_support_point(hull, hull_pose, n);
+    let first = lowest(&start);
+    let mut best = start.dot(&first);
+    let mut simplex = Simplex {
+        points: [V3::zeros(); 4],
+        len: 0,
+    };
+    let mut v = simplex.add_and_reduce(first)?;
+    for _ in 0..4 * SEPARATION_ITERATIONS {
+        let length = v.norm();
+        if !(length.is_finite() && length > 0.0) {
+            return None;
+        }
+        if length - best <= tolerance {
+            return (best > 0.0).then_some(best);
+        }
+        let n = v / length;
+        let w = lowest(&n);
+        best = best.max(n.dot(&w));
+        if length - best <= tolerance || length - n.dot(&w) <= 1e-12 * (1.0 + length) {
+            return (best > 0.0).then_some(best);
+        }
+        // a tetrahedron "holding" the origin after the bound proved a gap is a degenerate one
+        // (a repeated support point): the gap stands
+        match simplex.add_and_reduce(w) {
+            Some(next) => v = next,
+            None => return (best > 0.0).then_some(best),
+        }
+    }
+    // not converged within the budget (f32 vertices can make the last steps cycle): the best
+    // lower bound still holds
+    (best > 0.0).then_some(best)
+}
+
 /// A direction (unit, world frame, from the hull toward the other set) that certifies the
 /// hull placed at `hull_pose` (world frame) at least `required` away from another convex
 /// set, with the gap it certifies (m, a lower bound on the distance), (world pose `to`, support points `other_min`, and its parry pose and shape from

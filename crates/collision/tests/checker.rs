@@ -279,7 +279,7 @@ fn padding_and_other_robots_count() {
 
 #[test]
 fn motionbenchmaker_starts_are_free() {
-    let Some(dir) = problems_dir() else { return };
+    let dir = problems_dir();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .flat_map(|scene| std::fs::read_dir(scene.unwrap().path()).unwrap())
@@ -476,4 +476,70 @@ fn rigid_pairs_that_overlap_make_every_state_invalid() {
     let allowed = held(vec!["panda_rightfinger".into()]);
     let mut s = allowed.scratch();
     assert!(allowed.is_valid(&mut s, &ready));
+}
+
+/// `distance` is the clearance of the geometry the verdict is decided on: on random states of
+/// every bundled robot in clutter, with a part attached to the tool, it is negative exactly
+/// when `is_valid` is false, its pair is one `contacts` names, and for a free state it is
+/// never below what the capsules (which contain the hulls) allow.
+#[test]
+fn distance_is_negative_exactly_when_the_state_collides() {
+    for (k, name) in LIBRARY.iter().enumerate() {
+        let g = Arc::new(RobotGeometry::library(name).unwrap());
+        let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
+        let base = Isometry3::translation(0.1, -0.2, 0.0);
+        let mut world = common::cluttered_world(&base, reach, 300 + k as u64);
+        world.set_padding(0.003).unwrap();
+        let checker = Checker::new(g.clone(), base, &world, &[]).unwrap();
+        let mut s = checker.scratch();
+        let mut rng = cella_kinematics::Rng::new(31 + k as u64);
+        let mut q = vec![0.0; g.robot().chain().dof()];
+        let (mut free, mut colliding, mut self_colliding, mut reconciled) = (0, 0, 0, 0);
+        for _ in 0..1500 {
+            g.robot().chain().random_configuration(&mut rng, &mut q);
+            let valid = checker.is_valid(&mut s, &q);
+            let d = checker.distance(&mut s, &q).unwrap();
+            assert_eq!(
+                d.distance < 0.0,
+                !valid,
+                "{name} {q:?}: distance {} ({} - {}), valid {valid}",
+                d.distance,
+                d.a,
+                d.b
+            );
+            // the measurement's sign was overruled by the certified verdict (only within the
+            // certification tolerance, so almost never)
+            reconciled += usize::from(d.distance == 0.0 || d.distance == -f64::EPSILON);
+            let contacts = checker.contacts(&mut s, &q);
+            assert_eq!(contacts.is_empty(), valid, "{name} {q:?}: {contacts:?}");
+            if valid {
+                free += 1;
+                // the capsules contain the hulls: the exact clearance is never below theirs
+                let capsules = checker.capsule_distance(&mut s, &q).unwrap();
+                let margin = cella_collision::exact::EXACT_MARGIN;
+                assert!(
+                    d.distance >= capsules.distance - 0.003 - margin - 1e-9,
+                    "{name} {q:?}: {d:?} capsules {capsules:?}"
+                );
+            } else {
+                colliding += 1;
+                let pair = (d.a.clone(), d.b.clone());
+                assert!(
+                    contacts.contains(&pair),
+                    "{name}: {pair:?} not in {contacts:?}"
+                );
+                let is_link = |n: &str| g.robot().model().link_index(n).is_ok();
+                self_colliding += usize::from(is_link(&d.a) && is_link(&d.b));
+            }
+        }
+        eprintln!(
+            "{name:18} {free} free, {colliding} colliding ({self_colliding} with itself), \
+             {reconciled} signs set by the verdict"
+        );
+        assert!(free > 100 && colliding > 40, "{name}: exercises too little");
+        assert!(
+            reconciled <= 3,
+            "{name}: {reconciled} measurements disagree with the verdict"
+        );
+    }
 }

@@ -475,7 +475,7 @@ fn fast_path_never_calls_an_exactly_colliding_state_free() {
                         )
                 });
             let exact_free = !world_hit && !self_hit;
-            let fast_free = checker.distance(&mut s, &q).unwrap().distance >= 0.0;
+            let fast_free = checker.capsule_distance(&mut s, &q).unwrap().distance >= 0.0;
             let valid = checker.is_valid(&mut s, &q);
             assert!(
                 exact_free || !fast_free,

@@ -59,17 +59,15 @@ fn signed_distance(
     })
 }
 
-fn data() -> Option<PathBuf> {
+/// `../shared/robot-data`: the real meshes. Its absence fails the test (CI provides it).
+fn data() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/robot-data");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIP: {} absent: cannot compare against the real meshes",
-            d.display()
-        );
-        None
-    }
+    assert!(
+        d.is_dir(),
+        "{} is absent: the coverage proof needs the real meshes",
+        d.display()
+    );
+    d
 }
 
 #[test]
@@ -196,7 +194,7 @@ fn surface_of(link: &urdf_rs::Link, dir: &std::path::Path, out: &mut Vec<Point3<
 /// rounded to f32 by parry: 1e-7 relative, far below `SPACING`.)
 #[test]
 fn primitives_cover_every_real_collision_surface() {
-    let Some(data) = data() else { return };
+    let data = data();
     let robots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../robots");
     for (name, dir, file) in ROBOTS {
         let real = urdf_rs::read_file(data.join(dir).join(file)).unwrap();

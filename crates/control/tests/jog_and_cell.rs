@@ -157,7 +157,7 @@ fn clearance(cell: &cella_cell::CellSnapshot, ur: &[f64], kuka: &[f64]) -> f64 {
     .unwrap();
     let mut s = checker.scratch();
     checker
-        .distance(&mut s, ur)
+        .capsule_distance(&mut s, ur)
         .map_or(f64::INFINITY, |p| p.distance)
 }
 

@@ -11,7 +11,7 @@ const TOL: f64 = 1e-9;
 
 #[test]
 fn manufacturer_urdfs_match_pinocchio_reference() {
-    let Some(data) = robot_data() else { return };
+    let data = robot_data();
     let refs = all_references(&data);
     assert!(
         refs.len() >= 9,
@@ -38,7 +38,7 @@ fn manufacturer_urdfs_match_pinocchio_reference() {
 
 #[test]
 fn library_robots_match_pinocchio_reference() {
-    let Some(data) = robot_data() else { return };
+    let data = robot_data();
     for (name, dir, file) in LIBRARY_REFERENCES {
         let robot = library::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = read_fk_reference(&data.join(dir).join(file));
@@ -68,7 +68,7 @@ fn library_robots_match_pinocchio_reference() {
 
 #[test]
 fn all_link_poses_agree_with_chain_fk() {
-    let Some(data) = robot_data() else { return };
+    let data = robot_data();
     for (dir, file) in all_references(&data) {
         let r = read_fk_reference(&file);
         let model = RobotModel::from_urdf_file(&dir.join(&r.urdf)).unwrap();

@@ -78,7 +78,7 @@ fn check_analytic(name: &str, chain: &Chain, solve: SolveFn) {
 
 #[test]
 fn opw_with_published_parameters_on_manufacturer_urdfs() {
-    let Some(data) = robot_data() else { return };
+    let data = robot_data();
     let mut tested = 0;
     for (dir, file) in all_references(&data) {
         let Some(params) = published_opw(&dir) else {
@@ -154,7 +154,7 @@ fn opw_with_published_parameters_on_manufacturer_urdfs() {
 
 #[test]
 fn ur_solver_with_published_dh_on_manufacturer_urdf() {
-    let Some(data) = robot_data() else { return };
+    let data = robot_data();
     let dir = data.join("ur5e");
     let r = read_fk_reference(&dir.join("fk_reference.json"));
     let model = RobotModel::from_urdf_file(&dir.join(&r.urdf)).unwrap();
@@ -205,9 +205,6 @@ fn ur_solver_with_published_dh_on_manufacturer_urdf() {
 
 #[test]
 fn library_analytic_solvers_round_trip() {
-    if robot_data().is_none() {
-        // The library itself is bundled; the data is only needed for the other tests. Go on.
-    }
     for name in library::names() {
         let robot = library::load(name).unwrap();
         if robot.solver().name() == "numerical" {

@@ -46,15 +46,11 @@ pub fn cluttered_world(base: &Isometry3<f64>, reach: f64, seed: u64) -> World {
     w
 }
 
-/// The MotionBenchMaker Panda problems (`../shared/problems/panda-mbm` from the workspace),
-/// or `None`, saying so, when they are absent.
-pub fn problems_dir() -> Option<std::path::PathBuf> {
+/// The MotionBenchMaker Panda problems (`../shared/problems/panda-mbm` from the workspace).
+/// Their absence fails the test (CI provides them).
+pub fn problems_dir() -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/problems/panda-mbm");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/problems/panda-mbm is absent (CI provides it)");
-        None
-    }
+    assert!(dir.is_dir(), "{} is absent", dir.display());
+    dir
 }

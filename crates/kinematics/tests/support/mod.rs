@@ -5,18 +5,15 @@ use cella_kinematics::ik::opw::OpwParameters;
 use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
 use std::path::PathBuf;
 
-/// `../shared/robot-data` next to the workspace, or `None` (with the reason printed).
-pub fn robot_data() -> Option<PathBuf> {
+/// `../shared/robot-data` next to the workspace. Its absence fails the test (CI provides it).
+pub fn robot_data() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/robot-data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: {} not found (the shared robot data is absent on this machine)",
-            dir.display()
-        );
-        None
-    }
+    assert!(
+        dir.is_dir(),
+        "{} is absent: the reference data is needed",
+        dir.display()
+    );
+    dir
 }
 
 /// One FK reference sample.

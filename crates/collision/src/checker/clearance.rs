@@ -1,0 +1,247 @@
+//! The clearance of a state as users read it ([`Checker::distance`], `cella check`, gRPC
+//! `CheckState`): measured on the geometry the verdict is decided on (the convex hulls of
+//! the real meshes where a link has them, capsules for attached objects and links without
+//! hulls), over the pairs the checker checks, minus what each pair must keep. So it is
+//! negative exactly when [`Checker::is_valid`] is false, and its pair is a colliding one.
+
+use super::{CheckScratch, Checker, Proximity, Target, spheres_beyond};
+use crate::exact::{EXACT_MARGIN, hull_distance, hull_support_point, parry_shape, pose_of};
+use crate::shape::segment_segment_distance;
+use nalgebra::Vector3;
+
+/// Accuracy (m) of a measured hull distance.
+const DISTANCE_TOLERANCE: f64 = 1e-6;
+
+/// One checked pair at the placed state: who, and its clearance beyond what it must keep.
+struct PairClearance {
+    /// Capsule index of the first element (a link's first capsule, or an attached object).
+    a: usize,
+    b: Target,
+    value: f64,
+}
+
+impl Checker {
+    /// The smallest clearance of a state over the pairs the checker checks (robot to objects,
+    /// other robots and itself), minus what the pair must keep (the world's padding for
+    /// objects and other robots, and 0.1 mm, [`EXACT_MARGIN`], where the exact layer decides
+    /// on hulls), and the pair that has it (the link or attached object first). Measured on
+    /// the convex hulls of the real meshes where the links have them (within a micrometre;
+    /// penetration depths from parry), on capsules otherwise. Negative exactly when
+    /// [`Checker::is_valid`] is false (within the certification tolerance the sign follows
+    /// the verdict). `None` for bad input (length, NaN) or when nothing is checked.
+    pub fn distance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<Proximity> {
+        if !self.place(s, q) {
+            return None;
+        }
+        let valid = self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s);
+        let mut best: Option<PairClearance> = None;
+        self.visit_clearances(s, f64::INFINITY, |pair| {
+            if best.as_ref().is_none_or(|b| pair.value < b.value) {
+                best = Some(pair);
+            }
+            best.as_ref().map_or(f64::INFINITY, |b| b.value)
+        });
+        let best = best?;
+        // the verdict is the certified one: a measurement within the certification tolerance
+        // of zero does not overrule it
+        let value = match (valid, best.value < 0.0) {
+            (true, true) => 0.0,
+            (false, false) => -f64::EPSILON,
+            _ => best.value,
+        };
+        Some(Proximity {
+            distance: value,
+            a: self.names[best.a].clone(),
+            b: self.target_name(best.b),
+        })
+    }
+
+    /// The colliding pairs of a state, by name (link or attached object, then link, object or
+    /// `<robot>/<link>`), each pair once: the pairs whose clearance ([`Checker::distance`]) is
+    /// negative. Empty for a valid state or bad input.
+    pub fn contacts(&self, s: &mut CheckScratch, q: &[f64]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        if !self.place(s, q)
+            || self.scan(s, |_, _, _| false, false, &mut 0.0)
+            || self.exact_valid(s)
+        {
+            return out;
+        }
+        let mut found = Vec::new();
+        self.visit_clearances(s, 0.0, |pair| {
+            if pair.value < 0.0 {
+                found.push(pair);
+            }
+            0.0
+        });
+        for pair in found {
+            let names = (self.names[pair.a].clone(), self.target_name(pair.b));
+            if !out.contains(&names) {
+                out.push(names);
+            }
+        }
+        if out.is_empty() {
+            // in collision by the certified verdict only (within the certification tolerance):
+            // name the closest pair
+            if let Some(p) = self.distance(s, q) {
+                out.push((p.a, p.b));
+            }
+        }
+        out
+    }
+
+    /// Visits every checked pair of the placed state whose clearance beyond what it must keep
+    /// may be below `bound` (the capsules bound it from below: they contain the hulls), with
+    /// that clearance measured; `visit` returns the bound for the pairs after it.
+    fn visit_clearances(
+        &self,
+        s: &mut CheckScratch,
+        mut bound: f64,
+        mut visit: impl FnMut(PairClearance) -> f64,
+    ) {
+        let caps = self.geometry.capsules();
+        let n = caps.len();
+        let own = self.geometry.robot_capsules();
+        let exact = self.geometry.exact().cloned();
+        let hulls_of = |link: usize| exact.as_ref().map_or(&[][..], |e| e.of(link));
+        for (gi, g) in self.groups.iter().enumerate() {
+            let hulls = hulls_of(g.link);
+            let center = s.centers[gi];
+            for (oi, o) in self.obstacles.iter().enumerate() {
+                if o.ball_gap(&center, g.radius) - self.padding - EXACT_MARGIN >= bound {
+                    continue;
+                }
+                self.place_ends(s, gi);
+                let mut hull_pair_checked = false;
+                for &ci in &g.capsules {
+                    let ci = ci as usize;
+                    if self.allowed[oi * n + ci] {
+                        continue;
+                    }
+                    let (a, b) = &s.ends[ci];
+                    let capsule = o.capsule_clearance(a, b, caps[ci].radius) - self.padding;
+                    // (a hull pair keeps the margin on top: prune with it)
+                    if capsule - EXACT_MARGIN >= bound {
+                        continue;
+                    }
+                    if hulls.is_empty() || ci >= own {
+                        bound = visit(PairClearance {
+                            a: ci,
+                            b: Target::Obstacle(oi),
+                            value: capsule,
+                        });
+                    } else if !hull_pair_checked {
+                        hull_pair_checked = true;
+                        let world = self.link_world(s, g);
+                        let required = self.padding + EXACT_MARGIN;
+                        let (shape, offset) = parry_shape(&o.shape);
+                        let other_pose = pose_of(&(o.placement.isometry() * offset));
+                        let value = hulls
+                            .iter()
+                            .map(|h| {
+                                let start =
+                                    nalgebra::Unit::try_new(o.placement.pos - world.pos, 1e-12)
+                                        .map_or(Vector3::z(), |u| u.into_inner());
+                                let other_min = |d: &Vector3<f64>| {
+                                    crate::exact::shape_min_point(&o.shape, &o.placement, d)
+                                };
+                                hull_distance(h, &world, start, other_min, DISTANCE_TOLERANCE)
+                                    .unwrap_or_else(|| {
+                                        depth(
+                                            &pose_of(&world.isometry()),
+                                            h.shape(),
+                                            &other_pose,
+                                            &shape,
+                                        )
+                                    })
+                            })
+                            .fold(f64::INFINITY, f64::min)
+                            - required;
+                        bound = visit(PairClearance {
+                            a: g.capsules[0] as usize,
+                            b: Target::Obstacle(oi),
+                            value,
+                        });
+                    }
+                }
+            }
+        }
+        for pair in &self.self_groups {
+            let (ga, gb) = (&self.groups[pair.a], &self.groups[pair.b]);
+            if spheres_beyond(
+                &s.centers[pair.a],
+                &s.centers[pair.b],
+                ga.radius + gb.radius + EXACT_MARGIN + bound.max(0.0),
+            ) {
+                continue;
+            }
+            self.place_ends(s, pair.a);
+            self.place_ends(s, pair.b);
+            let (ha, hb) = (hulls_of(ga.link), hulls_of(gb.link));
+            let hulls_cover = !ha.is_empty() && !hb.is_empty();
+            let mut hull_pair_checked = false;
+            for &(i, j) in &pair.pairs {
+                let (i, j) = (i as usize, j as usize);
+                let capsule = segment_segment_distance(
+                    &s.ends[i].0,
+                    &s.ends[i].1,
+                    &s.ends[j].0,
+                    &s.ends[j].1,
+                ) - caps[i].radius
+                    - caps[j].radius;
+                // (a hull pair keeps the margin on top: prune with it)
+                if capsule - EXACT_MARGIN >= bound {
+                    continue;
+                }
+                if !hulls_cover || i >= own || j >= own {
+                    bound = visit(PairClearance {
+                        a: i,
+                        b: Target::Capsule(j),
+                        value: capsule,
+                    });
+                } else if !hull_pair_checked {
+                    hull_pair_checked = true;
+                    let (wa, wb) = (self.link_world(s, ga), self.link_world(s, gb));
+                    let value = ha
+                        .iter()
+                        .flat_map(|x| hb.iter().map(move |y| (x, y)))
+                        .map(|(x, y)| {
+                            let start = nalgebra::Unit::try_new(wb.pos - wa.pos, 1e-12)
+                                .map_or(Vector3::z(), |u| u.into_inner());
+                            let other_min = |d: &Vector3<f64>| hull_support_point(y, &wb, &(-d));
+                            hull_distance(x, &wa, start, other_min, DISTANCE_TOLERANCE)
+                                .unwrap_or_else(|| {
+                                    depth(
+                                        &pose_of(&wa.isometry()),
+                                        x.shape(),
+                                        &pose_of(&wb.isometry()),
+                                        y.shape(),
+                                    )
+                                })
+                        })
+                        .fold(f64::INFINITY, f64::min)
+                        - EXACT_MARGIN;
+                    bound = visit(PairClearance {
+                        a: ga.capsules[0] as usize,
+                        b: Target::Capsule(gb.capsules[0] as usize),
+                        value,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The signed distance (m) of two overlapping or touching shapes: minus parry's penetration
+/// depth, and never above zero.
+fn depth(
+    p1: &parry3d::math::Pose,
+    s1: &parry3d::shape::SharedShape,
+    p2: &parry3d::math::Pose,
+    s2: &parry3d::shape::SharedShape,
+) -> f64 {
+    parry3d::query::contact(p1, s1.as_ref(), p2, s2.as_ref(), 0.0)
+        .ok()
+        .flatten()
+        .map_or(0.0, |c| f64::from(c.dist).min(0.0))
+}
