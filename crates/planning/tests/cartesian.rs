@@ -201,7 +201,9 @@ fn circ_by_its_centre_stays_on_the_circle() {
 
 #[test]
 fn lin_through_the_shoulder_singularity_is_refused_with_where() {
-    let (geometry, checker, limits) = setup("kuka_kr6_r700", vec![]);
+    // (the FANUC: the KUKA KR6's forearm hull meets its link 2 hull on this line before the
+    // singularity, the Staubli's wrist hulls meet each other)
+    let (geometry, checker, limits) = setup("fanuc_lrmate200id", vec![]);
     let robot = geometry.robot();
     // the tool as at home (flange pointing down), TCP in front of the base; the line passes
     // over the base axis, where the wrist centre (straight above the TCP) crosses axis 1
