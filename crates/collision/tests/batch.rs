@@ -26,7 +26,9 @@ fn reach(g: &RobotGeometry) -> f64 {
     g.lever_arms().iter().copied().fold(0.0, f64::max)
 }
 
-fn compare(checker: &Checker, states: usize, seed: u64, label: &str) {
+/// Compares the batch and scalar verdicts on `states` random states; returns how many
+/// states the f32 filter alone cleared.
+fn compare(checker: &Checker, states: usize, seed: u64, label: &str) -> usize {
     let chain = checker.geometry().robot().chain();
     let dof = chain.dof();
     let mut rng = Rng::new(seed);
@@ -58,10 +60,8 @@ fn compare(checker: &Checker, states: usize, seed: u64, label: &str) {
         "{label:28} {states} states: {valid} valid, {cleared} cleared by the f32 filter ({:.1} % of valid)",
         100.0 * cleared as f64 / valid.max(1) as f64
     );
-    assert!(
-        valid > 0 && cleared > 0,
-        "{label}: the test exercises nothing"
-    );
+    assert!(valid > 0, "{label}: the test exercises nothing");
+    cleared
 }
 
 #[test]
@@ -70,6 +70,7 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4000);
+    let mut cleared_by_filter = 0;
     for (k, name) in LIBRARY.iter().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let base = Isometry3::from_parts(
@@ -87,8 +88,11 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
             joints: home,
         };
         let checker = Checker::new(g, base, &world, &[other]).unwrap();
-        compare(&checker, n, 7 + k as u64, name);
+        // (the KUKA KR6's capsules of link pairs checked on the real hulls overlap in every
+        // state: its filter clears none, the scalar path decides all)
+        cleared_by_filter += compare(&checker, n, 7 + k as u64, name);
     }
+    assert!(cleared_by_filter > 0, "the f32 filter cleared no state");
 }
 
 #[test]
@@ -97,7 +101,8 @@ fn batch_matches_scalar_on_motionbenchmaker_scenes() {
     for scene in ["bookshelf_small", "box", "cage", "table_pick"] {
         let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
         let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-        compare(&checker, 2000, 3, scene);
+        let cleared = compare(&checker, 2000, 3, scene);
+        assert!(cleared > 0, "{scene}: the f32 filter cleared no state");
         // the problem's own states, including the colliding cage goals
         let mut qs = p.start.clone();
         for g in &p.goals {
