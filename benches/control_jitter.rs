@@ -115,6 +115,7 @@ fn main() {
                         robot_id: "ur5e".into(),
                         trajectory: p.trajectory,
                         world_version: p.world_version,
+                        ..Default::default()
                     })
                     .await
                     .is_ok()

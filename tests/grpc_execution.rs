@@ -59,6 +59,7 @@ async fn execute(c: &mut Client, robot: &str, plan: pb::PlanResponse) -> u64 {
         robot_id: robot.into(),
         trajectory: plan.trajectory,
         world_version: plan.world_version,
+        ..Default::default()
     })
     .await
     .unwrap()
@@ -94,6 +95,7 @@ async fn plan_execute_and_stream_until_completed() {
             robot_id: "kuka".into(),
             trajectory: plan.trajectory.clone(),
             world_version: plan.world_version,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -139,6 +141,7 @@ async fn plan_execute_and_stream_until_completed() {
             robot_id: "kuka".into(),
             trajectory: plan.trajectory,
             world_version: plan.world_version,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -176,6 +179,7 @@ async fn a_plan_made_before_a_world_edit_that_now_collides_is_refused() {
             robot_id: "kuka".into(),
             trajectory: plan.trajectory,
             world_version: plan.world_version,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -221,6 +225,7 @@ async fn stop_ends_the_motion_at_rest_and_a_stalled_subscriber_delays_nothing() 
     c.stop(pb::StopRequest {
         robot_id: String::new(),
         immediate: false,
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -329,6 +334,7 @@ async fn bad_execution_requests_get_proper_codes() {
                 }],
             }),
             world_version: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -9,6 +9,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use tokio_stream::StreamExt;
 
+/// Lease of the executions `cella exec` starts, s: the robot stops this long after the
+/// command dies (it renews the lease four times per period while it watches).
+const LEASE_S: f64 = 1.0;
+
 /// Arguments of `cella exec`.
 #[derive(Debug, clap::Args)]
 pub struct ExecArgs {
@@ -201,6 +205,9 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
                 robot_id: a.robot.clone(),
                 trajectory: Some(trajectory),
                 world_version,
+                request_id: String::new(),
+                // bound to this process: if it dies, the robot stops within the lease
+                lease: LEASE_S,
             })
             .await
             .map_err(status)?
@@ -220,11 +227,22 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
         let mut stops = 0;
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
+        let mut heartbeat = tokio::time::interval(std::time::Duration::from_secs_f64(LEASE_S / 4.0));
         let s = loop {
             tokio::select! {
+                _ = heartbeat.tick() => {
+                    // a refused heartbeat means the motion ended: its state says how
+                    let _ = c
+                        .heartbeat(pb::HeartbeatRequest { robot_id: a.robot.clone(), execution_id: id })
+                        .await;
+                }
                 _ = &mut ctrl_c => {
                     stops += 1;
-                    c.stop(pb::StopRequest { robot_id: a.robot.clone(), immediate: stops > 1 })
+                    c.stop(pb::StopRequest {
+                        robot_id: a.robot.clone(),
+                        immediate: stops > 1,
+                        reason: "Ctrl-C in `cella exec`".into(),
+                    })
                         .await
                         .map_err(status)?;
                     eprintln!("\nstop sent{}", if stops > 1 { " (immediate)" } else { "" });
@@ -262,12 +280,21 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
                 "trajectory_time": s.trajectory_time,
                 "duration": s.trajectory_duration,
                 "positions": s.positions,
+                "stop_reason": s.stop_reason,
             }));
         } else {
             eprintln!();
             line(format!(
-                "{}: execution {id} {outcome} at {:.3} of {:.3} s, joints {:?}",
-                a.robot, s.trajectory_time, s.trajectory_duration, s.positions
+                "{}: execution {id} {outcome} at {:.3} of {:.3} s, joints {:?}{}",
+                a.robot,
+                s.trajectory_time,
+                s.trajectory_duration,
+                s.positions,
+                if s.stop_reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", s.stop_reason)
+                }
             ));
         }
         if outcome == "faulted" {

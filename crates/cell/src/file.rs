@@ -75,6 +75,19 @@ pub struct FileObject {
     pub length: Option<f64>,
     /// Pose of the object centre in the world frame.
     pub pose: FilePose,
+    /// Robot links allowed to touch it (a fixture a robot's tool rests on).
+    #[serde(default)]
+    pub allowed_contacts: Vec<FileContact>,
+}
+
+/// A robot link allowed to touch an object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileContact {
+    /// Robot id.
+    pub robot: String,
+    /// Link name of that robot.
+    pub link: String,
 }
 
 /// A parsed cell file.
@@ -173,6 +186,7 @@ impl CellFile {
                 geometry: Arc::new(geometry),
                 base: r.base.isometry(&format!("{field}.base"))?,
                 joints,
+                mounted_on: r.mounted_on.clone(),
             });
         }
         let mut world = World::new();
@@ -190,14 +204,36 @@ impl CellFile {
                 })
                 .map_err(|e| CellError::File(format!("{field}: {e}")))?;
         }
-        for (r, file_robot) in robots.iter().zip(&self.robots) {
-            let Some(object) = &file_robot.mounted_on else {
-                continue;
-            };
-            for link in static_links(&r.geometry) {
+        for (i, o) in self.objects.iter().enumerate() {
+            for (k, c) in o.allowed_contacts.iter().enumerate() {
+                let field = format!("objects[{i}] ('{}').allowed_contacts[{k}]", o.name);
+                let robot = robots.iter().find(|r| r.id == c.robot).ok_or_else(|| {
+                    CellError::File(format!("{field}.robot: no robot '{}'", c.robot))
+                })?;
+                robot
+                    .geometry
+                    .robot()
+                    .model()
+                    .link_index(&c.link)
+                    .map_err(|_| {
+                        CellError::File(format!(
+                            "{field}.link: robot '{}' has no link '{}'",
+                            c.robot, c.link
+                        ))
+                    })?;
                 world
-                    .allow_contact(object, &link)
-                    .map_err(|e| CellError::File(format!("robots ('{}').mounted_on: {e}", r.id)))?;
+                    .allow_contact_for(&o.name, &c.robot, &c.link)
+                    .map_err(|e| CellError::File(format!("{field}: {e}")))?;
+            }
+        }
+        for r in &robots {
+            if let Some(object) = &r.mounted_on
+                && !world.objects().iter().any(|o| &o.name == object)
+            {
+                return Err(CellError::File(format!(
+                    "robots ('{}').mounted_on: no object '{object}' in the cell",
+                    r.id
+                )));
             }
         }
         Ok(Arc::new(CellSnapshot {
@@ -209,7 +245,7 @@ impl CellFile {
 }
 
 /// Links with collision geometry that no group joint moves (the base).
-fn static_links(geometry: &RobotGeometry) -> Vec<String> {
+pub(crate) fn static_links(geometry: &RobotGeometry) -> Vec<String> {
     let robot = geometry.robot();
     let model = robot.model();
     let group: Vec<usize> = robot

@@ -10,7 +10,8 @@ mod file;
 pub use file::{CellFile, DEMO_CELL};
 
 use cella_collision::{
-    Checker, CompositeChecker, RobotGeometry, Shape, StaticRobot, World, WorldObject,
+    AttachedObject, Checker, CompositeChecker, RobotGeometry, Shape, StaticRobot, World,
+    WorldObject,
 };
 use nalgebra::Isometry3;
 use std::sync::Arc;
@@ -85,6 +86,17 @@ pub struct CellRobot {
     pub joints: Vec<f64>,
     /// Control loop period of its executor, ms (one of [`CONTROL_PERIODS_MS`]).
     pub control_period_ms: u32,
+    /// The object it stands on: its links that no joint moves ([`CellRobot::static_links`])
+    /// may touch an object of this name whenever the world has one (removing and re-adding
+    /// the table keeps the mounting).
+    pub mounted_on: Option<String>,
+}
+
+impl CellRobot {
+    /// Its links with collision geometry that no joint of its group moves (the base).
+    pub fn static_links(&self) -> Vec<String> {
+        file::static_links(&self.geometry)
+    }
 }
 
 /// An immutable, versioned state of the cell.
@@ -110,16 +122,46 @@ impl CellSnapshot {
             })
     }
 
-    /// A collision checker for robot `id`, the other robots held at their current joints.
+    /// The world as robot `id` sees its own body: every object, the parts it carries (not the
+    /// other robots'), the contacts allowed to its links, and its mounting.
+    pub fn world_for(&self, id: &str) -> Result<World> {
+        let robot = self.robot(id)?;
+        let mut world = self.world.view_for(id);
+        if let Some(object) = &robot.mounted_on
+            && world.objects().iter().any(|o| &o.name == object)
+        {
+            for link in robot.static_links() {
+                world.allow_contact_for(object, id, &link)?;
+            }
+        }
+        Ok(world)
+    }
+
+    /// A collision checker for robot `id`, the other robots (with what they carry) held at
+    /// their current joints.
     pub fn checker(&self, id: &str) -> Result<Checker> {
         let robot = self.robot(id)?;
         let others = self.robots_except(&[id]);
         Ok(Checker::new(
             robot.geometry.clone(),
             robot.base,
-            &self.world,
+            &self.world_for(id)?,
             &others,
         )?)
+    }
+
+    /// Robot `id` as an obstacle for the others: at `joints`, grown by `margin` (m), with the
+    /// parts it carries.
+    pub fn as_obstacle(&self, id: &str, joints: Vec<f64>, margin: f64) -> Result<StaticRobot> {
+        let r = self.robot(id)?;
+        Ok(StaticRobot {
+            name: r.id.clone(),
+            geometry: r.geometry.clone(),
+            base: r.base,
+            joints,
+            margin,
+            attached: self.world.attached_to(id).cloned().collect(),
+        })
     }
 
     /// The robots not in `ids`, as static obstacles at their current joints.
@@ -127,12 +169,7 @@ impl CellSnapshot {
         self.robots
             .iter()
             .filter(|r| !ids.contains(&r.id.as_str()))
-            .map(|r| StaticRobot {
-                name: r.id.clone(),
-                geometry: r.geometry.clone(),
-                base: r.base,
-                joints: r.joints.clone(),
-            })
+            .filter_map(|r| self.as_obstacle(&r.id, r.joints.clone(), 0.0).ok())
             .collect()
     }
 
@@ -144,7 +181,12 @@ impl CellSnapshot {
         let mut members = Vec::with_capacity(ids.len());
         for id in ids {
             let robot = self.robot(id)?;
-            let checker = Checker::new(robot.geometry.clone(), robot.base, &self.world, &others)?;
+            let checker = Checker::new(
+                robot.geometry.clone(),
+                robot.base,
+                &self.world_for(id)?,
+                &others,
+            )?;
             members.push(((*id).to_owned(), checker));
         }
         Ok(CompositeChecker::new(members)?)
@@ -181,11 +223,40 @@ impl CellSnapshot {
 
     /// A new snapshot with `object` added.
     pub fn with_object(&self, object: WorldObject) -> Result<Arc<Self>> {
+        self.with_object_allowing(object, &[])
+    }
+
+    /// A new snapshot with `object` added, allowed to touch the links `allowed` names as
+    /// (robot id, link) (a fixture a robot's base stands on, a part resting in a gripper).
+    /// Every robot and link must exist; nothing changes otherwise.
+    pub fn with_object_allowing(
+        &self,
+        object: WorldObject,
+        allowed: &[(String, String)],
+    ) -> Result<Arc<Self>> {
         if self.world.objects().len() + self.world.attached().len() >= MAX_OBJECTS {
             return Err(CellError::WorldFull { max: MAX_OBJECTS });
         }
+        for (i, (robot, link)) in allowed.iter().enumerate() {
+            let r = self.robot(robot).map_err(|_| CellError::Invalid {
+                field: format!("allowed_contacts[{i}].robot_id"),
+                reason: format!("no robot '{robot}' in the cell"),
+            })?;
+            r.geometry
+                .robot()
+                .model()
+                .link_index(link)
+                .map_err(|_| CellError::Invalid {
+                    field: format!("allowed_contacts[{i}].link"),
+                    reason: format!("robot '{robot}' has no link '{link}'"),
+                })?;
+        }
+        let name = object.name.clone();
         let mut world = self.world.clone();
         world.add(object)?;
+        for (robot, link) in allowed {
+            world.allow_contact_for(&name, robot, link)?;
+        }
         Ok(self.next(world))
     }
 
@@ -220,7 +291,7 @@ impl CellSnapshot {
             })?;
         }
         let mut world = self.world.clone();
-        world.attach(name, link, &pose, touch_links)?;
+        world.attach_to_robot(name, robot_id, link, &pose, touch_links)?;
         Ok(self.next(world))
     }
 
@@ -235,18 +306,27 @@ impl CellSnapshot {
                 kind: "object",
                 name: name.to_owned(),
             })?;
-        let owner = self
-            .robots
+        let owner = self.owner(att)?;
+        let pose = self.link_pose(&owner.id, &att.link)?;
+        let mut world = self.world.clone();
+        world.detach(name, &pose)?;
+        Ok(self.next(world))
+    }
+}
+
+impl CellSnapshot {
+    /// The robot carrying `att`.
+    pub fn owner(&self, att: &AttachedObject) -> Result<&CellRobot> {
+        if !att.robot.is_empty() {
+            return self.robot(&att.robot);
+        }
+        self.robots
             .iter()
             .find(|r| r.geometry.robot().model().link_index(&att.link).is_ok())
             .ok_or_else(|| CellError::NotFound {
                 kind: "link",
                 name: att.link.clone(),
-            })?;
-        let pose = self.link_pose(&owner.id, &att.link)?;
-        let mut world = self.world.clone();
-        world.detach(name, &pose)?;
-        Ok(self.next(world))
+            })
     }
 }
 

@@ -103,6 +103,30 @@ pub struct StaticRobot {
     pub base: Isometry3<f64>,
     /// Its group joint values.
     pub joints: Vec<f64>,
+    /// Grown by this much in every direction, m (a robot that may move a little from
+    /// `joints`: what it reaches, as a bound on how far any point of it can get).
+    pub margin: f64,
+    /// The objects it carries (their `link` is one of its links).
+    pub attached: Vec<crate::world::AttachedObject>,
+}
+
+impl StaticRobot {
+    /// `geometry` at `base` (world frame) and `joints`, nothing carried, no margin.
+    pub fn at(
+        name: impl Into<String>,
+        geometry: Arc<RobotGeometry>,
+        base: Isometry3<f64>,
+        joints: Vec<f64>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            geometry,
+            base,
+            joints,
+            margin: 0.0,
+            attached: Vec::new(),
+        }
+    }
 }
 
 /// The closest pair of a state and its clearance.
@@ -436,11 +460,37 @@ impl Checker {
             robot.model_state(&other.joints, &mut full)?;
             scratch_poses.resize(model.links().len(), Isometry3::identity());
             model.link_poses(&full, &mut scratch_poses)?;
+            if !(other.margin.is_finite() && other.margin >= 0.0) {
+                return Err(CollisionError::BadGeometry {
+                    what: format!("robot '{}'", other.name),
+                    reason: format!("margin {} is not a finite distance >= 0", other.margin),
+                });
+            }
             for (i, c) in other.geometry.capsules().iter().enumerate() {
                 let t = other.base * scratch_poses[c.link];
-                let (shape, pose) = capsule_shape(&(t * c.a), &(t * c.b), c.radius);
+                let (shape, pose) = capsule_shape(&(t * c.a), &(t * c.b), c.radius + other.margin);
                 obstacles.push(obstacle(
                     format!("{}/{}", other.name, other.geometry.capsule_link_name(i)),
+                    shape,
+                    &pose,
+                ));
+            }
+            for att in &other.attached {
+                let link = model.link_index(&att.link)?;
+                let t = other.base * scratch_poses[link] * att.pose_in_link;
+                let points: Vec<Point3<f64>> = shape_corner_points(&att.shape)
+                    .iter()
+                    .map(|p| t * p)
+                    .collect();
+                let (a, b, r) =
+                    bounding_capsule(&points).ok_or_else(|| CollisionError::BadGeometry {
+                        what: format!("attached object '{}'", att.name),
+                        reason: "degenerate shape".into(),
+                    })?;
+                let r = r + round_extra(&att.shape) + other.margin;
+                let (shape, pose) = capsule_shape(&a, &b, r);
+                obstacles.push(obstacle(
+                    format!("{}/{}", other.name, att.name),
                     shape,
                     &pose,
                 ));
@@ -449,10 +499,10 @@ impl Checker {
         let n = geometry.capsules().len();
         let mut allowed = vec![false; obstacles.len() * n];
         for (o, obstacle) in obstacles.iter().enumerate() {
-            for (object, link) in world.allowed_contacts() {
-                if *object == obstacle.name {
+            for contact in world.allowed_contacts() {
+                if contact.object == obstacle.name {
                     for (c, name) in names.iter().enumerate() {
-                        if name == link {
+                        if *name == contact.link {
                             allowed[o * n + c] = true;
                         }
                     }

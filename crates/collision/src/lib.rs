@@ -27,4 +27,4 @@ pub use composite::{CompositeChecker, CompositeScratch};
 pub use error::{CollisionError, Result};
 pub use robot_geometry::{LinkCapsule, MeshSource, RobotGeometry};
 pub use shape::Shape;
-pub use world::{AttachedObject, World, WorldObject};
+pub use world::{AllowedContact, AttachedObject, World, WorldObject};

@@ -23,6 +23,9 @@ pub struct AttachedObject {
     pub name: String,
     /// Geometry in the object frame.
     pub shape: Shape,
+    /// Id of the robot carrying it in a cell of several robots (empty: the robot that has
+    /// `link`, for a world with one robot).
+    pub robot: String,
     /// Link it is attached to.
     pub link: String,
     /// Pose of the object frame in the link frame.
@@ -31,12 +34,24 @@ pub struct AttachedObject {
     pub touch_links: Vec<String>,
 }
 
+/// An object allowed to touch a robot link (a robot's base on the table it stands on, a part
+/// resting in an open gripper).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedContact {
+    /// Object name.
+    pub object: String,
+    /// Robot id (empty: any robot with a link of that name, for a world with one robot).
+    pub robot: String,
+    /// Link name.
+    pub link: String,
+}
+
 /// The world: objects, attachments, allowed object/link contacts and padding.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct World {
     objects: Vec<WorldObject>,
     attached: Vec<AttachedObject>,
-    allowed: Vec<(String, String)>,
+    allowed: Vec<AllowedContact>,
     padding: f64,
 }
 
@@ -90,9 +105,48 @@ impl World {
         &self.attached
     }
 
-    /// (object, link) pairs allowed to touch.
-    pub fn allowed_contacts(&self) -> &[(String, String)] {
+    /// Objects allowed to touch links.
+    pub fn allowed_contacts(&self) -> &[AllowedContact] {
         &self.allowed
+    }
+
+    /// The world as robot `robot` sees its own body: every object, only the attachments it
+    /// carries and the contacts allowed to its links (entries without a robot apply to every
+    /// robot). Another robot's attachments belong to that robot (see
+    /// [`crate::StaticRobot::attached`]).
+    pub fn view_for(&self, robot: &str) -> World {
+        let mine = |r: &str| r.is_empty() || r == robot;
+        World {
+            objects: self.objects.clone(),
+            attached: self
+                .attached
+                .iter()
+                .filter(|a| mine(&a.robot))
+                .cloned()
+                .collect(),
+            allowed: self
+                .allowed
+                .iter()
+                .filter(|a| mine(&a.robot))
+                .cloned()
+                .collect(),
+            padding: self.padding,
+        }
+    }
+
+    /// This world without its static objects (attachments, padding kept).
+    pub fn without_objects(&self) -> World {
+        World {
+            objects: Vec::new(),
+            attached: self.attached.clone(),
+            allowed: Vec::new(),
+            padding: self.padding,
+        }
+    }
+
+    /// The attachments carried by robot `robot` (entries without a robot excluded).
+    pub fn attached_to(&self, robot: &str) -> impl Iterator<Item = &AttachedObject> {
+        self.attached.iter().filter(move |a| a.robot == robot)
     }
 
     fn name_taken(&self, name: &str) -> bool {
@@ -138,7 +192,7 @@ impl World {
         let before = self.objects.len() + self.attached.len();
         self.objects.retain(|o| o.name != name);
         self.attached.retain(|o| o.name != name);
-        self.allowed.retain(|(o, _)| o != name);
+        self.allowed.retain(|a| a.object != name);
         if self.objects.len() + self.attached.len() == before {
             return Err(self.unknown(name));
         }
@@ -164,6 +218,18 @@ impl World {
         link_pose: &Isometry3<f64>,
         touch_links: Vec<String>,
     ) -> Result<()> {
+        self.attach_to_robot(name, "", link, link_pose, touch_links)
+    }
+
+    /// [`World::attach`] to `link` of robot `robot` in a cell of several robots.
+    pub fn attach_to_robot(
+        &mut self,
+        name: &str,
+        robot: &str,
+        link: &str,
+        link_pose: &Isometry3<f64>,
+        touch_links: Vec<String>,
+    ) -> Result<()> {
         check_pose("link pose", link_pose)?;
         let Some(i) = self.objects.iter().position(|o| o.name == name) else {
             return Err(self.unknown(name));
@@ -172,6 +238,7 @@ impl World {
         self.attached.push(AttachedObject {
             name: o.name,
             shape: o.shape,
+            robot: robot.to_owned(),
             link: link.to_owned(),
             pose_in_link: link_pose.inverse() * o.pose,
             touch_links,
@@ -196,10 +263,22 @@ impl World {
 
     /// Allows a world object to touch a robot link (a part resting in an open gripper).
     pub fn allow_contact(&mut self, object: &str, link: &str) -> Result<()> {
+        self.allow_contact_for(object, "", link)
+    }
+
+    /// Allows a world object to touch `link` of robot `robot` (empty: any robot).
+    pub fn allow_contact_for(&mut self, object: &str, robot: &str, link: &str) -> Result<()> {
         if !self.name_taken(object) {
             return Err(self.unknown(object));
         }
-        self.allowed.push((object.to_owned(), link.to_owned()));
+        let contact = AllowedContact {
+            object: object.to_owned(),
+            robot: robot.to_owned(),
+            link: link.to_owned(),
+        };
+        if !self.allowed.contains(&contact) {
+            self.allowed.push(contact);
+        }
         Ok(())
     }
 }

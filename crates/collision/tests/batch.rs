@@ -81,12 +81,12 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
         world.set_padding(0.01).unwrap();
         // a second robot of the same kind, 1.5 reach away, as static geometry
         let home = g.robot().named_pose("home").unwrap().to_vec();
-        let other = StaticRobot {
-            name: "twin".into(),
-            geometry: g.clone(),
-            base: Isometry3::translation(1.5 * reach(&g), 0.0, 0.0),
-            joints: home,
-        };
+        let other = StaticRobot::at(
+            "twin",
+            g.clone(),
+            Isometry3::translation(1.5 * reach(&g), 0.0, 0.0),
+            home,
+        );
         let checker = Checker::new(g, base, &world, &[other]).unwrap();
         // (the KUKA KR6's capsules of link pairs checked on the real hulls overlap in every
         // state: its filter clears none, the scalar path decides all)

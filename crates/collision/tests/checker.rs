@@ -225,12 +225,12 @@ fn padding_and_other_robots_count() {
     assert!(free.is_valid(&mut s, &home));
     // a twin robot 0.3 m away collides; 3 m away it does not
     for (dx, valid) in [(0.3, false), (3.0, true)] {
-        let other = StaticRobot {
-            name: "twin".into(),
-            geometry: g.clone(),
-            base: Isometry3::translation(dx, 0.0, 0.0),
-            joints: home.clone(),
-        };
+        let other = StaticRobot::at(
+            "twin",
+            g.clone(),
+            Isometry3::translation(dx, 0.0, 0.0),
+            home.clone(),
+        );
         let c = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[other]).unwrap();
         let mut s = c.scratch();
         assert_eq!(c.is_valid(&mut s, &home), valid, "twin at {dx} m");

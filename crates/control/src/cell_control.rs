@@ -1,17 +1,35 @@
-//! Every robot of a cell under control: one executor per robot, executions checked against
-//! the current world and the other robots' motions, and the checkers the planner uses so that
-//! a new plan for one robot avoids where the others are and where they are still going.
+//! The cell's safety authority: every robot of a cell under control (one executor each), the
+//! cell's world, and every admission decided against what each robot has reserved.
+//!
+//! A robot's **reservation** is every state it may occupy from now on without a new
+//! admission, as obstacles for the others ([`CellControl::reservation`]):
+//! - at rest or faulted: where it is;
+//! - executing (moving, held, pausing, paused, stopping): the rest of its path (every stop,
+//!   pause and override change stays on the path);
+//! - jogging: where it is and where it would brake to (a jog brakes along a straight line in
+//!   joint space); its guard is updated before anyone else's motion is admitted, so it brakes
+//!   rather than enter another robot's new reservation.
+//!
+//! Path samples are kept every [`ControlOptions::sweep_step`] of robot motion and grown by half
+//! of it, so the reservation contains the continuous motion. Every admission (Execute, Jog,
+//! attach, detach, world edits) takes one lock, reads the live cell and decides against all
+//! reservations at once: no two admissions see the same snapshot. A world edit that puts the
+//! rest of a motion in collision stops it along its path as fast as its limits allow; every
+//! stop is logged with its reason ([`EventLog`]).
 
 use crate::driver::{Driver, SimDriver};
 use crate::error::{ControlError, Result};
+use crate::events::{EventLog, StopCause, StopEvent};
 use crate::executor::{Executor, ExecutorConfig, JogCommand, StopKind};
+use crate::jog::Jog;
 use crate::path::ExecTrajectory;
-use cella_cell::CellSnapshot;
+use crate::state::Status;
+use cella_cell::{CellError, CellSnapshot};
 use cella_collision::{Checker, RobotGeometry, StaticRobot};
 use cella_trajectory::{Limits, SampledTrajectory};
 use nalgebra::Isometry3;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
 /// Settings of a cell's executors.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +40,8 @@ pub struct ControlOptions {
     pub sim_lag: f64,
     /// Ask for real-time scheduling of the loop threads (see [`ExecutorConfig::realtime`]).
     pub realtime: bool,
-    /// A moving robot is represented, for the others, by its remaining path sampled so that
-    /// no point of it moves more than this between two samples, m.
+    /// A reserved motion is represented, for the others, by states sampled so that no point
+    /// of the robot travels more than this between two of them, each grown by half of it, m.
     pub sweep_step: f64,
 }
 
@@ -38,6 +56,38 @@ impl Default for ControlOptions {
     }
 }
 
+/// Options of an execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExecuteOptions {
+    /// The world version the trajectory was planned against (named in a refusal when the
+    /// world changed since).
+    pub planned_version: Option<u64>,
+    /// Bind the execution to its client: unless [`CellControl::heartbeat`] renews it within
+    /// this time, the robot stops (category 2, along its path). `None`: the execution runs to
+    /// its end unless stopped.
+    pub lease: Option<Duration>,
+}
+
+/// What kind of world edit is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    /// Objects added, moved or removed: the world as it is. Motions it puts in collision are
+    /// stopped.
+    Objects,
+    /// A part attached or detached: refused when it would put a reserved motion (the
+    /// carrier's or another robot's) in collision.
+    Attachment,
+}
+
+/// A world edit's result: the new cell and the robots it stopped.
+#[derive(Debug, Clone)]
+pub struct EditOutcome {
+    /// The cell after the edit.
+    pub cell: Arc<CellSnapshot>,
+    /// The stops the edit caused (empty when nothing was in the way).
+    pub stopped: Vec<StopEvent>,
+}
+
 struct Controlled {
     id: String,
     geometry: Arc<RobotGeometry>,
@@ -46,12 +96,22 @@ struct Controlled {
     executor: Executor,
 }
 
-/// The executors of a cell's robots.
+struct Lease {
+    robot: String,
+    execution: u64,
+    period: Duration,
+    expires: Instant,
+}
+
+/// Every robot of a cell under control, and the cell's world.
 pub struct CellControl {
     robots: Vec<Controlled>,
     options: ControlOptions,
-    /// Executions start one at a time, so each is checked against the others' motions.
-    starting: Mutex<()>,
+    cell: RwLock<Arc<CellSnapshot>>,
+    /// Every admission holds it while it decides and starts.
+    admission: Mutex<()>,
+    leases: Mutex<Vec<Lease>>,
+    events: EventLog,
 }
 
 impl std::fmt::Debug for CellControl {
@@ -117,7 +177,10 @@ impl CellControl {
         Ok(Self {
             robots,
             options,
-            starting: Mutex::new(()),
+            cell: RwLock::new(Arc::new(cell.clone())),
+            admission: Mutex::new(()),
+            leases: Mutex::new(Vec::new()),
+            events: EventLog::default(),
         })
     }
 
@@ -128,6 +191,10 @@ impl CellControl {
             .ok_or_else(|| ControlError::UnknownRobot(id.to_owned()))
     }
 
+    fn admit(&self) -> MutexGuard<'_, ()> {
+        self.admission.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The executor of robot `id`.
     pub fn executor(&self, id: &str) -> Result<&Executor> {
         Ok(&self.controlled(id)?.executor)
@@ -136,6 +203,22 @@ impl CellControl {
     /// Robot ids, in cell order.
     pub fn robot_ids(&self) -> impl Iterator<Item = &str> {
         self.robots.iter().map(|r| r.id.as_str())
+    }
+
+    /// The stop log.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The current cell (the robots' joints as of its last edit; see
+    /// [`CellControl::live_snapshot`]).
+    pub fn snapshot(&self) -> Arc<CellSnapshot> {
+        self.cell.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current cell with every robot where its executor has it now.
+    pub fn live_snapshot(&self) -> Arc<CellSnapshot> {
+        Arc::new(self.live(&self.snapshot()))
     }
 
     /// `cell` with every robot's joints replaced by where its executor has it now.
@@ -149,70 +232,154 @@ impl CellControl {
         out
     }
 
-    /// The other robots of `id` as obstacles: each at its current joints, plus, while it
-    /// executes, its remaining path sampled every [`ControlOptions::sweep_step`] of motion.
-    pub fn obstacles_for(&self, id: &str) -> Result<Vec<StaticRobot>> {
-        self.controlled(id)?;
-        let mut out = Vec::new();
-        for other in self.robots.iter().filter(|r| r.id != id) {
-            let state = other.executor.state();
-            let q = state.q.as_slice().to_vec();
-            out.push(StaticRobot {
-                name: other.id.clone(),
-                geometry: other.geometry.clone(),
-                base: other.base,
-                joints: q.clone(),
-            });
-            let Some((_, traj, tau)) = other.executor.active() else {
-                continue;
-            };
-            let samples = traj.samples();
+    /// Robot `id`'s reservation in `cell` (see the module doc): obstacles for the others.
+    pub fn reservation(&self, cell: &CellSnapshot, id: &str) -> Result<Vec<StaticRobot>> {
+        let c = self.controlled(id)?;
+        let state = c.executor.state();
+        let q = state.q.as_slice().to_vec();
+        let half = 0.5 * self.options.sweep_step;
+        let mut out = vec![cell.as_obstacle(id, q.clone(), 0.0)?];
+        if let Some((_, traj, tau)) = c.executor.active() {
+            let s = traj.samples();
             let first = traj.piece(tau, 0);
-            let arms = other.geometry.lever_arms();
-            let mut last = q;
-            let n = samples.len();
-            for k in first + 1..n {
-                let qk = samples.q_at(k);
-                let sweep: f64 = arms
-                    .iter()
-                    .zip(qk.iter().zip(&last))
-                    .map(|(l, (a, b))| l * (a - b).abs())
-                    .sum();
-                if sweep >= self.options.sweep_step || k == n - 1 {
-                    out.push(StaticRobot {
-                        name: format!("{} (moving)", other.id),
-                        geometry: other.geometry.clone(),
-                        base: other.base,
-                        joints: qk.to_vec(),
-                    });
-                    last = qk.to_vec();
-                }
+            for qk in self.thinned(c, &q, (first + 1..s.len()).map(|k| s.q_at(k))) {
+                out.push(cell.as_obstacle(id, qk, half)?);
+            }
+        } else if state.status == Status::Jogging {
+            let mut stop = vec![0.0; q.len()];
+            Jog::stop_state(&q, &state.qd, &c.limits, &mut stop);
+            let sweep = link_sweep(c.geometry.lever_arms(), &q, &stop);
+            let n = (sweep / self.options.sweep_step).ceil().max(1.0) as usize;
+            for k in 1..=n {
+                let t = k as f64 / n as f64;
+                let qk = q.iter().zip(&stop).map(|(a, b)| a + t * (b - a)).collect();
+                out.push(cell.as_obstacle(id, qk, half)?);
             }
         }
         Ok(out)
     }
 
-    /// A checker for robot `id` in `cell`'s world with the other robots as
-    /// [`CellControl::obstacles_for`] gives them.
+    /// The states of a path (after `from`) to keep: whenever the robot would travel more
+    /// than `sweep_step` along the path since the last kept state, the state before; a step
+    /// longer than that alone is cut into equal straight pieces. Every state of the path is
+    /// then within half a `sweep_step` of a kept one (or of `from`).
+    fn thinned<'a>(
+        &self,
+        c: &Controlled,
+        from: &[f64],
+        path: impl Iterator<Item = &'a [f64]>,
+    ) -> Vec<Vec<f64>> {
+        let arms = c.geometry.lever_arms();
+        let limit = self.options.sweep_step;
+        let mut kept = Vec::new();
+        let mut prev = from.to_vec();
+        let mut pending: Option<Vec<f64>> = None;
+        let mut travelled = 0.0;
+        for qk in path {
+            let step = link_sweep(arms, &prev, qk);
+            if travelled + step > limit
+                && let Some(p) = pending.take()
+            {
+                kept.push(p);
+                travelled = 0.0;
+            }
+            if step > limit {
+                let n = (step / limit).ceil() as usize;
+                for i in 1..n {
+                    let t = i as f64 / n as f64;
+                    kept.push(prev.iter().zip(qk).map(|(a, b)| a + t * (b - a)).collect());
+                }
+                kept.push(qk.to_vec());
+                travelled = 0.0;
+            } else {
+                travelled += step;
+                pending = Some(qk.to_vec());
+            }
+            prev = qk.to_vec();
+        }
+        kept.extend(pending);
+        kept
+    }
+
+    /// The reservations of every robot but `except`.
+    fn reservations_except(
+        &self,
+        cell: &CellSnapshot,
+        except: &[&str],
+    ) -> Result<Vec<StaticRobot>> {
+        let mut out = Vec::new();
+        for r in self
+            .robots
+            .iter()
+            .filter(|r| !except.contains(&r.id.as_str()))
+        {
+            out.extend(self.reservation(cell, &r.id)?);
+        }
+        Ok(out)
+    }
+
+    /// The other robots of `id` as obstacles: their reservations in the current cell.
+    pub fn obstacles_for(&self, id: &str) -> Result<Vec<StaticRobot>> {
+        self.controlled(id)?;
+        self.reservations_except(&self.live_snapshot(), &[id])
+    }
+
+    /// A checker for robot `id` in `cell` (its world, what it carries), with the other robots'
+    /// reservations as obstacles: what planning and every admission check against.
     pub fn checker(&self, cell: &CellSnapshot, id: &str) -> Result<Checker> {
+        let others = self.reservations_except(cell, &[id])?;
+        self.checker_with(cell, id, &others)
+    }
+
+    fn checker_with(
+        &self,
+        cell: &CellSnapshot,
+        id: &str,
+        others: &[StaticRobot],
+    ) -> Result<Checker> {
         let robot = self.controlled(id)?;
-        let others = self.obstacles_for(id)?;
-        Checker::new(robot.geometry.clone(), robot.base, &cell.world, &others)
+        let world = cell.world_for(id).map_err(ControlError::Cell)?;
+        Checker::new(robot.geometry.clone(), robot.base, &world, others)
             .map_err(|e| ControlError::invalid("cell", e.to_string()))
+    }
+
+    /// The robots jogging now, but `except`.
+    fn jogging(&self, except: &str) -> impl Iterator<Item = &Controlled> {
+        self.robots
+            .iter()
+            .filter(move |r| r.id != except && r.executor.state().status == Status::Jogging)
+    }
+
+    /// Gives every jogging robot (but `except`) a guard against `cell` and the others'
+    /// reservations plus `extra`, before anything new moves.
+    fn update_jog_guards(&self, cell: &CellSnapshot, except: &str, extra: &[StaticRobot]) {
+        for j in self.jogging(except) {
+            let Ok(mut others) = self.reservations_except(cell, &[j.id.as_str()]) else {
+                continue;
+            };
+            others.extend_from_slice(extra);
+            match self.checker_with(cell, &j.id, &others) {
+                Ok(checker) => {
+                    // a robot that stopped jogging meanwhile does not take it
+                    let _ = j.executor.update_guard(Arc::new(checker));
+                }
+                Err(_) => {
+                    let _ = j.executor.stop(StopKind::Immediate);
+                }
+            }
+        }
     }
 
     /// Checks `samples` for robot `id` and starts it: joint limits (position, velocity,
     /// acceleration, jerk where set), the start at the robot's current state and at rest, and
-    /// collision along the whole motion against `cell` (the current world) and the other
-    /// robots where they are and where they are going. `planned_version` is the world version
-    /// the trajectory was planned against (named in the refusal when the world changed since).
-    /// Returns the execution id.
+    /// collision along the whole motion against the current world and every other robot's
+    /// reservation (jogging robots are first told to keep out of this motion). Returns the
+    /// execution id.
     pub fn execute(
         &self,
-        cell: &CellSnapshot,
         id: &str,
         samples: SampledTrajectory,
-        planned_version: Option<u64>,
+        options: ExecuteOptions,
     ) -> Result<u64> {
         let robot = self.controlled(id)?;
         let dof = robot.limits.dof();
@@ -222,14 +389,30 @@ impl CellControl {
                 format!("{} joints for the {dof}-joint robot '{id}'", samples.dof),
             ));
         }
+        if let Some(lease) = options.lease
+            && !(lease >= Duration::from_millis(10) && lease <= Duration::from_secs(3600))
+        {
+            return Err(ControlError::invalid(
+                "lease",
+                format!("{lease:?} is not between 10 ms and 1 h"),
+            ));
+        }
         let trajectory = ExecTrajectory::new(samples)?;
         cella_trajectory::validate(trajectory.samples(), &robot.limits, 1e-6)
             .map_err(|e| ControlError::Limits(e.to_string()))?;
-        let _one_at_a_time = self
-            .starting
-            .lock()
-            .map_err(|_| ControlError::Executor("start lock poisoned".into()))?;
+        let _admission = self.admit();
+        let cell = self.live_snapshot();
         let state = robot.executor.state();
+        if state.status != Status::Idle {
+            return Err(ControlError::NotReady {
+                robot: id.to_owned(),
+                reason: format!(
+                    "is {} (execution {})",
+                    state.status.name(),
+                    state.execution_id
+                ),
+            });
+        }
         for (j, (a, b)) in trajectory
             .start()
             .iter()
@@ -242,16 +425,21 @@ impl CellControl {
                 )));
             }
         }
-        let checker = self.checker(cell, id)?;
-        let mut scratch = checker.scratch();
         let s = trajectory.samples();
+        // jogging robots keep out of this motion before it is decided on: what they may still
+        // reach is then only their braking
+        let mine: Vec<StaticRobot> = self
+            .thinned(robot, trajectory.start(), (1..s.len()).map(|k| s.q_at(k)))
+            .into_iter()
+            .map(|q| cell.as_obstacle(id, q, 0.5 * self.options.sweep_step))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(ControlError::Cell)?;
+        self.update_jog_guards(&cell, id, &mine);
+        let checker = self.checker(&cell, id)?;
+        let mut scratch = checker.scratch();
         if let Some(k) = checker.path_first_collision(&mut scratch, &s.q) {
             let from = k.saturating_sub(1);
-            let mut pairs = checker.contacts(&mut scratch, s.q_at(k));
-            if pairs.is_empty() {
-                pairs = checker.contacts(&mut scratch, s.q_at(from));
-            }
-            let changed = match planned_version {
+            let changed = match options.planned_version {
                 Some(v) if v != cell.version => format!(
                     "planned against world version {v}, the world is now version {}; ",
                     cell.version
@@ -262,71 +450,212 @@ impl CellControl {
                 "{changed}between t = {:.3} s and {:.3} s: {}",
                 s.times[from],
                 s.times[k],
-                if pairs.is_empty() {
-                    "closer than the padding".to_owned()
-                } else {
-                    pairs
-                        .iter()
-                        .map(|(a, b)| format!("{a} with {b}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
+                describe_contacts(&checker, &mut scratch, s.q_at(k), s.q_at(from))
             )));
         }
-        robot
+        let execution = robot
             .executor
             .execute(Arc::new(trajectory))
-            .map_err(|e| name_robot(e, id))
+            .map_err(|e| name_robot(e, id))?;
+        if let Some(period) = options.lease {
+            let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+            leases.retain(|l| l.robot != id);
+            leases.push(Lease {
+                robot: id.to_owned(),
+                execution,
+                period,
+                expires: Instant::now() + period,
+            });
+        }
+        Ok(execution)
     }
 
-    /// Jogs robot `id`, collision-guarded against `cell`'s world and the other robots.
-    pub fn jog(&self, cell: &CellSnapshot, id: &str, command: JogCommand) -> Result<()> {
+    /// Renews the lease of execution `execution_id` of robot `id` for another lease period.
+    /// Refused when that execution has no lease or it has already lapsed.
+    pub fn heartbeat(&self, id: &str, execution_id: u64) -> Result<Duration> {
+        self.controlled(id)?;
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let lease = leases
+            .iter_mut()
+            .find(|l| l.robot == id && l.execution == execution_id && l.expires > now)
+            .ok_or_else(|| ControlError::NotReady {
+                robot: id.to_owned(),
+                reason: format!("has no live lease for execution {execution_id}"),
+            })?;
+        lease.expires = now + lease.period;
+        Ok(lease.period)
+    }
+
+    /// Stops every execution whose lease lapsed (category 2, along its path) and forgets
+    /// the leases of executions that ended. Call it every few milliseconds.
+    pub fn enforce_leases(&self) -> Vec<StopEvent> {
+        let now = Instant::now();
+        let lapsed: Vec<Lease> = {
+            let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+            let running = |l: &Lease| {
+                self.controlled(&l.robot)
+                    .ok()
+                    .and_then(|c| c.executor.active())
+                    .is_some_and(|(id, _, _)| id == l.execution)
+            };
+            leases.retain(running);
+            let (gone, kept): (Vec<Lease>, Vec<Lease>) =
+                leases.drain(..).partition(|l| l.expires <= now);
+            *leases = kept;
+            gone
+        };
+        let mut out = Vec::new();
+        for l in lapsed {
+            if let Ok(c) = self.controlled(&l.robot)
+                && c.executor.stop(StopKind::Smooth).is_ok()
+            {
+                out.push(self.events.push(
+                    &l.robot,
+                    l.execution,
+                    StopCause::LeaseExpired,
+                    format!(
+                        "its lease of {:.3} s was not renewed: the client is gone",
+                        l.period.as_secs_f64()
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Jogs robot `id`, guarded against the world and the other robots' reservations. One
+    /// robot jogs at a time: a jog's reach is not a reservation the others can plan around.
+    pub fn jog(&self, id: &str, command: JogCommand) -> Result<()> {
         let robot = self.controlled(id)?;
-        let checker = Arc::new(self.checker(cell, id)?);
+        let _admission = self.admit();
+        if let Some(other) = self.jogging(id).next() {
+            return Err(ControlError::NotReady {
+                robot: id.to_owned(),
+                reason: format!(
+                    "cannot jog while robot '{}' is jogging (one robot jogs at a time)",
+                    other.id
+                ),
+            });
+        }
+        let cell = self.live_snapshot();
+        let checker = Arc::new(self.checker(&cell, id)?);
         robot
             .executor
             .jog(command, checker)
             .map_err(|e| name_robot(e, id))
     }
 
-    /// After a world edit: checks the rest of every running execution against `cell` (the
-    /// new world) and the other robots, and stops (category 2, along the path) each one that
-    /// would now collide. Returns the robots stopped, with where their motion collides.
-    pub fn recheck(&self, cell: &CellSnapshot) -> Vec<(String, String)> {
+    /// Applies a world edit atomically with every admission: `edit` makes the next cell from
+    /// the live one. An [`EditKind::Attachment`] that would put a reserved motion in collision
+    /// is refused (nothing changes); after an [`EditKind::Objects`] edit, every motion whose
+    /// rest now collides is stopped along its path as fast as its limits allow, and the
+    /// jogging robot's guard sees the new world.
+    pub fn edit(
+        &self,
+        kind: EditKind,
+        edit: impl FnOnce(&CellSnapshot) -> std::result::Result<Arc<CellSnapshot>, CellError>,
+    ) -> Result<EditOutcome> {
+        let _admission = self.admit();
+        let live = self.live_snapshot();
+        let next = edit(&live).map_err(ControlError::Cell)?;
+        let blocked = self.blocked_motions(&next)?;
+        if kind == EditKind::Attachment {
+            if let Some((robot, _, reason)) = blocked.first() {
+                return Err(ControlError::Collision(format!(
+                    "the edit would put the motion of robot '{robot}' in collision: {reason}"
+                )));
+            }
+            // a robot at rest may hold a part that touches the surface it was taken from;
+            // it must not touch another robot
+            for r in &self.robots {
+                if r.executor.active().is_none() {
+                    let others = self.reservations_except(&next, &[r.id.as_str()])?;
+                    let world = next
+                        .world_for(&r.id)
+                        .map_err(ControlError::Cell)?
+                        .without_objects();
+                    let checker = Checker::new(r.geometry.clone(), r.base, &world, &others)
+                        .map_err(|e| ControlError::invalid("cell", e.to_string()))?;
+                    let mut scratch = checker.scratch();
+                    let q = r.executor.state().q;
+                    if !checker.is_valid(&mut scratch, q.as_slice()) {
+                        return Err(ControlError::Collision(format!(
+                            "robot '{}' would touch another robot where it stands: {}",
+                            r.id,
+                            describe_contacts(&checker, &mut scratch, q.as_slice(), q.as_slice())
+                        )));
+                    }
+                }
+            }
+        }
+        *self.cell.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
         let mut stopped = Vec::new();
+        for (robot, execution, reason) in blocked {
+            if let Ok(c) = self.controlled(&robot)
+                && c.executor.stop(StopKind::Immediate).is_ok()
+            {
+                stopped.push(
+                    self.events
+                        .push(&robot, execution, StopCause::WorldEdit, reason),
+                );
+            }
+        }
+        self.update_jog_guards(&next, "", &[]);
+        Ok(EditOutcome {
+            cell: next,
+            stopped,
+        })
+    }
+
+    /// The executions whose rest collides in `cell` (with the other robots' reservations):
+    /// (robot, execution id, where and with what).
+    fn blocked_motions(&self, cell: &CellSnapshot) -> Result<Vec<(String, u64, String)>> {
+        let mut out = Vec::new();
         for r in &self.robots {
-            let Some((_, traj, tau)) = r.executor.active() else {
+            let Some((execution, traj, tau)) = r.executor.active() else {
                 continue;
             };
-            let Ok(checker) = self.checker(cell, &r.id) else {
-                continue;
-            };
+            let checker = self.checker(cell, &r.id)?;
             let mut scratch = checker.scratch();
             let s = traj.samples();
             let first = traj.piece(tau, 0);
-            let hit = checker.path_first_collision(&mut scratch, &s.q[first * s.dof..]);
-            if let Some(k) = hit.map(|k| first + k) {
-                let pairs = checker.contacts(&mut scratch, s.q_at(k));
-                // best effort: a robot that cannot take the stop is faulted or already idle
-                let _ = r.executor.stop(StopKind::Smooth);
-                stopped.push((
+            let mut rest = r.executor.state().q.as_slice().to_vec();
+            rest.extend_from_slice(&s.q[(first + 1).min(s.len()) * s.dof..]);
+            if let Some(k) = checker.path_first_collision(&mut scratch, &rest) {
+                let q = &rest[k * s.dof..(k + 1) * s.dof];
+                let at = if k == 0 { tau } else { s.times[first + k] };
+                out.push((
                     r.id.clone(),
+                    execution,
                     format!(
-                        "its motion would collide at t = {:.3} s: {pairs:?}",
-                        s.times[k]
+                        "its motion would collide at t = {at:.3} s: {}",
+                        describe_contacts(&checker, &mut scratch, q, q)
                     ),
                 ));
             }
         }
-        stopped
+        Ok(out)
     }
 
-    /// Stops every robot.
+    /// Stops robot `id` at a client's request, logged with `reason`.
+    pub fn stop(&self, id: &str, kind: StopKind, reason: &str) -> Result<()> {
+        let c = self.controlled(id)?;
+        let execution = c.executor.active().map_or(0, |(e, _, _)| e);
+        c.executor.stop(kind).map_err(|e| name_robot(e, id))?;
+        if execution != 0 {
+            self.events
+                .push(id, execution, StopCause::Client, reason.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Stops every robot at a client's request.
     pub fn stop_all(&self, kind: StopKind) -> Result<()> {
         let mut first_error = None;
         for r in &self.robots {
-            if let Err(e) = r.executor.stop(kind) {
-                first_error.get_or_insert(name_robot(e, &r.id));
+            if let Err(e) = self.stop(&r.id, kind, "a client stopped every robot") {
+                first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -335,6 +664,37 @@ impl CellControl {
     /// Runs `f` on robot `id`'s executor, naming the robot in a refusal.
     pub fn with_executor<T>(&self, id: &str, f: impl FnOnce(&Executor) -> Result<T>) -> Result<T> {
         f(self.executor(id)?).map_err(|e| name_robot(e, id))
+    }
+}
+
+/// Bound (m) on how far any point moves between joint states `a` and `b` (lever arms times
+/// joint travel).
+fn link_sweep(arms: &[f64], a: &[f64], b: &[f64]) -> f64 {
+    arms.iter()
+        .zip(a.iter().zip(b))
+        .map(|(l, (x, y))| l * (x - y).abs())
+        .sum()
+}
+
+/// The colliding pairs at `q` (else at `fallback`), in words.
+fn describe_contacts(
+    checker: &Checker,
+    scratch: &mut cella_collision::CheckScratch,
+    q: &[f64],
+    fallback: &[f64],
+) -> String {
+    let mut pairs = checker.contacts(scratch, q);
+    if pairs.is_empty() {
+        pairs = checker.contacts(scratch, fallback);
+    }
+    if pairs.is_empty() {
+        "closer than the padding".to_owned()
+    } else {
+        pairs
+            .iter()
+            .map(|(a, b)| format!("{a} with {b}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

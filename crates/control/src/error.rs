@@ -1,7 +1,7 @@
 //! Errors of execution commands.
 
 /// Why an execution command was refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ControlError {
     /// An argument is malformed (the message names the field).
     #[error("invalid {field}: {reason}")]
@@ -37,6 +37,9 @@ pub enum ControlError {
     /// The driver failed.
     #[error("driver: {0}")]
     Driver(String),
+    /// A cell edit or lookup failed (unknown object or link, invalid value).
+    #[error(transparent)]
+    Cell(#[from] cella_cell::CellError),
 }
 
 impl ControlError {

@@ -98,13 +98,27 @@ enum Command {
     Resume(u64),
     Stop(u64, StopKind),
     Override(u64, f64),
-    Jog(u64, JogCommand, Arc<Checker>),
+    Jog(u64, JogCommand, Guard),
+    Guard(u64, Guard),
     Reset(u64),
+}
+
+/// A jog's collision guard with its scratch memory (made off the loop's thread).
+struct Guard {
+    checker: Arc<Checker>,
+    scratch: Box<CheckScratch>,
+}
+
+impl Guard {
+    fn new(checker: Arc<Checker>) -> Self {
+        let scratch = Box::new(checker.scratch());
+        Self { checker, scratch }
+    }
 }
 
 enum Garbage {
     Trajectory(#[allow(dead_code)] Arc<ExecTrajectory>),
-    Checker(#[allow(dead_code)] Arc<Checker>),
+    Guard(#[allow(dead_code)] Guard),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +141,7 @@ struct Jogging {
     jog: Jog,
     command: JogCommand,
     expires: Instant,
-    checker: Arc<Checker>,
-    scratch: CheckScratch,
+    guard: Guard,
 }
 
 enum Mode {
@@ -318,7 +331,7 @@ impl Executor {
         let (id, traj) = guard.as_ref()?;
         let running = matches!(
             state.status,
-            Status::Moving | Status::Pausing | Status::Paused | Status::Stopping
+            Status::Moving | Status::Held | Status::Pausing | Status::Paused | Status::Stopping
         );
         (running && state.execution_id == *id).then(|| (*id, traj.clone(), state.trajectory_time))
     }
@@ -459,8 +472,20 @@ impl Executor {
         if checker.dof() != self.dof {
             return Err(ControlError::invalid("checker", "wrong robot"));
         }
-        let ack = self.send(|id| Command::Jog(id, command, checker))?;
+        let guard = Guard::new(checker);
+        let ack = self.send(|id| Command::Jog(id, command, guard))?;
         self.expect_accepted(ack)
+    }
+
+    /// Replaces the collision guard of a jog in progress (the world or another robot's
+    /// reservation changed), effective from the cycle that takes it. Returns false, without
+    /// effect, when the robot is not jogging.
+    pub fn update_guard(&self, checker: Arc<Checker>) -> Result<bool> {
+        if checker.dof() != self.dof {
+            return Err(ControlError::invalid("checker", "wrong robot"));
+        }
+        let guard = Guard::new(checker);
+        Ok(self.send(|id| Command::Guard(id, guard))? == Ack::Accepted)
     }
 
     /// Clears a fault (the robot is taken where the driver says it is).
@@ -569,6 +594,8 @@ impl Loop {
             Mode::Fault => Status::Fault,
             Mode::Jogging(_) => Status::Jogging,
             Mode::Executing(e) => match e.phase {
+                // override 0 holds the motion on its path, at rest, until it is raised
+                Phase::Run if self.speed_override == 0.0 && e.scale.s == 0.0 => Status::Held,
                 Phase::Run => Status::Moving,
                 Phase::Pausing => Status::Pausing,
                 Phase::Paused => Status::Paused,
@@ -603,8 +630,8 @@ impl Loop {
                 self.discard(Garbage::Trajectory(trajectory));
             }
             Mode::Jogging(j) => {
-                let Jogging { checker, .. } = *j;
-                self.discard(Garbage::Checker(checker));
+                let Jogging { guard, .. } = *j;
+                self.discard(Garbage::Guard(guard));
             }
             Mode::Idle | Mode::Fault => {}
         }
@@ -650,8 +677,12 @@ impl Loop {
                     tau: 0.0,
                     hint: 0,
                     // full speed from the first cycle: at τ = 0 the path is at rest; a
-                    // lower override ramps down smoothly as the motion begins
-                    scale: SpeedScale { s: 1.0, rate: 0.0 },
+                    // lower override ramps down smoothly as the motion begins; override 0
+                    // holds it at its start
+                    scale: SpeedScale {
+                        s: if self.speed_override == 0.0 { 0.0 } else { 1.0 },
+                        rate: 0.0,
+                    },
                     phase: Phase::Run,
                 }));
             }
@@ -699,38 +730,46 @@ impl Loop {
                 self.speed_override = value;
                 self.ack(id, Ack::Accepted);
             }
-            Command::Jog(id, command, checker) => {
+            Command::Jog(id, command, guard) => {
                 let expires = Instant::now() + command.deadman.min(self.config.max_deadman);
                 let at_rest = self.at_rest();
                 match &mut self.mode {
                     Mode::Jogging(j) => {
                         j.command = command;
                         j.expires = expires;
-                        let old = std::mem::replace(&mut j.checker, checker);
-                        self.discard(Garbage::Checker(old));
+                        let old = std::mem::replace(&mut j.guard, guard);
+                        self.discard(Garbage::Guard(old));
                         self.ack(id, Ack::Accepted);
                     }
                     Mode::Idle if at_rest => {
                         let dof = self.command.q.dof();
-                        let scratch = checker.scratch();
                         self.mode = Mode::Jogging(Box::new(Jogging {
                             jog: Jog::new(dof),
                             command,
                             expires,
-                            checker,
-                            scratch,
+                            guard,
                         }));
                         self.state.jog_blocked = false;
                         self.ack(id, Ack::Accepted);
                     }
                     Mode::Fault => {
-                        self.discard(Garbage::Checker(checker));
+                        self.discard(Garbage::Guard(guard));
                         self.ack(id, Ack::Faulted);
                     }
                     _ => {
-                        self.discard(Garbage::Checker(checker));
+                        self.discard(Garbage::Guard(guard));
                         self.ack(id, Ack::Busy);
                     }
+                }
+            }
+            Command::Guard(id, guard) => {
+                if let Mode::Jogging(j) = &mut self.mode {
+                    let old = std::mem::replace(&mut j.guard, guard);
+                    self.discard(Garbage::Guard(old));
+                    self.ack(id, Ack::Accepted);
+                } else {
+                    self.discard(Garbage::Guard(guard));
+                    self.ack(id, Ack::NotExecuting);
                 }
             }
             Command::Reset(id) => {
@@ -780,7 +819,12 @@ impl Loop {
             self.command.qd.as_mut_slice().fill(0.0);
             self.command.qdd.as_mut_slice().fill(0.0);
             self.state.trajectory_time = duration;
-            self.state.outcome = Outcome::Completed;
+            // a stop asked for is a stop, even when the path ended before the robot was at rest
+            self.state.outcome = if matches!(e.phase, Phase::Stopping(_)) {
+                Outcome::Stopped
+            } else {
+                Outcome::Completed
+            };
             self.end_mode(Mode::Idle);
             return;
         }
@@ -854,11 +898,16 @@ impl Loop {
         );
         let moving = next.as_slice().iter().any(|v| *v != 0.0);
         if moving && !expired {
-            let free = j
-                .checker
-                .is_valid(&mut j.scratch, self.scratch_q.as_slice())
-                && j.checker
-                    .motion_valid(&mut j.scratch, q.as_slice(), self.scratch_q.as_slice());
+            let (checker, scratch) = (&j.guard.checker, &mut *j.guard.scratch);
+            let mut free = checker.is_valid(scratch, self.scratch_q.as_slice())
+                && checker.motion_valid(scratch, q.as_slice(), self.scratch_q.as_slice());
+            if !free && !checker.is_valid(scratch, q.as_slice()) {
+                // recovery: a robot in collision (an object put on it, a stop that overran
+                // an intrusion) may move where its clearance strictly grows
+                let now = checker.clearance(scratch, q.as_slice());
+                let then = checker.clearance(scratch, self.scratch_q.as_slice());
+                free = matches!((now, then), (Some(a), Some(b)) if b > a);
+            }
             if !free {
                 self.state.jog_blocked = true;
                 j.expires = Instant::now();

@@ -10,6 +10,7 @@
 pub mod cell_control;
 pub mod driver;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod health;
 pub mod jog;
@@ -18,11 +19,12 @@ pub mod path;
 pub mod scaling;
 pub mod state;
 
-pub use cell_control::{CellControl, ControlOptions};
+pub use cell_control::{CellControl, ControlOptions, EditKind, EditOutcome, ExecuteOptions};
 pub use driver::{
     Driver, DriverError, JointCommand, JointVector, MAX_DOF, MeasuredState, SimDriver,
 };
 pub use error::{ControlError, Result};
+pub use events::{EventLog, StopCause, StopEvent};
 pub use executor::{Executor, ExecutorConfig, JogCommand, PERIODS, StopKind};
 pub use health::{LoopHealth, LoopStats};
 pub use jog::JogTarget;

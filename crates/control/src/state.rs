@@ -12,6 +12,9 @@ pub enum Status {
     Idle,
     /// Executing a trajectory.
     Moving,
+    /// Executing, held at rest on the path by a speed override of 0 (moves on when the
+    /// override is raised).
+    Held,
     /// Slowing down along the path to pause.
     Pausing,
     /// Paused on the path, at rest; resume continues.
@@ -34,6 +37,7 @@ impl Status {
             Status::Stopping => 4,
             Status::Jogging => 5,
             Status::Fault => 6,
+            Status::Held => 7,
         }
     }
 
@@ -45,6 +49,7 @@ impl Status {
             4 => Status::Stopping,
             5 => Status::Jogging,
             6 => Status::Fault,
+            7 => Status::Held,
             _ => Status::Idle,
         }
     }
@@ -59,6 +64,7 @@ impl Status {
             Status::Stopping => "stopping",
             Status::Jogging => "jogging",
             Status::Fault => "fault",
+            Status::Held => "held",
         }
     }
 }

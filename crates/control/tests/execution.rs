@@ -4,7 +4,7 @@
 
 mod common;
 
-use cella_control::{ControlError, Outcome, Status, StopKind};
+use cella_control::{ControlError, EditKind, ExecuteOptions, Outcome, Status, StopKind};
 use common::*;
 
 const KUKA: usize = 1;
@@ -27,7 +27,14 @@ fn executes_to_the_end_exactly_along_the_plan_within_limits() {
     let (traj, samples) = motion(&limits, &[start, kuka_goal()]);
     let ex = control.executor("kuka").unwrap();
     let id = control
-        .execute(&cell, "kuka", samples, Some(cell.version))
+        .execute(
+            "kuka",
+            samples,
+            ExecuteOptions {
+                planned_version: Some(cell.version),
+                ..ExecuteOptions::default()
+            },
+        )
         .unwrap();
     let end = wait_for(ex, |s| s.execution_id == id && s.status == Status::Idle);
     assert_eq!(end.outcome, Outcome::Completed);
@@ -144,7 +151,7 @@ fn immediate_stop_is_shorter_and_keeps_acceleration_limits() {
 #[test]
 fn pause_holds_on_the_path_and_resume_continues_exactly_along_it() {
     let Run {
-        cell,
+        cell: _,
         control,
         logs,
         limits,
@@ -163,10 +170,9 @@ fn pause_holds_on_the_path_and_resume_continues_exactly_along_it() {
     assert!(
         matches!(
             control.execute(
-                &cell,
                 "kuka",
                 motion(&limits, &[paused.q.as_slice().to_vec(), kuka_goal()]).1,
-                None
+                ExecuteOptions::default()
             ),
             Err(ControlError::NotReady { .. })
         ),
@@ -200,7 +206,7 @@ fn refuses_a_trajectory_that_does_not_start_at_the_robot() {
     let mut elsewhere = cell.robot("kuka").unwrap().joints.clone();
     elsewhere[0] += 0.1;
     let (_, samples) = motion(&limits, &[elsewhere, kuka_goal()]);
-    match control.execute(&cell, "kuka", samples, None) {
+    match control.execute("kuka", samples, ExecuteOptions::default()) {
         Err(ControlError::StartMismatch(m)) => assert!(m.contains("joint 0"), "{m}"),
         other => panic!("expected a start mismatch, got {other:?}"),
     }
@@ -228,21 +234,20 @@ fn refuses_a_trajectory_breaking_a_limit_or_malformed() {
         *a *= 4.0;
     }
     assert!(matches!(
-        control.execute(&cell, "kuka", samples, None),
+        control.execute("kuka", samples, ExecuteOptions::default()),
         Err(ControlError::Limits(_))
     ));
     let (_, mut samples) = motion(&limits, &[start, kuka_goal()]);
     samples.q[9] = f64::NAN;
     assert!(matches!(
-        control.execute(&cell, "kuka", samples, None),
+        control.execute("kuka", samples, ExecuteOptions::default()),
         Err(ControlError::Invalid { .. })
     ));
     assert!(matches!(
         control.execute(
-            &cell,
             "nobody",
             cella_trajectory::SampledTrajectory::default(),
-            None
+            ExecuteOptions::default()
         ),
         Err(ControlError::UnknownRobot(_))
     ));
@@ -259,18 +264,27 @@ fn a_trajectory_planned_before_a_world_edit_that_now_collides_is_refused() {
     let mid = samples.len() / 2;
     let robot = cell.robot("kuka").unwrap();
     let tcp = robot.base * robot.geometry.robot().fk(samples.q_at(mid)).unwrap();
-    let edited = cell
-        .with_object(cella_collision::WorldObject {
-            name: "new_fixture".into(),
-            shape: cella_collision::Shape::Sphere { radius: 0.05 },
-            pose: nalgebra::Isometry3::translation(
-                tcp.translation.x,
-                tcp.translation.y,
-                tcp.translation.z,
-            ),
+    control
+        .edit(EditKind::Objects, |c| {
+            c.with_object(cella_collision::WorldObject {
+                name: "new_fixture".into(),
+                shape: cella_collision::Shape::Sphere { radius: 0.05 },
+                pose: nalgebra::Isometry3::translation(
+                    tcp.translation.x,
+                    tcp.translation.y,
+                    tcp.translation.z,
+                ),
+            })
         })
         .unwrap();
-    match control.execute(&edited, "kuka", samples.clone(), Some(cell.version)) {
+    match control.execute(
+        "kuka",
+        samples.clone(),
+        ExecuteOptions {
+            planned_version: Some(cell.version),
+            ..ExecuteOptions::default()
+        },
+    ) {
         Err(ControlError::Collision(m)) => {
             assert!(m.contains("planned against world version 1"), "{m}");
             assert!(m.contains("new_fixture"), "{m}");
@@ -283,7 +297,17 @@ fn a_trajectory_planned_before_a_world_edit_that_now_collides_is_refused() {
     );
     // the same trajectory in the world it was planned for runs
     control
-        .execute(&cell, "kuka", samples, Some(cell.version))
+        .edit(EditKind::Objects, |c| c.without_object("new_fixture"))
+        .unwrap();
+    control
+        .execute(
+            "kuka",
+            samples,
+            ExecuteOptions {
+                planned_version: Some(cell.version),
+                ..ExecuteOptions::default()
+            },
+        )
         .unwrap();
 }
 
@@ -359,12 +383,12 @@ fn a_driver_fault_stops_commanding_and_refuses_work_until_reset() {
     let start = cell.robot("kuka").unwrap().joints.clone();
     let (_, samples) = motion(&limits, &[start, kuka_goal()]);
     let id = control
-        .execute(&cell, "kuka", samples.clone(), None)
+        .execute("kuka", samples.clone(), ExecuteOptions::default())
         .unwrap();
     let s = wait_for(ex, |s| s.status == Status::Fault);
     assert_eq!(s.execution_id, id);
     assert_eq!(s.outcome, Outcome::Faulted);
-    let again = control.execute(&cell, "kuka", samples, None);
+    let again = control.execute("kuka", samples, ExecuteOptions::default());
     assert!(again.is_err(), "a faulted robot takes no trajectory");
     // the simulated connection stays down: reset is refused too
     assert!(ex.reset().is_err());

@@ -4,7 +4,9 @@
 mod common;
 
 use cella_collision::StaticRobot;
-use cella_control::{ControlError, JogCommand, JogTarget, JointVector, Outcome, Status};
+use cella_control::{
+    ControlError, ExecuteOptions, JogCommand, JogTarget, JointVector, Outcome, Status,
+};
 use common::*;
 use std::time::Duration;
 
@@ -22,7 +24,6 @@ fn a_jog_without_fresh_commands_stops_within_the_deadman_time_plus_braking() {
     let before = logs[KUKA].lock().unwrap().len();
     control
         .jog(
-            &cell,
             "kuka",
             JogCommand {
                 target: JogTarget::Joints(v),
@@ -66,7 +67,6 @@ fn a_jog_towards_an_obstacle_stops_before_touching_it() {
     for _ in 0..400 {
         control
             .jog(
-                &cell,
                 "kuka",
                 JogCommand {
                     target: twist,
@@ -108,7 +108,6 @@ fn a_jog_towards_an_obstacle_stops_before_touching_it() {
     let up = JogTarget::Twist([0.0, 0.0, 0.1, 0.0, 0.0, 0.0]);
     control
         .jog(
-            &cell,
             "kuka",
             JogCommand {
                 target: up,
@@ -128,14 +127,18 @@ fn a_moving_robot_refuses_a_jog_and_a_second_trajectory() {
     let start = cell.robot("kuka").unwrap().joints.clone();
     let (_, samples) = motion(&limits, &[start, vec![1.2, -1.1, 1.2, 0.8, 1.0, 1.5]]);
     control
-        .execute(&cell, "kuka", samples.clone(), None)
+        .execute("kuka", samples.clone(), ExecuteOptions::default())
         .unwrap();
     let v = JointVector::zeros(6);
     assert!(matches!(
-        control.jog(&cell, "kuka", JogCommand { target: JogTarget::Joints(v), deadman: Duration::from_millis(50) }),
+        control.jog("kuka", JogCommand { target: JogTarget::Joints(v), deadman: Duration::from_millis(50) }),
         Err(ControlError::NotReady { robot, .. }) if robot == "kuka"
     ));
-    assert!(control.execute(&cell, "kuka", samples, None).is_err());
+    assert!(
+        control
+            .execute("kuka", samples, ExecuteOptions::default())
+            .is_err()
+    );
 }
 
 /// Closest distance between the two robots' capsule models at the given joints.
@@ -147,12 +150,12 @@ fn clearance(cell: &cella_cell::CellSnapshot, ur: &[f64], kuka: &[f64]) -> f64 {
         r.geometry.clone(),
         r.base,
         &empty,
-        &[StaticRobot {
-            name: "kuka".into(),
-            geometry: k.geometry.clone(),
-            base: k.base,
-            joints: kuka.to_vec(),
-        }],
+        &[StaticRobot::at(
+            "kuka",
+            k.geometry.clone(),
+            k.base,
+            kuka.to_vec(),
+        )],
     )
     .unwrap();
     let mut s = checker.scratch();
@@ -171,13 +174,15 @@ fn two_robots_moving_at_once_never_come_closer_than_the_padding() {
     let k_start = cell.robot("kuka").unwrap().joints.clone();
     let k_goal = vec![0.3, -0.9, 1.2, 0.0, 1.0, 0.0];
     let (_, k_samples) = motion(&k_limits, &[k_start, k_goal.clone()]);
-    control.execute(&cell, "kuka", k_samples, None).unwrap();
+    control
+        .execute("kuka", k_samples, ExecuteOptions::default())
+        .unwrap();
     // the UR5e asked to reach into the same space is refused while the KUKA goes there
     let u_limits = limits(&cell, "ur5e");
     let u_start = cell.robot("ur5e").unwrap().joints.clone();
     let u_into = vec![0.0, -1.0, 1.2, -1.6, -1.57, 0.0];
     let (_, into) = motion(&u_limits, &[u_start.clone(), u_into]);
-    match control.execute(&cell, "ur5e", into, None) {
+    match control.execute("ur5e", into, ExecuteOptions::default()) {
         Err(ControlError::Collision(m)) => assert!(m.contains("kuka"), "{m}"),
         other => panic!("expected a refusal naming the moving KUKA, got {other:?}"),
     }
@@ -198,7 +203,7 @@ fn two_robots_moving_at_once_never_come_closer_than_the_padding() {
     )
     .unwrap();
     let id = control
-        .execute(&cell, "ur5e", planned.samples, None)
+        .execute("ur5e", planned.samples, ExecuteOptions::default())
         .unwrap();
     let ur = control.executor("ur5e").unwrap();
     let kuka = control.executor("kuka").unwrap();

@@ -94,12 +94,7 @@ fn plan(
 
 /// Robot `i` at `q`, the other robot static at `other`: the independent reference.
 fn reference_valid(s: &Setup, i: usize, q: &[f64], other: &[f64]) -> bool {
-    let static_other = StaticRobot {
-        name: "other".into(),
-        geometry: s.geometry.clone(),
-        base: s.bases[1 - i],
-        joints: other.to_vec(),
-    };
+    let static_other = StaticRobot::at("other", s.geometry.clone(), s.bases[1 - i], other.to_vec());
     let checker = Checker::new(s.geometry.clone(), s.bases[i], &s.world, &[static_other]).unwrap();
     let mut scratch = checker.scratch();
     checker.is_valid(&mut scratch, q)

@@ -215,6 +215,7 @@ pub fn control_status(e: cella_control::ControlError) -> Status {
         }
         C::Limits(_) => Status::invalid_argument(text),
         C::Executor(_) | C::Driver(_) => Status::unavailable(text),
+        C::Cell(e) => cell_status(e),
     }
 }
 

@@ -4,18 +4,88 @@
 use crate::convert::{self, invalid};
 use crate::service::CellServer;
 use cella_control::{
-    CellControl, ControlError, JogCommand, JogTarget, JointVector, LoopStats, Outcome, RobotState,
-    Status as RobotStatus, StopKind,
+    CellControl, ControlError, ExecuteOptions, JogCommand, JogTarget, JointVector, LoopStats,
+    Outcome, RobotState, Status as RobotStatus, StopCause, StopEvent, StopKind,
 };
 use cella_proto::v1 as pb;
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio_stream::Stream;
 use tonic::Status;
 
 /// The server-streaming response of StreamState.
 pub type StateStream = Pin<Box<dyn Stream<Item = Result<pb::RobotState, Status>> + Send>>;
+/// The server-streaming response of StreamEvents.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::StopEvent, Status>> + Send>>;
+
+/// How long an Execute answer is kept for retries with the same `request_id`.
+const RETRY_WINDOW: Duration = Duration::from_secs(600);
+/// Most Execute answers kept for retries (the oldest are forgotten first).
+const RETRY_KEPT: usize = 4096;
+/// Longest `request_id`, bytes.
+const MAX_REQUEST_ID: usize = 128;
+/// Longest lease an execution may ask for, s.
+const MAX_LEASE: f64 = 3600.0;
+/// How often the stop log is read for StreamEvents subscribers.
+const EVENT_POLL: Duration = Duration::from_millis(10);
+
+/// Execute answers by `request_id`, so that a retried request never starts a second motion.
+#[derive(Debug, Default)]
+pub struct RecentExecutions {
+    answers: Mutex<HashMap<String, (Instant, Result<pb::ExecuteResponse, Status>)>>,
+}
+
+impl RecentExecutions {
+    /// Runs `start` unless `key` was answered within the retry window (then that answer).
+    /// Requests with one key are decided one at a time.
+    fn once(
+        &self,
+        key: &str,
+        start: impl FnOnce() -> Result<pb::ExecuteResponse, Status>,
+    ) -> Result<pb::ExecuteResponse, Status> {
+        if key.is_empty() {
+            return start();
+        }
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        answers.retain(|_, (at, _)| now.duration_since(*at) < RETRY_WINDOW);
+        if let Some((_, answer)) = answers.get(key) {
+            return answer.clone();
+        }
+        let answer = start();
+        // a refusal for an expired deadline is not an answer to keep: a retry may start
+        let keep = !matches!(&answer, Err(s) if s.code() == tonic::Code::DeadlineExceeded);
+        if keep {
+            if answers.len() >= RETRY_KEPT
+                && let Some(oldest) = answers
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone())
+            {
+                answers.remove(&oldest);
+            }
+            answers.insert(key.to_owned(), (now, answer.clone()));
+        }
+        answer
+    }
+}
+
+/// The message of a stop.
+pub fn stop_event_msg(e: &StopEvent) -> pb::StopEvent {
+    pb::StopEvent {
+        seq: e.seq,
+        robot_id: e.robot.clone(),
+        execution_id: e.execution_id,
+        cause: match e.cause {
+            StopCause::Client => pb::StopCause::Client,
+            StopCause::WorldEdit => pb::StopCause::WorldEdit,
+            StopCause::LeaseExpired => pb::StopCause::LeaseExpired,
+        } as i32,
+        reason: e.reason.clone(),
+    }
+}
 
 /// Longest deadman a jog may ask for, s.
 const MAX_DEADMAN: f64 = 1.0;
@@ -69,6 +139,7 @@ fn status_msg(s: RobotStatus) -> pb::RobotStatus {
         RobotStatus::Stopping => pb::RobotStatus::Stopping,
         RobotStatus::Jogging => pb::RobotStatus::Jogging,
         RobotStatus::Fault => pb::RobotStatus::Fault,
+        RobotStatus::Held => pb::RobotStatus::Held,
     }
 }
 
@@ -81,8 +152,23 @@ fn outcome_msg(o: Outcome) -> pb::ExecutionOutcome {
     }
 }
 
-/// The state message of robot `id` (its TCP pose computed here, off the control loop).
-pub fn state_msg(cell: &cella_cell::CellSnapshot, id: &str, s: &RobotState) -> pb::RobotState {
+/// The state message of robot `id` (its TCP pose computed here, off the control loop), with
+/// the reason of its last execution's stop from `control`'s stop log.
+pub fn state_msg(
+    cell: &cella_cell::CellSnapshot,
+    control: &CellControl,
+    id: &str,
+    s: &RobotState,
+) -> pb::RobotState {
+    let stop_reason = if s.outcome == Outcome::Stopped {
+        control
+            .events()
+            .of_execution(id, s.execution_id)
+            .map(|e| e.reason)
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     let tcp_pose = cell.robot(id).ok().and_then(|r| {
         r.geometry
             .robot()
@@ -106,6 +192,7 @@ pub fn state_msg(cell: &cella_cell::CellSnapshot, id: &str, s: &RobotState) -> p
         speed_override: s.speed_override,
         jog_blocked: s.jog_blocked,
         measured_positions: s.measured_q.as_slice().to_vec(),
+        stop_reason,
     }
 }
 
@@ -136,29 +223,109 @@ fn robot_ids(control: &CellControl, requested: &[String]) -> Result<Vec<String>,
 }
 
 impl CellServer {
-    /// Execute: checks and starts a trajectory.
+    /// Execute: checks and starts a trajectory, at most once per `request_id`, never after
+    /// the client's `deadline`.
     pub(crate) async fn execute_rpc(
         &self,
         req: pb::ExecuteRequest,
+        deadline: Option<Instant>,
     ) -> Result<pb::ExecuteResponse, Status> {
-        let cell = self.live_snapshot();
+        if req.request_id.len() > MAX_REQUEST_ID {
+            return Err(invalid(
+                "request_id",
+                format!("longer than {MAX_REQUEST_ID} bytes"),
+            ));
+        }
+        let lease = if req.lease == 0.0 {
+            None
+        } else if req.lease.is_finite() && req.lease >= 0.01 && req.lease <= MAX_LEASE {
+            Some(Duration::from_secs_f64(req.lease))
+        } else {
+            return Err(invalid(
+                "lease",
+                format!(
+                    "{} s is not in [0.01, {MAX_LEASE}] (or 0: no lease)",
+                    req.lease
+                ),
+            ));
+        };
+        let cell = self.snapshot();
+        let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
+        let names: Vec<String> = r
+            .geometry
+            .robot()
+            .chain()
+            .joint_names()
+            .map(str::to_owned)
+            .collect();
+        if let Some(t) = &req.trajectory
+            && !t.joint_names.is_empty()
+            && t.joint_names != names
+        {
+            return Err(invalid(
+                "trajectory.joint_names",
+                format!(
+                    "{:?} are not the joints of robot '{}' ({names:?}, in this order)",
+                    t.joint_names, req.robot_id
+                ),
+            ));
+        }
+        let dof = names.len();
         let control = self.control.clone();
+        let recent = self.executions.clone();
         self.blocking(move || {
-            let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
-            let dof = r.geometry.robot().chain().dof();
-            let s = samples(req.trajectory.as_ref(), dof)?;
-            let duration = s.times.last().copied().unwrap_or(0.0);
-            let planned = (req.world_version != 0).then_some(req.world_version);
-            let execution_id = control
-                .execute(&cell, &req.robot_id, s, planned)
-                .map_err(convert::control_status)?;
-            tracing::info!(robot = %req.robot_id, execution_id, duration, "executing");
-            Ok(pb::ExecuteResponse {
-                execution_id,
-                duration,
+            recent.once(&req.request_id, || {
+                let s = samples(req.trajectory.as_ref(), dof)?;
+                let duration = s.times.last().copied().unwrap_or(0.0);
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Status::deadline_exceeded(
+                        "the client's deadline passed before the motion could start: not started",
+                    ));
+                }
+                let options = ExecuteOptions {
+                    planned_version: (req.world_version != 0).then_some(req.world_version),
+                    lease,
+                };
+                let execution_id = control
+                    .execute(&req.robot_id, s, options)
+                    .map_err(convert::control_status)?;
+                tracing::info!(robot = %req.robot_id, execution_id, duration, "executing");
+                Ok(pb::ExecuteResponse {
+                    execution_id,
+                    duration,
+                })
             })
         })
         .await
+    }
+
+    /// StreamEvents: the stop log from `after_seq` (0: from now on), polled every
+    /// [`EVENT_POLL`].
+    pub(crate) fn stream_events_rpc(&self, after_seq: u64) -> EventStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let control = self.control.clone();
+        let mut seq = if after_seq == 0 {
+            control.events().last_seq()
+        } else {
+            after_seq
+        };
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EVENT_POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                for e in control.events().since(seq) {
+                    seq = e.seq;
+                    if tx.send(Ok(stop_event_msg(&e))).await.is_err() {
+                        return;
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
+            }
+        });
+        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
 
     /// Pause, Resume, Reset, SetSpeedOverride, Stop of one robot (blocking until the loop
@@ -200,8 +367,23 @@ impl CellServer {
             return Ok(pb::CommandResponse {});
         }
         tracing::warn!(robot = %req.robot_id, ?kind, "stop");
-        self.robot_command(req.robot_id, move |e| e.stop(kind))
-            .await
+        let reason = if req.reason.is_empty() {
+            "stopped by a client".to_owned()
+        } else {
+            format!(
+                "stopped by a client: {}",
+                req.reason.chars().take(256).collect::<String>()
+            )
+        };
+        let control = self.control.clone();
+        tokio::task::spawn_blocking(move || {
+            control
+                .stop(&req.robot_id, kind, &reason)
+                .map_err(convert::control_status)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        Ok(pb::CommandResponse {})
     }
 
     /// Jog: a joint or TCP velocity command valid for its deadman time.
@@ -252,7 +434,6 @@ impl CellServer {
         self.blocking(move || {
             control
                 .jog(
-                    &cell,
                     &req.robot_id,
                     JogCommand {
                         target,
@@ -296,7 +477,7 @@ impl CellServer {
                     let Ok(ex) = control.executor(id) else {
                         continue;
                     };
-                    let msg = state_msg(&cell, id, &ex.state());
+                    let msg = state_msg(&cell, &control, id, &ex.state());
                     match tx.try_send(Ok(msg)) {
                         Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {}
                         Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return,

@@ -60,6 +60,25 @@ pub async fn serve_on(
             }
         });
     }
+    {
+        // executions bound to a client by a lease stop when it lapses
+        let control = service.control().clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(5));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                let c = control.clone();
+                let Ok(stopped) = tokio::task::spawn_blocking(move || c.enforce_leases()).await
+                else {
+                    continue;
+                };
+                for e in stopped {
+                    tracing::warn!(robot = %e.robot, execution = e.execution_id, reason = %e.reason, "stopped: lease lapsed");
+                }
+            }
+        });
+    }
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CellServiceServer<CellServer>>()

@@ -4,15 +4,15 @@
 
 use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
-use cella_control::{CellControl, ControlOptions};
+use cella_control::{CellControl, ControlOptions, EditKind};
 use cella_kinematics::{IkOptions, IkSolutions};
 use cella_planning::{JointSpace, PlanOptions, plan_joint, plan_ptp};
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_server::CellService;
 use cella_trajectory::Limits;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
 /// Longest planning budget a request may ask for.
@@ -23,10 +23,9 @@ const MAX_BATCH: usize = 256;
 /// Shared state of the service.
 #[derive(Debug, Clone)]
 pub struct CellServer {
-    current: Arc<RwLock<Arc<CellSnapshot>>>,
-    edits: Arc<Mutex<()>>,
     workers: Arc<Semaphore>,
     pub(crate) control: Arc<CellControl>,
+    pub(crate) executions: Arc<crate::execution::RecentExecutions>,
 }
 
 impl CellServer {
@@ -39,24 +38,20 @@ impl CellServer {
     ) -> Result<Self, cella_control::ControlError> {
         let control = Arc::new(CellControl::simulated(&cell, control)?);
         Ok(Self {
-            current: Arc::new(RwLock::new(cell)),
-            edits: Arc::new(Mutex::new(())),
             workers: Arc::new(Semaphore::new(workers.max(1))),
             control,
+            executions: Arc::default(),
         })
     }
 
     /// The current snapshot with every robot at its live joint values (from its executor).
     pub fn live_snapshot(&self) -> Arc<CellSnapshot> {
-        Arc::new(self.control.live(&self.snapshot()))
+        self.control.live_snapshot()
     }
 
-    /// The current snapshot (the lock is held only to clone the `Arc`).
+    /// The current snapshot.
     pub fn snapshot(&self) -> Arc<CellSnapshot> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.control.snapshot()
     }
 
     /// Runs CPU work on the blocking pool behind the worker semaphore.
@@ -75,37 +70,39 @@ impl CellServer {
             .map_err(|e| Status::internal(format!("worker failed: {e}")))?
     }
 
-    /// Applies an edit atomically: edits are serialized, the new snapshot replaces the old one
-    /// only when the whole edit succeeded.
+    /// Applies an edit atomically with every admission (the cell's safety authority decides:
+    /// see [`CellControl::edit`]); the new snapshot replaces the old one only when the whole
+    /// edit succeeded. The response names the motions it stopped.
     async fn edit(
         &self,
-        f: impl FnOnce(&CellSnapshot) -> Result<Arc<CellSnapshot>, cella_cell::CellError>,
+        kind: EditKind,
+        f: impl FnOnce(&CellSnapshot) -> Result<Arc<CellSnapshot>, cella_cell::CellError>
+        + Send
+        + 'static,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let _guard = self.edits.lock().await;
-        let next = f(&self.live_snapshot()).map_err(convert::cell_status)?;
-        let version = next.version;
-        match self.current.write() {
-            Ok(mut g) => *g = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
-        tracing::info!(version, "world edited");
-        // a running motion that the edit put in collision is stopped along its path
         let control = self.control.clone();
-        let cell = self.live_snapshot();
-        let stopped = tokio::task::spawn_blocking(move || control.recheck(&cell))
+        let outcome = tokio::task::spawn_blocking(move || control.edit(kind, f))
             .await
-            .unwrap_or_default();
-        for (robot, reason) in stopped {
-            tracing::warn!(%robot, %reason, version, "stopped: the world edit blocks its motion");
+            .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+            .map_err(convert::control_status)?;
+        let version = outcome.cell.version;
+        tracing::info!(version, "world edited");
+        for e in &outcome.stopped {
+            tracing::warn!(robot = %e.robot, reason = %e.reason, version, "stopped: the world edit blocks its motion");
         }
         Ok(Response::new(pb::WorldEditResponse {
             world_version: version,
+            stopped: outcome
+                .stopped
+                .iter()
+                .map(crate::execution::stop_event_msg)
+                .collect(),
         }))
     }
 }
 
 /// The client's deadline (`grpc-timeout` header), if any.
-fn deadline<T>(request: &Request<T>) -> Option<Duration> {
+pub(crate) fn deadline<T>(request: &Request<T>) -> Option<Duration> {
     let v = request.metadata().get("grpc-timeout")?.to_str().ok()?;
     let (num, unit) = v.split_at(v.len().checked_sub(1)?);
     let n: u64 = num.parse().ok()?;
@@ -358,22 +355,31 @@ impl CellService for CellServer {
                 pose: Some(convert::pose_msg(&o.pose)),
                 attached_to_robot: String::new(),
                 attached_to_link: String::new(),
+                allowed_contacts: Vec::new(),
             })
             .collect();
         for a in cell.world.attached() {
-            let owner = cell
-                .robots
-                .iter()
-                .find(|r| r.geometry.robot().model().link_index(&a.link).is_ok())
-                .map(|r| r.id.clone())
-                .unwrap_or_default();
+            let owner = cell.owner(a).map(|r| r.id.clone()).unwrap_or_default();
             objects.push(pb::WorldObject {
                 name: a.name.clone(),
                 shape: Some(convert::shape_msg(&a.shape)),
                 pose: Some(convert::pose_msg(&a.pose_in_link)),
                 attached_to_robot: owner,
                 attached_to_link: a.link.clone(),
+                allowed_contacts: Vec::new(),
             });
+        }
+        for o in &mut objects {
+            o.allowed_contacts = cell
+                .world
+                .allowed_contacts()
+                .iter()
+                .filter(|c| c.object == o.name)
+                .map(|c| pb::AllowedContact {
+                    robot_id: c.robot.clone(),
+                    link: c.link.clone(),
+                })
+                .collect();
         }
         Ok(Response::new(pb::CellInfo {
             world_version: cell.version,
@@ -523,8 +529,23 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::AddObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let object = convert::world_object(request.into_inner().object.as_ref())?;
-        self.edit(move |c| c.with_object(object)).await
+        let msg = request.into_inner().object;
+        let object = convert::world_object(msg.as_ref())?;
+        let allowed: Vec<(String, String)> = msg
+            .map(|o| {
+                o.allowed_contacts
+                    .into_iter()
+                    .map(|c| (c.robot_id, c.link))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if allowed.len() > 1024 {
+            return Err(invalid("object.allowed_contacts", "more than 1024 entries"));
+        }
+        self.edit(EditKind::Objects, move |c| {
+            c.with_object_allowing(object, &allowed)
+        })
+        .await
     }
 
     async fn move_object(
@@ -533,8 +554,10 @@ impl CellService for CellServer {
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
         let req = request.into_inner();
         let pose = convert::pose("pose", req.pose.as_ref())?;
-        self.edit(move |c| c.with_moved_object(&req.name, pose))
-            .await
+        self.edit(EditKind::Objects, move |c| {
+            c.with_moved_object(&req.name, pose)
+        })
+        .await
     }
 
     async fn remove_object(
@@ -542,7 +565,8 @@ impl CellService for CellServer {
         request: Request<pb::RemoveObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
         let name = request.into_inner().name;
-        self.edit(move |c| c.without_object(&name)).await
+        self.edit(EditKind::Objects, move |c| c.without_object(&name))
+            .await
     }
 
     async fn attach_object(
@@ -550,8 +574,16 @@ impl CellService for CellServer {
         request: Request<pb::AttachObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
         let req = request.into_inner();
-        self.edit(move |c| c.with_attached(&req.name, &req.robot_id, &req.link, req.touch_links))
-            .await
+        if req.robot_id.is_empty() {
+            return Err(invalid(
+                "robot_id",
+                "name the robot that carries the object",
+            ));
+        }
+        self.edit(EditKind::Attachment, move |c| {
+            c.with_attached(&req.name, &req.robot_id, &req.link, req.touch_links)
+        })
+        .await
     }
 
     async fn detach_object(
@@ -559,7 +591,8 @@ impl CellService for CellServer {
         request: Request<pb::DetachObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
         let name = request.into_inner().name;
-        self.edit(move |c| c.with_detached(&name)).await
+        self.edit(EditKind::Attachment, move |c| c.with_detached(&name))
+            .await
     }
 
     async fn plan(
@@ -694,7 +727,35 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
-        Ok(Response::new(self.execute_rpc(request.into_inner()).await?))
+        let deadline = deadline(&request).map(|d| std::time::Instant::now() + d);
+        Ok(Response::new(
+            self.execute_rpc(request.into_inner(), deadline).await?,
+        ))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let req = request.into_inner();
+        let lease = self
+            .control
+            .heartbeat(&req.robot_id, req.execution_id)
+            .map_err(convert::control_status)?;
+        Ok(Response::new(pb::HeartbeatResponse {
+            lease: lease.as_secs_f64(),
+        }))
+    }
+
+    type StreamEventsStream = crate::execution::EventStream;
+
+    async fn stream_events(
+        &self,
+        request: Request<pb::StreamEventsRequest>,
+    ) -> Result<Response<Self::StreamEventsStream>, Status> {
+        Ok(Response::new(
+            self.stream_events_rpc(request.into_inner().after_seq),
+        ))
     }
 
     async fn pause(

@@ -56,6 +56,28 @@ impl Checker {
         })
     }
 
+    /// [`Checker::distance`] without naming the pair (allocates no names): the smallest
+    /// clearance of the state beyond what each pair must keep, m; negative exactly when the
+    /// state collides. `None` for bad input or when nothing is checked.
+    pub fn clearance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<f64> {
+        if !self.place(s, q) {
+            return None;
+        }
+        let valid = self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s);
+        let mut best = f64::INFINITY;
+        let mut seen = false;
+        self.visit_clearances(s, f64::INFINITY, |pair| {
+            seen = true;
+            best = best.min(pair.value);
+            best
+        });
+        seen.then_some(match (valid, best < 0.0) {
+            (true, true) => 0.0,
+            (false, false) => -f64::EPSILON,
+            _ => best,
+        })
+    }
+
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
     /// `<robot>/<link>`), each pair once: the pairs whose clearance ([`Checker::distance`]) is
     /// negative. Empty for a valid state or bad input.

@@ -3,8 +3,8 @@
 
 use cella_cell::{CellFile, CellSnapshot, DEMO_CELL};
 use cella_control::{
-    CellControl, ControlOptions, Driver, DriverError, Executor, JointCommand, MeasuredState,
-    RobotState, SimDriver,
+    CellControl, ControlOptions, Driver, DriverError, ExecuteOptions, Executor, JointCommand,
+    MeasuredState, RobotState, SimDriver,
 };
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{Limits, SampledTrajectory, SegmentedTrajectory};
@@ -186,7 +186,9 @@ pub fn run_kuka(goal: &[f64]) -> Run {
     let limits = limits(&cell, "kuka");
     let start = cell.robot("kuka").unwrap().joints.clone();
     let (traj, samples) = motion(&limits, &[start, goal.to_vec()]);
-    let id = control.execute(&cell, "kuka", samples, None).unwrap();
+    let id = control
+        .execute("kuka", samples, ExecuteOptions::default())
+        .unwrap();
     Run {
         cell,
         control,
