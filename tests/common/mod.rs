@@ -68,9 +68,16 @@ impl Drop for Server {
     }
 }
 
-/// Starts a server.
+pub mod monitor;
+
+/// Starts a server on the demo cell.
 pub async fn start() -> Server {
-    let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
+    start_cell(cella_cell::DEMO_CELL).await
+}
+
+/// Starts a server on the cell described by `toml` (a cell file).
+pub async fn start_cell(toml: &str) -> Server {
+    let cell = cella_cell::CellFile::parse(toml)
         .unwrap()
         .build(None)
         .unwrap();

@@ -31,10 +31,13 @@ const MAX_LEASE: f64 = 3600.0;
 /// How often the stop log is read for StreamEvents subscribers.
 const EVENT_POLL: Duration = Duration::from_millis(10);
 
+/// An Execute answer and when it was given.
+type Answer = (Instant, Result<pb::ExecuteResponse, Status>);
+
 /// Execute answers by `request_id`, so that a retried request never starts a second motion.
 #[derive(Debug, Default)]
 pub struct RecentExecutions {
-    answers: Mutex<HashMap<String, (Instant, Result<pb::ExecuteResponse, Status>)>>,
+    answers: Mutex<HashMap<String, Answer>>,
 }
 
 impl RecentExecutions {

@@ -1,0 +1,289 @@
+//! An independent safety monitor for end-to-end tests: it follows every robot's streamed state
+//! (up to one message per control cycle) and the cell's objects and attachments, rebuilds the
+//! cell locally at each observed instant and measures, with robots and carried parts at their
+//! observed joints only (no reservations, no padding), whether two bodies interpenetrate.
+//!
+//! What it flags:
+//! - two robots, or a robot and a part another robot carries, interpenetrating (always a
+//!   failure of the service: objects never move robots);
+//! - a robot entering an object that was last edited more than [`EDIT_GRACE`] before (a robot
+//!   stopped by an intrusion may overrun into the new object within its stopping distance).
+
+use cella_cell::{CellFile, CellSnapshot};
+use cella_collision::{Checker, World, WorldObject};
+use cella_proto::v1 as pb;
+use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// An object edited this recently may be entered by a robot braking for it.
+pub const EDIT_GRACE: Duration = Duration::from_millis(1500);
+/// Depth (m) below which an overlap is numerical noise, not interpenetration.
+const NOISE: f64 = 1e-6;
+
+/// A violation seen by the monitor.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// What touched what, and how deep.
+    pub what: String,
+    /// The robots' joints then.
+    pub joints: Vec<(String, Vec<f64>)>,
+}
+
+/// The monitor's findings.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Instants checked.
+    pub instants: usize,
+    /// Violations (the first few hundred).
+    pub violations: Vec<Violation>,
+}
+
+fn pose(p: &pb::Pose) -> Isometry3<f64> {
+    let q = &p.quaternion_xyzw;
+    Isometry3::from_parts(
+        Translation3::new(p.position[0], p.position[1], p.position[2]),
+        UnitQuaternion::from_quaternion(Quaternion::new(q[3], q[0], q[1], q[2])),
+    )
+}
+
+fn shape(s: &pb::Shape) -> cella_collision::Shape {
+    use cella_collision::Shape;
+    match s.kind.as_ref().unwrap() {
+        pb::shape::Kind::Box(b) => Shape::Box {
+            half_extents: [b.half_extents[0], b.half_extents[1], b.half_extents[2]],
+        },
+        pb::shape::Kind::Sphere(b) => Shape::Sphere { radius: b.radius },
+        pb::shape::Kind::Cylinder(c) => Shape::Cylinder {
+            radius: c.radius,
+            half_length: 0.5 * c.length,
+        },
+        pb::shape::Kind::Capsule(c) => Shape::Capsule {
+            radius: c.radius,
+            half_length: 0.5 * c.length,
+        },
+    }
+}
+
+/// `base` (the cell file's cell) with `info`'s objects and attachments, padding 0, robots at
+/// `joints`.
+pub fn rebuild(
+    base: &CellSnapshot,
+    info: &pb::CellInfo,
+    joints: &HashMap<String, Vec<f64>>,
+) -> CellSnapshot {
+    let mut cell = base.clone();
+    for r in &mut cell.robots {
+        if let Some(q) = joints.get(&r.id) {
+            r.joints = q.clone();
+        }
+    }
+    let mut world = World::new();
+    for o in info
+        .objects
+        .iter()
+        .filter(|o| o.attached_to_robot.is_empty())
+    {
+        world
+            .add(WorldObject {
+                name: o.name.clone(),
+                shape: shape(o.shape.as_ref().unwrap()),
+                pose: pose(o.pose.as_ref().unwrap()),
+            })
+            .unwrap();
+        for c in &o.allowed_contacts {
+            world
+                .allow_contact_for(&o.name, &c.robot_id, &c.link)
+                .unwrap();
+        }
+    }
+    let snapshot = CellSnapshot {
+        version: info.world_version,
+        robots: cell.robots.clone(),
+        world: world.clone(),
+    };
+    for o in info
+        .objects
+        .iter()
+        .filter(|o| !o.attached_to_robot.is_empty())
+    {
+        let link = snapshot
+            .link_pose(&o.attached_to_robot, &o.attached_to_link)
+            .unwrap();
+        world
+            .add(WorldObject {
+                name: o.name.clone(),
+                shape: shape(o.shape.as_ref().unwrap()),
+                pose: link * pose(o.pose.as_ref().unwrap()),
+            })
+            .unwrap();
+        world
+            .attach_to_robot(
+                &o.name,
+                &o.attached_to_robot,
+                &o.attached_to_link,
+                &link,
+                Vec::new(),
+            )
+            .unwrap();
+    }
+    CellSnapshot {
+        version: info.world_version,
+        robots: cell.robots,
+        world,
+    }
+}
+
+/// Checks one instant: every robot against the objects, the other robots and their parts.
+/// `edited` says when each object was last edited.
+pub fn check_instant(
+    cell: &CellSnapshot,
+    edited: &HashMap<String, Instant>,
+    now: Instant,
+    out: &mut Findings,
+) {
+    out.instants += 1;
+    for r in &cell.robots {
+        let checker: Checker = cell.checker(&r.id).unwrap();
+        let mut s = checker.scratch();
+        if checker.is_valid(&mut s, &r.joints) {
+            continue;
+        }
+        for (a, b) in checker.contacts(&mut s, &r.joints) {
+            // `b` is "<robot>/<link or part>" for another robot, an object name, or a link of
+            // this robot (self-collision is the self-collision truth's business)
+            let other_robot = cell
+                .robots
+                .iter()
+                .any(|o| b.starts_with(&format!("{}/", o.id)));
+            let object_recent = edited
+                .get(&b)
+                .is_some_and(|t| now.duration_since(*t) < EDIT_GRACE);
+            let is_object = cell.world.objects().iter().any(|o| o.name == b);
+            if other_robot || (is_object && !object_recent) {
+                let depth = checker
+                    .distance(&mut s, &r.joints)
+                    .map_or(0.0, |p| p.distance);
+                if depth < -NOISE && out.violations.len() < 300 {
+                    out.violations.push(Violation {
+                        what: format!("{}: {a} with {b} ({:.1} mm)", r.id, depth * 1e3),
+                        joints: cell
+                            .robots
+                            .iter()
+                            .map(|r| (r.id.clone(), r.joints.clone()))
+                            .collect(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A running monitor over a server: a task reading every robot's state at `rate_hz` and the
+/// cell info whenever the world version may have changed.
+pub struct Monitor {
+    findings: Arc<Mutex<Findings>>,
+    edits: Arc<Mutex<HashMap<String, Instant>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Monitor {
+    /// Starts monitoring the server at `url` serving the cell of `toml`.
+    pub async fn start(url: &str, toml: &'static str, rate_hz: f64) -> Self {
+        let findings = Arc::new(Mutex::new(Findings::default()));
+        let edits: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let mut c = pb::cell_service_client::CellServiceClient::connect(url.to_owned())
+            .await
+            .unwrap();
+        let mut stream = c
+            .stream_state(pb::StreamStateRequest {
+                robot_ids: vec![],
+                rate_hz,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let (f, e) = (findings.clone(), edits.clone());
+        let base = (*CellFile::parse(toml).unwrap().build(None).unwrap()).clone();
+        // the checks run on their own thread (they would hold up the server's runtime); an
+        // instant it has no time for is dropped (the next one is checked)
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<(Arc<pb::CellInfo>, HashMap<String, Vec<f64>>)>(4);
+        let checker_thread = std::thread::spawn(move || {
+            while let Ok((info, joints)) = rx.recv() {
+                let cell = rebuild(&base, &info, &joints);
+                let edited = e.lock().unwrap().clone();
+                let mut findings = f.lock().unwrap();
+                check_instant(&cell, &edited, Instant::now(), &mut findings);
+            }
+        });
+        let task = tokio::spawn(async move {
+            use tokio_stream::StreamExt;
+            let mut joints: HashMap<String, Vec<f64>> = HashMap::new();
+            let mut info = Arc::new(
+                c.get_cell_info(pb::GetCellInfoRequest {})
+                    .await
+                    .unwrap()
+                    .into_inner(),
+            );
+            let mut last_info = Instant::now();
+            let robots = info.robots.len();
+            let mut fresh = 0;
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    next = stream.next() => {
+                        let Some(Ok(s)) = next else { break };
+                        joints.insert(s.robot_id.clone(), s.positions.clone());
+                        fresh += 1;
+                        if fresh < robots || joints.len() < robots {
+                            continue;
+                        }
+                        fresh = 0;
+                        if last_info.elapsed() > Duration::from_millis(20) {
+                            info = Arc::new(
+                                c.get_cell_info(pb::GetCellInfoRequest {})
+                                    .await
+                                    .unwrap()
+                                    .into_inner(),
+                            );
+                            last_info = Instant::now();
+                        }
+                        let _ = tx.try_send((info.clone(), joints.clone()));
+                    }
+                }
+            }
+            drop(tx);
+            let _ = tokio::task::spawn_blocking(move || checker_thread.join()).await;
+        });
+        Self {
+            findings,
+            edits,
+            stop,
+            task,
+        }
+    }
+
+    /// Notes that object `name` was (or is about to be) added, moved or detached now.
+    pub fn edited(&self, name: &str) {
+        self.edits
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), Instant::now());
+    }
+
+    /// A shared handle for clients to note edits.
+    pub fn edit_log(&self) -> Arc<Mutex<HashMap<String, Instant>>> {
+        self.edits.clone()
+    }
+
+    /// Stops and returns what it found.
+    pub async fn finish(self) -> Findings {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        std::mem::take(&mut *self.findings.lock().unwrap())
+    }
+}
