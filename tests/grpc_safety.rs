@@ -654,3 +654,57 @@ async fn override_zero_holds_the_next_execution_until_raised() {
     let end = settle(&mut c, "kuka").await;
     assert_eq!(end.outcome, pb::ExecutionOutcome::Completed as i32);
 }
+
+/// Recovery: a robot an object was dropped on is told how to recover, may jog where its
+/// clearance grows, and plans again once free; nothing needs a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_in_collision_jogs_out_and_plans_again() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let kuka = state(&mut c, "kuka").await;
+    let tool = tcp(&mut c, "kuka", &kuka.positions, "").await;
+    c.add_object(pb::AddObjectRequest {
+        object: Some(sphere("dropped", 0.03, tool.clone())),
+    })
+    .await
+    .unwrap();
+    let before = check(&mut c, "kuka", &kuka.positions).await;
+    assert!(!before.valid);
+    let e = plan(&mut c, "kuka", named("home")).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("jog"), "{}", e.message());
+    // up, away from the sphere's centre: the clearance grows, so the jog is allowed
+    let mut free = false;
+    for _ in 0..60 {
+        c.jog(pb::JogRequest {
+            robot_id: "kuka".into(),
+            joint_velocities: vec![],
+            twist: vec![0.0, 0.0, 0.1, 0.0, 0.0, 0.0],
+            deadman: 0.2,
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = state(&mut c, "kuka").await;
+        if check(&mut c, "kuka", &now.positions).await.valid {
+            free = true;
+            break;
+        }
+    }
+    assert!(free, "the jog did not get the KUKA out of the sphere");
+    let out = settle(&mut c, "kuka").await;
+    let after = check(&mut c, "kuka", &out.positions).await;
+    assert!(after.valid && after.min_distance > before.min_distance);
+    let p = plan(
+        &mut c,
+        "kuka",
+        joints_goal(&[1.2, -1.1, 1.2, 0.8, 1.0, 1.5]),
+    )
+    .await
+    .unwrap();
+    execute(&mut c, "kuka", &p).await.unwrap();
+    assert_eq!(
+        settle(&mut c, "kuka").await.outcome,
+        pb::ExecutionOutcome::Completed as i32
+    );
+}
