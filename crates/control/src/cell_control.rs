@@ -358,14 +358,13 @@ impl CellControl {
                 continue;
             };
             others.extend_from_slice(extra);
-            match self.checker_with(cell, &j.id, &others) {
-                Ok(checker) => {
-                    // a robot that stopped jogging meanwhile does not take it
-                    let _ = j.executor.update_guard(Arc::new(checker));
-                }
-                Err(_) => {
-                    let _ = j.executor.stop(StopKind::Immediate);
-                }
+            // a robot that stopped jogging meanwhile does not take it (Ok(false)); one that
+            // cannot take it brakes along its line, which is already its reservation
+            let taken = self
+                .checker_with(cell, &j.id, &others)
+                .and_then(|checker| j.executor.update_guard(Arc::new(checker)));
+            if taken.is_err() {
+                let _ = j.executor.stop(StopKind::Immediate);
             }
         }
     }
