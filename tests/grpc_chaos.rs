@@ -130,6 +130,21 @@ fn random_pose(rng: &mut Rng) -> pb::Pose {
     }
 }
 
+/// The latest state of robot `id`.
+async fn robot_state(c: &mut Client, id: &str) -> pb::RobotState {
+    c.stream_state(pb::StreamStateRequest {
+        robot_ids: vec![id.to_owned()],
+        rate_hz: 100.0,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .next()
+    .await
+    .unwrap()
+    .unwrap()
+}
+
 /// One client's random session.
 async fn session(
     mut c: Client,
@@ -387,76 +402,67 @@ async fn chaos(toml: &'static str, seed: u64) {
         .await
         .unwrap();
     }
-    let mut homes = 0;
+    // every robot at rest
     for r in robots.iter() {
-        let mut rest = None;
+        let mut rest = false;
         for _ in 0..2000 {
-            let st = c
-                .stream_state(pb::StreamStateRequest {
-                    robot_ids: vec![r.id.clone()],
-                    rate_hz: 100.0,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .next()
-                .await
-                .unwrap()
-                .unwrap();
-            if st.status == pb::RobotStatus::Idle as i32 {
-                rest = Some(st);
+            if robot_state(&mut c, &r.id).await.status == pb::RobotStatus::Idle as i32 {
+                rest = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let st = rest.unwrap_or_else(|| panic!("robot '{}' never came to rest", r.id));
-        let home = c
-            .plan(pb::PlanRequest {
+        assert!(rest, "robot '{}' never came to rest", r.id);
+    }
+    // home, one at a time; a robot whose home another robot stands in goes after it
+    let mut left: Vec<&Robot> = robots.iter().collect();
+    let mut refusals = Vec::new();
+    for _round in 0..robots.len() {
+        let mut next = Vec::new();
+        for r in left {
+            let home = c
+                .plan(pb::PlanRequest {
+                    robot_id: r.id.clone(),
+                    goals: vec![pb::Goal {
+                        kind: Some(pb::goal::Kind::NamedPose("home".into())),
+                    }],
+                    time_budget: 2.0,
+                    ..Default::default()
+                })
+                .await;
+            let p = match home {
+                Ok(p) => p.into_inner(),
+                Err(e) => {
+                    refusals.push(format!("{}: {}", r.id, e.message()));
+                    next.push(r);
+                    continue;
+                }
+            };
+            c.execute(pb::ExecuteRequest {
                 robot_id: r.id.clone(),
-                goals: vec![pb::Goal {
-                    kind: Some(pb::goal::Kind::NamedPose("home".into())),
-                }],
-                time_budget: 2.0,
+                trajectory: p.trajectory,
                 ..Default::default()
             })
-            .await;
-        let p = home
-            .unwrap_or_else(|e| panic!("{} cannot plan home from {:?}: {e:?}", r.id, st.positions))
-            .into_inner();
-        c.execute(pb::ExecuteRequest {
-            robot_id: r.id.clone(),
-            trajectory: p.trajectory,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        homes += 1;
-        // one at a time: the next plans around where this one is going
-        loop {
-            let st = c
-                .stream_state(pb::StreamStateRequest {
-                    robot_ids: vec![r.id.clone()],
-                    rate_hz: 100.0,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .next()
-                .await
-                .unwrap()
-                .unwrap();
-            if st.status == pb::RobotStatus::Idle as i32 {
-                assert_eq!(
-                    st.outcome,
-                    pb::ExecutionOutcome::Completed as i32,
-                    "{}",
-                    r.id
-                );
-                break;
+            .await
+            .unwrap();
+            loop {
+                let st = robot_state(&mut c, &r.id).await;
+                if st.status == pb::RobotStatus::Idle as i32 {
+                    assert_eq!(
+                        st.outcome,
+                        pb::ExecutionOutcome::Completed as i32,
+                        "{}",
+                        r.id
+                    );
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        left = next;
     }
+    assert!(left.is_empty(), "not every robot got home: {refusals:#?}");
+    let homes = robots.len();
     let findings = monitor.finish().await;
     eprintln!(
         "chaos seed {seed}: {} requests {:?} accepted, {:?} refused; monitor checked {} instants; {homes} of {} robots planned home",

@@ -6,8 +6,10 @@
 //! What it flags:
 //! - two robots, or a robot and a part another robot carries, interpenetrating (always a
 //!   failure of the service: objects never move robots);
-//! - a robot entering an object that was last edited more than [`EDIT_GRACE`] before (a robot
-//!   stopped by an intrusion may overrun into the new object within its stopping distance).
+//! - a robot entering an object (free at the instant checked before, in contact now) that was
+//!   last edited more than [`EDIT_GRACE`] before: a robot stopped by an intrusion may overrun
+//!   into the new object within its stopping distance, and an object dropped on a robot is not
+//!   the robot entering it.
 
 use cella_cell::{CellFile, CellSnapshot};
 use cella_collision::{Checker, World, WorldObject};
@@ -38,6 +40,8 @@ pub struct Findings {
     pub instants: usize,
     /// Violations (the first few hundred).
     pub violations: Vec<Violation>,
+    /// (robot, object) pairs in contact at the last instant checked.
+    touching: std::collections::HashSet<(String, String)>,
 }
 
 fn pose(p: &pb::Pose) -> Isometry3<f64> {
@@ -144,6 +148,7 @@ pub fn check_instant(
     out: &mut Findings,
 ) {
     out.instants += 1;
+    let mut touching = std::collections::HashSet::new();
     for r in &cell.robots {
         let checker: Checker = cell.checker(&r.id).unwrap();
         let mut s = checker.scratch();
@@ -161,7 +166,13 @@ pub fn check_instant(
                 .get(&b)
                 .is_some_and(|t| now.duration_since(*t) < EDIT_GRACE);
             let is_object = cell.world.objects().iter().any(|o| o.name == b);
-            if other_robot || (is_object && !object_recent) {
+            let entered = is_object && {
+                let pair = (r.id.clone(), b.clone());
+                let new = !out.touching.contains(&pair);
+                touching.insert(pair);
+                new && !object_recent
+            };
+            if other_robot || entered {
                 let depth = checker
                     .distance(&mut s, &r.joints)
                     .map_or(0.0, |p| p.distance);
@@ -178,6 +189,7 @@ pub fn check_instant(
             }
         }
     }
+    out.touching = touching;
 }
 
 /// A running monitor over a server: a task reading every robot's state at `rate_hz` and the

@@ -9,13 +9,37 @@
 //! sample, joint velocities and accelerations from the samples; when a joint limit would be
 //! exceeded the Cartesian speed is lowered uniformly (the path never changes) and the motion
 //! retimed. Poses are the TCP in the robot's reference frame, metres and radians.
+//!
+//! Sizes: the duration (at most [`MAX_DURATION`](cella_trajectory::MAX_DURATION)), the samples
+//! (at most [`CartesianOptions::max_samples`]) and the IK steps of the walk (at most
+//! [`MAX_PATH_STEPS`]) are checked before the path is walked, a refusal naming the limit or
+//! scale to change. A motion shorter than one sampling period (none, when the goal is the
+//! start) takes one period: two samples at rest, the start and the goal.
 
+use crate::bounds::{Culprit, cartesian_culprit, check_min_duration, number, size_error};
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use cella_kinematics::{ArmConfiguration, IkOptions, IkSolutions, Robot};
-use cella_trajectory::{CartesianLimits, Limits, SampledTrajectory, ScalarProfile, validate};
+use cella_trajectory::{
+    CartesianLimits, Limits, MAX_SAMPLES, SampledTrajectory, ScalarProfile, TrajectoryError,
+    check_size, validate,
+};
 use nalgebra::{Isometry3, Point3, Translation3, Unit, UnitQuaternion, Vector3};
 use std::time::{Duration, Instant};
+
+/// Most IK steps of the dense walk along a Cartesian path: 100 m of TCP travel at the default
+/// 1 mm step. A path that needs more (a goal or a circle far out of reach, a tiny step) is
+/// refused ([`PlanningError::TooLarge`]) before it is walked.
+pub const MAX_PATH_STEPS: usize = 100_000;
+
+/// IK is tracked at least every this much TCP rotation, rad.
+const ROTATION_STEP: f64 = 0.005;
+
+/// A goal within this distance (m) and angle (rad) of the start pose is the start pose (the
+/// goal of a plan to where the robot already is, after a frame change or two): the motion
+/// holds the start for one period, for CIRC too, whose arc through its start and goal would
+/// be undefined. Far below any motion, far above the rounding of coordinates (1e-16).
+const SAME_POSE: f64 = 1e-9;
 
 /// The geometric path of a Cartesian motion.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +98,9 @@ pub struct CartesianOptions {
     pub step: f64,
     /// A joint moving more than this per step is a singularity or a configuration flip, rad.
     pub max_joint_step: f64,
+    /// Most samples of the returned trajectory, at most [`MAX_SAMPLES`]: a motion that
+    /// would need more is refused ([`PlanningError::TooLarge`]) before they are allocated.
+    pub max_samples: usize,
 }
 
 impl Default for CartesianOptions {
@@ -85,6 +112,7 @@ impl Default for CartesianOptions {
             period: 0.004,
             step: 0.001,
             max_joint_step: 0.05,
+            max_samples: MAX_SAMPLES,
         }
     }
 }
@@ -318,21 +346,49 @@ pub fn plan_cartesian<C: ValidityChecker>(
         crate::plan::scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     cella_kinematics::robot::check_target(path.goal()).map_err(PlanningError::Kinematics)?;
     let start_pose = robot.fk(start)?;
-    let curve = curve(path, &start_pose.translation.vector)?;
-    let (r0, r1) = (start_pose.rotation, path.goal().rotation);
-    let rotation = r0.angle_to(&r1);
+    let r0 = start_pose.rotation;
+    let turn = rotation_between(&r0, &path.goal().rotation);
+    let (from, to) = (
+        start_pose.translation.vector,
+        path.goal().translation.vector,
+    );
+    let curve = if (to - from).norm() <= SAME_POSE && turn.norm() <= SAME_POSE {
+        Curve::Line { from, to }
+    } else {
+        curve(path, &from)?
+    };
+    let rotation = turn.norm();
     let length = curve.length();
     let pose_at = |sigma: f64| {
         Isometry3::from_parts(
             Translation3::from(curve.at(sigma)),
-            r0.try_slerp(&r1, sigma, 1e-9).unwrap_or(r1),
+            interpolate_rotation(&r0, &turn, sigma),
         )
     };
+    // 0. sizes, before anything is walked or sampled: the duration at the Cartesian limits,
+    //    its samples, the IK steps of the walk
+    let max_samples = options.max_samples.min(MAX_SAMPLES);
+    let culprit = |too_many_samples: bool| {
+        cartesian_culprit(
+            &options.limits,
+            options.velocity_scale,
+            options.acceleration_scale,
+            length,
+            rotation,
+            too_many_samples,
+        )
+    };
+    check_min_duration(cart.min_duration(length, rotation), &culprit(false))?;
+    let full_speed = sigma_profile(&cart, length, rotation)?;
+    check_size(full_speed.duration(), options.period, max_samples).map_err(|e| {
+        let many = matches!(e, TrajectoryError::TooManySamples { .. });
+        size_error(e, &culprit(many))
+    })?;
+    let steps = walk_steps(length, rotation, options.step)?;
     let mut scratch = checker.scratch();
     crate::plan::free_start(checker, &mut scratch, start)?;
     // 1. dense IK walk: reachability, configuration, singularities, collision
     let mut tracker = Tracker::new(robot, start);
-    let steps = ((length / options.step).max(rotation / 0.005).ceil() as usize).max(1);
     let fail = |sigma: f64, reason: String| PlanningError::CartesianPathFailed {
         motion: path.name().into(),
         fraction: sigma,
@@ -397,9 +453,32 @@ pub fn plan_cartesian<C: ValidityChecker>(
             angular_velocity: cart.angular_velocity * speed_factor,
             angular_acceleration: cart.angular_acceleration * speed_factor * speed_factor,
         };
-        let profile = sigma_profile(&scaled, length, rotation)?;
-        let samples = sample(&mut tracker, start, &profile, &pose_at, options.period, dof)
-            .map_err(|(sigma, r)| fail(sigma, r))?;
+        let profile = if speed_factor == 1.0 {
+            full_speed.clone()
+        } else {
+            sigma_profile(&scaled, length, rotation)?
+        };
+        let sampling = Sampling {
+            period: options.period,
+            max_samples,
+        };
+        let samples = sample(&mut tracker, start, &profile, &pose_at, &sampling, dof).map_err(
+            |failure| match failure {
+                SampleFailure::Path(sigma, r) => fail(sigma, r),
+                // slower than at full speed: the joint limits along this path are to blame
+                SampleFailure::Size(e) => size_error(
+                    e,
+                    &Culprit {
+                        field: "goal".into(),
+                        value: format!(
+                            "the path (the joint limits slow the TCP to {} % of the Cartesian speed along it)",
+                            number(100.0 * speed_factor)
+                        ),
+                        advice: "choose a path farther from singularities",
+                    },
+                ),
+            },
+        )?;
         let ratio = worst_ratio(&samples, &joint_limits);
         if ratio <= 1.0 {
             validate(&samples, &joint_limits, 1e-6)
@@ -434,6 +513,52 @@ pub fn plan_cartesian<C: ValidityChecker>(
     )))
 }
 
+/// The rotation from orientation `from` to `to`, in the frame of `from`, as its axis scaled
+/// by its angle (at most π: the shorter way). Its angle comes from the vector part of the
+/// relative rotation by `atan2`, exact down to the smallest turns.
+fn rotation_between(from: &UnitQuaternion<f64>, to: &UnitQuaternion<f64>) -> Vector3<f64> {
+    (from.inverse() * to).scaled_axis()
+}
+
+/// The orientation a fraction `sigma` of the way from `from` through `turn`
+/// ([`rotation_between`]): the slerp, about one fixed axis at a constant rate, and a unit
+/// quaternion to rounding for every angle.
+///
+/// Not nalgebra's `slerp`: it takes the sine of the half angle as `sqrt(1 − cos²)`, which
+/// drops the cosine's last digits, so for turns near 1e-4 rad its quaternions are off unit by
+/// up to 1e-9; the analytic IK solvers verify every solution to 1e-9 rad by forward
+/// kinematics and drop some branches for such a target, the tracked arm configuration among
+/// them (a LIN rotating the tool by 1e-4 or 3e-4 rad was refused as a configuration flip).
+fn interpolate_rotation(
+    from: &UnitQuaternion<f64>,
+    turn: &Vector3<f64>,
+    sigma: f64,
+) -> UnitQuaternion<f64> {
+    let q = from * UnitQuaternion::from_scaled_axis(turn * sigma);
+    UnitQuaternion::new_normalize(q.into_inner())
+}
+
+/// How many IK steps the walk along a path of `length` m and `rotation` rad takes at `step`
+/// m (and [`ROTATION_STEP`] rad) per step; more than [`MAX_PATH_STEPS`] is refused.
+fn walk_steps(length: f64, rotation: f64, step: f64) -> Result<usize> {
+    let steps = (length / step)
+        .max(rotation / ROTATION_STEP)
+        .ceil()
+        .max(1.0);
+    if steps.is_nan() || steps > MAX_PATH_STEPS as f64 {
+        return Err(PlanningError::TooLarge {
+            field: "goal".into(),
+            reason: format!(
+                "a path of {} m and {} rad is {} IK steps of {step} m (or {ROTATION_STEP} rad), more than the {MAX_PATH_STEPS} allowed; choose a goal within reach",
+                number(length),
+                number(rotation),
+                number(steps)
+            ),
+        });
+    }
+    Ok(steps as usize)
+}
+
 /// The path-parameter profile: the Cartesian limits give the velocity and acceleration of σ;
 /// the jerk ramps the acceleration in a tenth of a second (the convention of the bundled
 /// robots' jerk limits).
@@ -449,18 +574,47 @@ fn sigma_profile(limits: &CartesianLimits, length: f64, rotation: f64) -> Result
         .map_err(|e| PlanningError::Trajectory(e.to_string()))
 }
 
+/// How the timed motion is sampled.
+struct Sampling {
+    period: f64,
+    max_samples: usize,
+}
+
+/// Why a timed motion could not be sampled.
+enum SampleFailure {
+    /// IK failed at path fraction σ, for this reason.
+    Path(f64, String),
+    /// Too long, or too many samples (refused before they are allocated).
+    Size(TrajectoryError),
+}
+
 /// Samples the motion every `period`: σ from the profile, joints from IK (tracked), joint
-/// velocities and accelerations by central differences (zero at both ends: at rest).
+/// velocities and accelerations by central differences (zero at both ends: at rest). A motion
+/// shorter than one period (none at all when the goal is the start) takes one period: the
+/// start at 0 and the goal at `period`, both at rest, so that it can be executed.
 fn sample(
     tracker: &mut Tracker<'_>,
     start: &[f64],
     profile: &ScalarProfile,
     pose_at: &dyn Fn(f64) -> Isometry3<f64>,
-    period: f64,
+    sampling: &Sampling,
     dof: usize,
-) -> std::result::Result<SampledTrajectory, (f64, String)> {
+) -> std::result::Result<SampledTrajectory, SampleFailure> {
+    let Sampling {
+        period,
+        max_samples,
+    } = *sampling;
     let duration = profile.duration();
-    let ticks = (duration / period).ceil().max(1.0) as usize;
+    check_size(duration, period, max_samples).map_err(SampleFailure::Size)?;
+    if duration < period {
+        let goal = tracker
+            .next(&pose_at(1.0), start)
+            .map_err(|r| SampleFailure::Path(1.0, r))?;
+        let mut out = SampledTrajectory::hold(start, period).map_err(SampleFailure::Size)?;
+        out.q[dof..].copy_from_slice(&goal);
+        return Ok(out);
+    }
+    let ticks = ((duration / period).ceil() as usize).max(1);
     let dt = duration / ticks as f64;
     let mut out = SampledTrajectory {
         dof,
@@ -478,7 +632,7 @@ fn sample(
             let sigma = profile.evaluate(t).0;
             tracker
                 .next(&pose_at(sigma), &previous)
-                .map_err(|r| (sigma, r))?
+                .map_err(|r| SampleFailure::Path(sigma, r))?
         };
         out.times.push(t);
         out.q.extend_from_slice(&q);
@@ -520,4 +674,49 @@ fn worst_ratio(s: &SampledTrajectory, limits: &Limits) -> f64 {
         }
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolated_orientations_are_unit_and_on_the_slerp_for_tiny_turns() {
+        let from = UnitQuaternion::from_euler_angles(0.3, -1.1, 2.0);
+        for angle in [
+            0.0, 1e-12, 1e-9, 1e-6, 1e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 0.5, 3.0,
+        ] {
+            for axis in [Vector3::x_axis(), Vector3::y_axis(), Vector3::z_axis()] {
+                let to = from * UnitQuaternion::from_axis_angle(&axis, angle);
+                let turn = rotation_between(&from, &to);
+                assert!((turn.norm() - angle).abs() <= 1e-15 * (1.0 + angle));
+                for k in 0..=10 {
+                    let sigma = k as f64 / 10.0;
+                    let q = interpolate_rotation(&from, &turn, sigma);
+                    // unit to rounding: IK verifies its solutions to 1e-9 rad
+                    assert!(
+                        (q.quaternion().norm() - 1.0).abs() < 1e-15,
+                        "{angle} at {sigma}"
+                    );
+                    // a constant rate about one axis
+                    assert!((from.angle_to(&q) - sigma * angle).abs() < 1e-12 * (1.0 + angle));
+                    assert!(q.angle_to(&to) - (1.0 - sigma) * angle < 1e-12 * (1.0 + angle));
+                }
+                assert!(interpolate_rotation(&from, &turn, 1.0).angle_to(&to) < 1e-15);
+            }
+        }
+    }
+
+    #[test]
+    fn paths_of_more_ik_steps_than_allowed_are_refused() {
+        assert_eq!(walk_steps(0.0, 0.0, 0.001).unwrap(), 1);
+        assert_eq!(walk_steps(0.1, 0.0, 0.001).unwrap(), 100);
+        assert_eq!(walk_steps(0.0, 0.1, 0.001).unwrap(), 20);
+        assert_eq!(walk_steps(100.0, 0.0, 0.001).unwrap(), MAX_PATH_STEPS);
+        assert!(matches!(
+            walk_steps(100.001, 0.0, 0.001),
+            Err(PlanningError::TooLarge { .. })
+        ));
+        assert!(walk_steps(f64::INFINITY, 0.0, 0.001).is_err());
+    }
 }

@@ -91,6 +91,27 @@ pub enum PlanningError {
         /// Details.
         reason: String,
     },
+    /// A request value would make the motion last longer than
+    /// [`MAX_DURATION`](cella_trajectory::MAX_DURATION) (a speed, a scale or a limit out of
+    /// proportion): refused before the motion is planned or sampled.
+    #[error("{field}: {reason}")]
+    TooLong {
+        /// The field to change (`velocity_scale`, `cartesian_limits.linear_velocity`, ...).
+        field: String,
+        /// Its value, the duration it would make and the bound.
+        reason: String,
+    },
+    /// The result would be larger than allowed: more samples than
+    /// [`MAX_SAMPLES`](cella_trajectory::MAX_SAMPLES) (or the caller's bound), more IK steps
+    /// than [`MAX_PATH_STEPS`](crate::cartesian::MAX_PATH_STEPS). Refused before the memory
+    /// is allocated.
+    #[error("{field}: {reason}")]
+    TooLarge {
+        /// The field to change (`period`, `velocity_scale`, ...).
+        field: String,
+        /// How large the result would be and the bound.
+        reason: String,
+    },
     /// The time parameterization or its validation failed.
     #[error("trajectory: {0}")]
     Trajectory(String),

@@ -5,6 +5,7 @@
 //! Joint values are radians (metres for prismatic joints), poses are in the robot's reference
 //! frame (base link, or the cell frame when the robot has a mount), times in seconds.
 
+mod bounds;
 pub mod cartesian;
 pub mod checker;
 mod collision_adapter;
@@ -18,11 +19,13 @@ pub mod simplify;
 pub mod space;
 pub mod timing;
 
-pub use cartesian::{CartesianMotion, CartesianOptions, CartesianPath, plan_cartesian};
+pub use cartesian::{
+    CartesianMotion, CartesianOptions, CartesianPath, MAX_PATH_STEPS, plan_cartesian,
+};
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result};
 pub use group::{GroupMember, group_space, plan_group};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
 pub use sequence::{SequenceMotion, SequenceStep, plan_sequence};
 pub use space::JointSpace;
-pub use timing::{Segments, Timing, time_and_validate};
+pub use timing::{Sampling, Segments, Timing, time_and_validate};

@@ -2,13 +2,14 @@
 //! RRT-Connect, simplify, time-parameterize, and validate the result (limits and collision
 //! along the whole motion) before returning it.
 
+use crate::bounds::{check_min_duration, joint_culprit, min_duration};
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use crate::rrt_connect::{RrtConnect, RrtOptions, SearchFailure};
 use crate::simplify::{SimplifyOptions, simplify};
 use crate::space::JointSpace;
-use crate::timing::{Segments, Timing, time_and_validate};
-use cella_trajectory::{Limits, SampledTrajectory};
+use crate::timing::{Sampling, Segments, Timing, time_and_validate_sized};
+use cella_trajectory::{Limits, MAX_SAMPLES, SampledTrajectory};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,11 @@ pub struct PlanOptions {
     /// (rad, Euclidean in joint space); 0 stops at every waypoint. Blends are checked for
     /// collision and tightened or dropped where they collide.
     pub blend_deviation: f64,
+    /// Most samples of the returned trajectory (of a whole sequence), at most
+    /// [`MAX_SAMPLES`]: a motion that would need more is refused
+    /// ([`PlanningError::TooLarge`]) before they are allocated. A service lowers it to what
+    /// its largest response message holds.
+    pub max_samples: usize,
 }
 
 impl Default for PlanOptions {
@@ -47,7 +53,40 @@ impl Default for PlanOptions {
             range: 0.5,
             shortcut_attempts: 24,
             blend_deviation: 0.05,
+            max_samples: MAX_SAMPLES,
         }
+    }
+}
+
+impl PlanOptions {
+    /// How the planned motion is sampled.
+    pub(crate) fn sampling(&self) -> Sampling {
+        Sampling {
+            period: self.period,
+            max_samples: self.max_samples.min(MAX_SAMPLES),
+        }
+    }
+
+    /// Refuses a motion through `path` (at least the travel of the direct motion of any
+    /// path between its ends) that would last longer than
+    /// [`MAX_DURATION`](cella_trajectory::MAX_DURATION) under the `scaled` limits, naming the
+    /// scale that slows it (or `motion` at full speed), before anything is searched.
+    pub(crate) fn check_duration(
+        &self,
+        path: &[Vec<f64>],
+        scaled: &Limits,
+        motion: &str,
+    ) -> Result<()> {
+        check_min_duration(
+            min_duration(path, scaled),
+            &joint_culprit(
+                self.velocity_scale,
+                self.acceleration_scale,
+                self.period,
+                false,
+                motion,
+            ),
+        )
     }
 }
 
@@ -81,8 +120,12 @@ pub struct PlannedMotion {
 ///
 /// Failures: [`PlanningError::InvalidInput`]/[`PlanningError::OutOfLimits`] for bad states,
 /// [`PlanningError::StartInCollision`] / [`PlanningError::GoalInCollision`] naming the pairs,
-/// [`PlanningError::Timeout`], [`PlanningError::Cancelled`], and a trajectory error if the
-/// result fails validation (never returned unvalidated).
+/// [`PlanningError::Timeout`], [`PlanningError::Cancelled`],
+/// [`PlanningError::TooLong`] / [`PlanningError::TooLarge`] for a motion longer than
+/// [`MAX_DURATION`](cella_trajectory::MAX_DURATION) (checked before the search) or needing
+/// more than `options.max_samples` samples, naming the scale or the period to change, and a
+/// trajectory error if the result fails validation (never returned unvalidated). A goal equal
+/// to the start gives the start held for one period (two samples at rest).
 pub fn plan_joint<C: ValidityChecker>(
     checker: &C,
     space: &JointSpace,
@@ -127,6 +170,14 @@ pub fn plan_joint<C: ValidityChecker>(
         return Err(PlanningError::GoalInCollision {
             pairs: checker.colliding_pairs(&mut scratch, &goals[0]),
         });
+    }
+    // too slow to ever finish: refused before the search (any path to a goal moves each
+    // joint at least as far as the direct motion does)
+    if let Some(nearest) = valid_goals.iter().min_by(|a, b| {
+        min_duration(&[start.to_vec(), a.1.clone()], &scaled)
+            .total_cmp(&min_duration(&[start.to_vec(), b.1.clone()], &scaled))
+    }) {
+        options.check_duration(&[start.to_vec(), nearest.1.clone()], &scaled, "goals")?;
     }
 
     // direct motion first, nearest goal first
@@ -212,6 +263,7 @@ pub fn plan_joint<C: ValidityChecker>(
         }
     };
     let search = Search {
+        goal_field: "goals",
         goal_index,
         direct: is_direct,
         iterations,
@@ -223,6 +275,8 @@ pub fn plan_joint<C: ValidityChecker>(
 
 /// How the path of a motion was found, for [`PlannedMotion`].
 struct Search {
+    /// The request field of the goal, for refusals naming the motion.
+    goal_field: &'static str,
     goal_index: usize,
     direct: bool,
     iterations: usize,
@@ -243,15 +297,25 @@ fn timed_motion<C: ValidityChecker>(
     began: Instant,
     search: Search,
 ) -> Result<PlannedMotion> {
-    let (trajectory, samples) = time_and_validate(
+    let (trajectory, samples) = time_and_validate_sized(
         checker,
         scratch,
         &path,
         scaled,
-        options.period,
+        &options.sampling(),
         options.blend_deviation,
         Segments::Checked,
-    )?;
+    )
+    .map_err(|f| {
+        let culprit = joint_culprit(
+            options.velocity_scale,
+            options.acceleration_scale,
+            options.period,
+            f.too_many_samples(),
+            search.goal_field,
+        );
+        f.naming(&culprit)
+    })?;
     Ok(PlannedMotion {
         path,
         trajectory,
@@ -289,6 +353,7 @@ pub fn plan_ptp<C: ValidityChecker>(
     space.check("start", start, 1e-9)?;
     space.check("goal", goal, 1e-9)?;
     let scaled = scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
+    options.check_duration(&[start.to_vec(), goal.to_vec()], &scaled, "goal")?;
     let mut scratch = checker.scratch();
     free_start(checker, &mut scratch, start)?;
     if !checker.state_valid(&mut scratch, goal) {
@@ -302,6 +367,7 @@ pub fn plan_ptp<C: ValidityChecker>(
     }
     let path = vec![start.to_vec(), goal.to_vec()];
     let search = Search {
+        goal_field: "goal",
         goal_index: 0,
         direct: true,
         iterations: 0,

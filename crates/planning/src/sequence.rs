@@ -3,14 +3,15 @@
 //! collision-checked), LIN and CIRC steps follow their Cartesian paths and start and end at
 //! rest. Every step is checked before anything is timed; a failure names the step.
 
+use crate::bounds::joint_culprit;
 use crate::cartesian::{CartesianOptions, CartesianPath, plan_cartesian};
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use crate::plan::{PlanOptions, first_collision, free_start, scaled_limits};
 use crate::space::JointSpace;
-use crate::timing::{Segments, time_and_validate};
+use crate::timing::{Sampling, Segments, time_and_validate_sized};
 use cella_kinematics::Robot;
-use cella_trajectory::{Limits, SampledTrajectory};
+use cella_trajectory::{Limits, MAX_DURATION, MAX_SAMPLES, SampledTrajectory};
 use std::time::{Duration, Instant};
 
 /// One step of a sequence.
@@ -48,6 +49,12 @@ pub struct SequenceMotion {
 
 /// Plans `steps` from `start`: runs of consecutive PTP steps become one blended motion
 /// through their goals, Cartesian steps are planned as [`plan_cartesian`] does.
+///
+/// Sizes: the whole sequence takes at most `options.max_samples` samples and lasts at most
+/// [`MAX_DURATION`]; each step gets what the steps before it left, so a step that would
+/// exceed them is refused ([`PlanningError::TooLarge`], [`PlanningError::TooLong`], naming the
+/// step) before its samples are allocated. A step to where the robot already is holds it for
+/// one period.
 pub fn plan_sequence<C: ValidityChecker>(
     checker: &C,
     robot: &Robot,
@@ -68,8 +75,13 @@ pub fn plan_sequence<C: ValidityChecker>(
     let mut pieces: Vec<SampledTrajectory> = Vec::new();
     let mut step_ends = Vec::with_capacity(steps.len());
     let mut current = start.to_vec();
+    let budget = options.max_samples.min(MAX_SAMPLES);
+    // samples taken so far, the joining samples (dropped by `concatenate`) not counted
+    let mut used = 0;
     let mut i = 0;
     while i < steps.len() {
+        // what is left for the next piece: its first sample replaces the last one's
+        let left = budget.saturating_sub(used) + usize::from(!pieces.is_empty());
         match &steps[i] {
             SequenceStep::Ptp { .. } => {
                 // the run of PTP steps from here
@@ -96,18 +108,35 @@ pub fn plan_sequence<C: ValidityChecker>(
                     i += 1;
                 }
                 let blend = if blend.is_finite() { blend } else { 0.0 };
-                let (timing, samples) =
-                    // (each segment was checked above)
-                    time_and_validate(
-                        checker,
-                        &mut scratch,
-                        &path,
-                        &scaled,
+                let motion = format!("steps[{first}]");
+                options
+                    .check_duration(&path, &scaled, &motion)
+                    .map_err(|e| prefix(e, first))?;
+                let sampling = Sampling {
+                    period: options.period,
+                    max_samples: left,
+                };
+                // (each segment was checked above)
+                let (timing, samples) = time_and_validate_sized(
+                    checker,
+                    &mut scratch,
+                    &path,
+                    &scaled,
+                    &sampling,
+                    blend,
+                    Segments::Checked,
+                )
+                .map_err(|f| {
+                    let culprit = joint_culprit(
+                        options.velocity_scale,
+                        options.acceleration_scale,
                         options.period,
-                        blend,
-                        Segments::Checked,
-                    )
-                        .map_err(|e| prefix(e, first))?;
+                        f.too_many_samples(),
+                        &motion,
+                    );
+                    prefix(f.naming(&culprit), first)
+                })
+                .map_err(|e| whole_sequence(e, budget, used))?;
                 // waypoint times: each goal is passed inside the blend around its segment end
                 let offset = pieces.iter().map(SampledTrajectory::duration).sum::<f64>();
                 let total = timing.duration();
@@ -122,6 +151,7 @@ pub fn plan_sequence<C: ValidityChecker>(
                     step_ends.push(offset + total * acc / sum);
                 }
                 current = path.last().cloned().unwrap_or_default();
+                used += samples.len() - usize::from(!pieces.is_empty());
                 pieces.push(samples);
             }
             SequenceStep::Cartesian { path, options: c } => {
@@ -129,16 +159,29 @@ pub fn plan_sequence<C: ValidityChecker>(
                     velocity_scale: options.velocity_scale,
                     acceleration_scale: options.acceleration_scale,
                     period: options.period,
+                    max_samples: left.min(c.max_samples),
                     ..c.clone()
                 };
                 let m = plan_cartesian(checker, robot, limits, &current, path, &c)
-                    .map_err(|e| prefix(e, i))?;
+                    .map_err(|e| prefix(e, i))
+                    .map_err(|e| whole_sequence(e, budget, used))?;
                 let offset = pieces.iter().map(SampledTrajectory::duration).sum::<f64>();
                 step_ends.push(offset + m.samples.duration());
                 current = m.samples.q_at(m.samples.len() - 1).to_vec();
+                used += m.samples.len() - usize::from(!pieces.is_empty());
                 pieces.push(m.samples);
                 i += 1;
             }
+        }
+        let duration = pieces.iter().map(SampledTrajectory::duration).sum::<f64>();
+        if duration > MAX_DURATION {
+            return Err(PlanningError::TooLong {
+                field: "steps".into(),
+                reason: format!(
+                    "the steps up to steps[{}] last {duration:.3} s, longer than the {MAX_DURATION} s allowed; split the sequence",
+                    i - 1
+                ),
+            });
         }
     }
     Ok(SequenceMotion {
@@ -166,9 +209,31 @@ fn segment_collision<C: ValidityChecker>(
     )
 }
 
-/// Names the step in a planning error.
+/// A size refusal of a step after others: says what the steps before it already took.
+fn whole_sequence(e: PlanningError, budget: usize, used: usize) -> PlanningError {
+    match e {
+        PlanningError::TooLarge { field, reason } if used > 0 => PlanningError::TooLarge {
+            field,
+            reason: format!(
+                "{reason} (the whole sequence may take {budget} samples; the steps before it take {used})"
+            ),
+        },
+        other => other,
+    }
+}
+
+/// Names the step in a planning error. Size refusals keep their field when it is one of the
+/// sequence's own (a scale, a Cartesian limit, the period) and say which step they stopped.
 fn prefix(e: PlanningError, step: usize) -> PlanningError {
     match e {
+        PlanningError::TooLong { field, reason } => PlanningError::TooLong {
+            field: step_field(field, step),
+            reason: format!("{reason} (steps[{step}])"),
+        },
+        PlanningError::TooLarge { field, reason } => PlanningError::TooLarge {
+            field: step_field(field, step),
+            reason: format!("{reason} (steps[{step}])"),
+        },
         PlanningError::InvalidInput { field, reason } => PlanningError::InvalidInput {
             field: format!("steps[{step}].{field}"),
             reason,
@@ -186,6 +251,16 @@ fn prefix(e: PlanningError, step: usize) -> PlanningError {
         },
         PlanningError::Trajectory(m) => PlanningError::Trajectory(format!("steps[{step}]: {m}")),
         other => other,
+    }
+}
+
+/// The field of a size refusal in a sequence: a Cartesian step's `goal` is `steps[i].goal`;
+/// the sequence's own fields (scales, Cartesian limits, period, `steps[i]`) stay.
+fn step_field(field: String, step: usize) -> String {
+    if field == "goal" {
+        format!("steps[{step}].goal")
+    } else {
+        field
     }
 }
 

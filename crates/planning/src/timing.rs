@@ -4,14 +4,35 @@
 //! motion itself checked for collision. Blends that collide are tightened, then dropped (stop
 //! at each waypoint).
 
+use crate::bounds::{Culprit, joint_culprit, size_error};
 use crate::checker::ValidityChecker;
 use crate::error::{PlanningError, Result};
 use crate::space::{distance, path_length};
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{
-    Limits, SampledTrajectory, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory,
-    validate,
+    Limits, MAX_SAMPLES, SampledTrajectory, SegmentedTrajectory, TimeOptimalOptions,
+    TimeOptimalTrajectory, TrajectoryError, validate,
 };
+
+/// How a timed path is sampled: every `period` s, into at most `max_samples` samples (refused
+/// before they are allocated when the motion would need more).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// Sampling period, s.
+    pub period: f64,
+    /// Most samples, at most [`MAX_SAMPLES`].
+    pub max_samples: usize,
+}
+
+impl Sampling {
+    /// Every `period` s, at most [`MAX_SAMPLES`] samples.
+    pub fn every(period: f64) -> Self {
+        Self {
+            period,
+            max_samples: MAX_SAMPLES,
+        }
+    }
+}
 
 /// A timed path: synchronized segments (stopping at, or overlap-blending through, each
 /// waypoint; jerk-limited when the robot has jerk limits), or the time-optimal blended
@@ -41,10 +62,10 @@ impl Timing {
         }
     }
 
-    fn sample(&self, period: f64) -> cella_trajectory::Result<SampledTrajectory> {
+    fn sample(&self, sampling: &Sampling) -> cella_trajectory::Result<SampledTrajectory> {
         match self {
-            Self::Segmented(t) => t.sample(period),
-            Self::TimeOptimal(t) => t.sample(period),
+            Self::Segmented(t) => t.sample_at_most(sampling.period, sampling.max_samples),
+            Self::TimeOptimal(t) => t.sample_at_most(sampling.period, sampling.max_samples),
         }
     }
 
@@ -76,7 +97,7 @@ pub enum Segments {
 /// Blends tighter than this are not worth a retry: the path stops at those waypoints.
 const SMALLEST_BLEND: f64 = 0.005;
 
-/// Times `path` under `limits`, samples it every `period` s, validates limits, and checks
+/// Times `path` under `limits`, samples it as `sampling` says, validates limits, and checks
 /// collision along the whole motion. `blend_deviation` (rad, ≥ 0) bounds how far a blend
 /// passes from its waypoint; 0 stops at every waypoint. `segments` says whether the straight
 /// segments between the waypoints are already proven free.
@@ -90,20 +111,83 @@ const SMALLEST_BLEND: f64 = 0.005;
 /// collides the blends are tightened, then dropped; a motion that stops at every waypoint is
 /// its straight segments, each checked with [`ValidityChecker::motion_valid`] unless already
 /// proven ([`PlanningError::MotionInCollision`] when one collides).
+///
+/// Sizes: a motion longer than [`MAX_DURATION`](cella_trajectory::MAX_DURATION) is
+/// [`PlanningError::TooLong`] (field `path`), one that needs more than
+/// `sampling.max_samples` samples [`PlanningError::TooLarge`] (field `period`), both before
+/// any sample is allocated. A path that does not move is held for one period (two samples at
+/// rest).
 pub fn time_and_validate<C: ValidityChecker>(
     checker: &C,
     scratch: &mut C::Scratch,
     path: &[Vec<f64>],
     limits: &Limits,
-    period: f64,
+    sampling: &Sampling,
     blend_deviation: f64,
     segments: Segments,
 ) -> Result<(Timing, SampledTrajectory)> {
+    time_and_validate_sized(
+        checker,
+        scratch,
+        path,
+        limits,
+        sampling,
+        blend_deviation,
+        segments,
+    )
+    .map_err(|f| {
+        let culprit = joint_culprit(1.0, 1.0, sampling.period, f.too_many_samples(), "path");
+        f.naming(&culprit)
+    })
+}
+
+/// A failure of [`time_and_validate_sized`]: a planning error, or a size refusal whose culprit
+/// the caller knows (the scale or the period of its request).
+#[derive(Debug)]
+pub(crate) enum TimingFailure {
+    /// Any refusal but a size one.
+    Planning(PlanningError),
+    /// The motion would be too long or take too many samples.
+    Size(TrajectoryError),
+}
+
+impl From<PlanningError> for TimingFailure {
+    fn from(e: PlanningError) -> Self {
+        Self::Planning(e)
+    }
+}
+
+impl TimingFailure {
+    /// The planning error: a size refusal names `culprit`.
+    pub(crate) fn naming(self, culprit: &Culprit) -> PlanningError {
+        match self {
+            Self::Planning(e) => e,
+            Self::Size(e) => size_error(e, culprit),
+        }
+    }
+
+    /// True for too many samples (false for too long, or not a size refusal).
+    pub(crate) fn too_many_samples(&self) -> bool {
+        matches!(self, Self::Size(TrajectoryError::TooManySamples { .. }))
+    }
+}
+
+/// [`time_and_validate`] with its size refusals left for the caller to attribute.
+pub(crate) fn time_and_validate_sized<C: ValidityChecker>(
+    checker: &C,
+    scratch: &mut C::Scratch,
+    path: &[Vec<f64>],
+    limits: &Limits,
+    sampling: &Sampling,
+    blend_deviation: f64,
+    segments: Segments,
+) -> std::result::Result<(Timing, SampledTrajectory), TimingFailure> {
     if !(blend_deviation.is_finite() && blend_deviation >= 0.0) {
         return Err(PlanningError::invalid(
             "blend_deviation",
             format!("{blend_deviation} rad is not a finite non-negative deviation"),
-        ));
+        )
+        .into());
     }
     let mut distinct: Vec<Vec<f64>> = Vec::with_capacity(path.len());
     for w in path {
@@ -119,15 +203,16 @@ pub fn time_and_validate<C: ValidityChecker>(
     loop {
         let timing = time_path(&distinct, limits, deviation)
             .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
-        let samples = timing
-            .sample(period)
-            .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+        let samples = timing.sample(sampling).map_err(|e| match e {
+            TrajectoryError::Invalid { .. } => PlanningError::Trajectory(e.to_string()).into(),
+            size => TimingFailure::Size(size),
+        })?;
         if let Err(e) = validate(&samples, limits, 1e-6) {
             if deviation > 0.0 {
                 deviation = 0.0;
                 continue;
             }
-            return Err(PlanningError::Trajectory(e.to_string()));
+            return Err(PlanningError::Trajectory(e.to_string()).into());
         }
         if deviation > 0.0 {
             // blended: the sampled motion itself (the blends alone when the segments are

@@ -8,6 +8,7 @@ use cella_collision::{Checker, RobotGeometry, Shape, World, WorldObject};
 use cella_planning::{CartesianOptions, CartesianPath, PlanningError, plan_cartesian};
 use cella_trajectory::{Limits, validate};
 use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
+use std::f64::consts::FRAC_PI_2;
 use std::sync::Arc;
 
 fn setup(name: &str, objects: Vec<WorldObject>) -> (Arc<RobotGeometry>, Checker, Limits) {
@@ -391,6 +392,208 @@ fn lin_works_for_every_arm_of_the_library() {
                 validate(&m.samples, &limits, 1e-6).unwrap();
             }
             Err(e) => panic!("{name}: LIN of 7 cm from a generic pose failed: {e}"),
+        }
+    }
+}
+
+/// The tiny turns of the issue (item 11): the KUKA refused LIN goals rotated by 1e-4 or 3e-4
+/// rad from the start as "a configuration flip at 0.020 of the path" while 0, 1e-5 and 5e-4
+/// worked. The orientation interpolation handed IK quaternions off unit by up to 1e-9, and
+/// the analytic solvers, verifying to 1e-9 rad, dropped branches of the solution.
+const TINY_TURNS: [f64; 10] = [0.0, 1e-9, 1e-6, 1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3];
+
+/// Axes of the tiny turns: the base axes and a skew one.
+fn axes() -> [nalgebra::Unit<Vector3<f64>>; 4] {
+    [
+        Vector3::x_axis(),
+        Vector3::y_axis(),
+        Vector3::z_axis(),
+        nalgebra::Unit::new_normalize(Vector3::new(1.0, -2.0, 0.5)),
+    ]
+}
+
+/// A robot with its checker (empty world) and limits.
+struct Arm {
+    geometry: Arc<RobotGeometry>,
+    checker: Checker,
+    limits: Limits,
+}
+
+fn arm(name: &str) -> Arm {
+    let (geometry, checker, limits) = setup(name, vec![]);
+    Arm {
+        geometry,
+        checker,
+        limits,
+    }
+}
+
+/// The start's arm configuration (the IK solution at its pose nearest to it).
+fn configuration(robot: &cella_kinematics::Robot, q: &[f64]) -> cella_kinematics::ArmConfiguration {
+    let mut sols = cella_kinematics::IkSolutions::new();
+    let options = cella_kinematics::IkOptions {
+        max_solutions: 16,
+        ..Default::default()
+    };
+    robot
+        .ik(&robot.fk(q).unwrap(), Some(q), &options, &mut sols)
+        .unwrap();
+    sols.as_slice()[0].configuration.unwrap()
+}
+
+/// Plans `path` from `start` and checks what every motion must do: the goal reached, the
+/// start's arm configuration kept at every sample, every joint limit held, two samples at
+/// least with time increasing.
+fn plan_and_check(
+    arm: &Arm,
+    start: &[f64],
+    path: &CartesianPath,
+    goal: &Isometry3<f64>,
+    what: &str,
+) -> cella_trajectory::SampledTrajectory {
+    let (geometry, checker, limits) = (&arm.geometry, &arm.checker, &arm.limits);
+    let name = geometry.robot().name();
+    let robot = geometry.robot();
+    let m = plan_cartesian(
+        checker,
+        robot,
+        limits,
+        start,
+        path,
+        &CartesianOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name} {what}: {e}"));
+    let s = &m.samples;
+    assert!(s.len() >= 2, "{name} {what}: {} samples", s.len());
+    check_reaches(goal, &robot.fk(s.q_at(s.len() - 1)).unwrap());
+    validate(s, limits, 1e-6).unwrap();
+    let start_cfg = configuration(robot, start);
+    for k in 0..s.len() {
+        assert_eq!(
+            configuration(robot, s.q_at(k)),
+            start_cfg,
+            "{name} {what}: sample {k}"
+        );
+    }
+    m.samples
+}
+
+const KUKA_HOME: [f64; 6] = [0.0, -FRAC_PI_2, FRAC_PI_2, 0.0, FRAC_PI_2, 0.0];
+const UR_HOME: [f64; 6] = [0.0, -FRAC_PI_2, FRAC_PI_2, -FRAC_PI_2, -FRAC_PI_2, 0.0];
+
+#[test]
+fn lin_turning_the_tool_by_tiny_angles_keeps_the_configuration() {
+    let cases = [
+        ("kuka_kr6_r700", KUKA_HOME),
+        ("kuka_kr6_r700", KUKA_START),
+        ("ur5e", UR_HOME),
+        ("ur5e", UR_START),
+    ];
+    for (name, start) in cases {
+        let rig = arm(name);
+        let robot = &rig.geometry;
+        let p0 = robot.robot().fk(&start).unwrap();
+        for axis in axes() {
+            for angle in TINY_TURNS {
+                let turn = UnitQuaternion::from_axis_angle(&axis, angle);
+                // about the tool's axes and about the base's
+                for rotation in [p0.rotation * turn, turn * p0.rotation] {
+                    let goal = Isometry3::from_parts(p0.translation, rotation);
+                    let what = format!("LIN turn {angle:e} rad about {:?}", axis.as_slice());
+                    plan_and_check(&rig, &start, &CartesianPath::Line { goal }, &goal, &what);
+                }
+            }
+        }
+    }
+}
+
+/// The issue's exact setting: the demo cell's KUKA at home on a base turned by π about z,
+/// goals given in the world frame (rounded through the base transform both ways).
+#[test]
+fn lin_to_world_goals_turned_by_tiny_angles_on_the_demo_kuka() {
+    let base = Isometry3::from_parts(
+        Translation3::new(0.6, 0.0, 0.75),
+        UnitQuaternion::from_euler_angles(0.0, 0.0, std::f64::consts::PI),
+    );
+    for (name, start) in [("kuka_kr6_r700", KUKA_HOME), ("ur5e", UR_HOME)] {
+        let rig = arm(name);
+        let robot = &rig.geometry;
+        let world = base * robot.robot().fk(&start).unwrap();
+        for axis in axes() {
+            for angle in TINY_TURNS {
+                let turned = Isometry3::from_parts(
+                    world.translation,
+                    UnitQuaternion::from_axis_angle(&axis, angle) * world.rotation,
+                );
+                let goal = base.inverse() * turned;
+                let what = format!("world LIN turn {angle:e} rad about {:?}", axis.as_slice());
+                plan_and_check(&rig, &start, &CartesianPath::Line { goal }, &goal, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn lin_over_tiny_distances_with_and_without_a_tiny_turn() {
+    for (name, start) in [("kuka_kr6_r700", KUKA_START), ("ur5e", UR_START)] {
+        let rig = arm(name);
+        let robot = &rig.geometry;
+        let p0 = robot.robot().fk(&start).unwrap();
+        for direction in axes() {
+            for distance in [1e-12, 1e-9, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3] {
+                for angle in [0.0, 1e-4, 3e-4] {
+                    let goal = Isometry3::from_parts(
+                        Translation3::from(
+                            p0.translation.vector + direction.into_inner() * distance,
+                        ),
+                        p0.rotation * UnitQuaternion::from_axis_angle(&Vector3::z_axis(), angle),
+                    );
+                    let what = format!(
+                        "LIN {distance:e} m along {:?}, turn {angle:e} rad",
+                        direction.as_slice()
+                    );
+                    plan_and_check(&rig, &start, &CartesianPath::Line { goal }, &goal, &what);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn circ_turning_the_tool_by_tiny_angles_keeps_the_configuration() {
+    for (name, start) in [("kuka_kr6_r700", KUKA_START), ("ur5e", UR_START)] {
+        let rig = arm(name);
+        let robot = &rig.geometry;
+        let p0 = robot.robot().fk(&start).unwrap();
+        let a = p0.translation.vector;
+        // a quarter circle of 5 cm in the horizontal plane, by its centre and by a via point
+        let centre = a + Vector3::new(0.05, 0.0, 0.0);
+        let via = centre + Vector3::new(-0.05 * 0.5f64.sqrt(), 0.05 * 0.5f64.sqrt(), 0.0);
+        let end = a + Vector3::new(0.05, 0.05, 0.0);
+        for axis in axes() {
+            for angle in TINY_TURNS {
+                let goal = Isometry3::from_parts(
+                    Translation3::from(end),
+                    p0.rotation * UnitQuaternion::from_axis_angle(&axis, angle),
+                );
+                let by_via = CartesianPath::ArcVia {
+                    via: Point3::from(via),
+                    goal,
+                };
+                let by_centre = CartesianPath::ArcCentre {
+                    centre: Point3::from(centre),
+                    goal,
+                };
+                for path in [by_via, by_centre] {
+                    let what = format!("CIRC turn {angle:e} rad about {:?}", axis.as_slice());
+                    let s = plan_and_check(&rig, &start, &path, &goal, &what);
+                    // on the arc
+                    for k in 0..s.len() {
+                        let x = robot.robot().fk(s.q_at(k)).unwrap().translation.vector;
+                        assert!(((x - centre).norm() - 0.05).abs() < 1e-4, "{name} {what}");
+                    }
+                }
+            }
         }
     }
 }

@@ -307,7 +307,7 @@ fn ptp_moves_straight_or_says_where_it_collides() {
 /// result is free by an independent dense check.
 #[test]
 fn a_blend_through_a_wall_corner_is_tightened_when_only_blends_are_checked() {
-    use cella_planning::{Segments, time_and_validate};
+    use cella_planning::{Sampling, Segments, time_and_validate};
     use cella_trajectory::segmented::SegmentOptions;
     use cella_trajectory::{SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory};
     // an L around the upper right corner of a block, 2 cm clear of it
@@ -351,7 +351,7 @@ fn a_blend_through_a_wall_corner_is_tightened_when_only_blends_are_checked() {
             &mut (),
             &path,
             &l,
-            0.004,
+            &Sampling::every(0.004),
             deviation,
             Segments::Checked,
         )

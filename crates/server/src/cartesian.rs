@@ -5,7 +5,7 @@
 use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
 use cella_collision::Checker;
-use cella_planning::{CartesianOptions, CartesianPath, PlanOptions, plan_cartesian};
+use cella_planning::{CartesianOptions, CartesianPath, PlanOptions, PlanningError, plan_cartesian};
 use cella_proto::v1 as pb;
 use cella_trajectory::{CartesianLimits, Limits};
 use nalgebra::{Isometry3, Point3};
@@ -73,16 +73,43 @@ pub(crate) fn plan_cartesian_request(
         velocity_scale: options.velocity_scale,
         acceleration_scale: options.acceleration_scale,
         period: options.period,
+        max_samples: convert::max_samples(robot.chain().dof()).min(options.max_samples),
         ..CartesianOptions::default()
     };
     let motion = plan_cartesian(checker, robot, limits, start, &path, &cartesian)
-        .map_err(convert::planning_status)?;
+        .map_err(|e| convert::planning_status(request_fields(e)))?;
     Ok(crate::service::plan_response(
         robot,
         &motion.samples,
         cell.version,
         motion.planning_time,
     ))
+}
+
+/// A Cartesian planning error with its field named as in the PlanRequest: the planner's
+/// `goal`, `via` and `centre` are `goals[0]`, `circ_via` and `circ_centre`.
+fn request_fields(e: PlanningError) -> PlanningError {
+    let rename = |field: String| match field.as_str() {
+        "goal" => "goals[0]".to_owned(),
+        "via" => "circ_via".to_owned(),
+        "centre" => "circ_centre".to_owned(),
+        _ => field,
+    };
+    match e {
+        PlanningError::InvalidInput { field, reason } => PlanningError::InvalidInput {
+            field: rename(field),
+            reason,
+        },
+        PlanningError::TooLong { field, reason } => PlanningError::TooLong {
+            field: rename(field),
+            reason,
+        },
+        PlanningError::TooLarge { field, reason } => PlanningError::TooLarge {
+            field: rename(field),
+            reason,
+        },
+        other => other,
+    }
 }
 
 /// The Cartesian path of a LIN or CIRC goal (`field` names it in errors): the goal as a TCP

@@ -20,6 +20,68 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
     )
 }
 
+/// RESOURCE_EXHAUSTED naming `field` (the request field to change) with a BadRequest field
+/// violation: the answer would be larger than the service returns (samples of a trajectory,
+/// IK steps of a path), refused before it was computed.
+pub fn too_large(field: &str, reason: impl Into<String>) -> Status {
+    let reason = reason.into();
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!("{field}: {reason}"),
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+/// Bytes of a response kept for everything but its trajectory points (joint names, world
+/// version, planning time, message framing).
+const RESPONSE_RESERVE: usize = 64 * 1024;
+
+/// Bytes of a varint encoding `v`.
+fn varint_len(v: usize) -> usize {
+    (usize::BITS - v.max(1).leading_zeros()).div_ceil(7) as usize
+}
+
+/// Bytes one `TrajectoryPoint` of `dof` joints takes in a `Trajectory` message at most:
+/// its key and length, `t` (fixed64) and `q`, `qd`, `qdd` (packed doubles, each with its
+/// key and length).
+pub fn trajectory_point_bytes(dof: usize) -> usize {
+    let packed = 1 + varint_len(8 * dof) + 8 * dof;
+    let point = 1 + 8 + 3 * packed;
+    1 + varint_len(point) + point
+}
+
+/// Most samples a planned trajectory of a `dof`-joint robot may have: as many points as fit
+/// in one response ([`crate::MAX_MESSAGE_BYTES`], 100 000 points of 6 joints), no more than
+/// Execute accepts ([`MAX_LIST`]) nor than the planners produce
+/// ([`cella_trajectory::MAX_SAMPLES`]). Passed to the planners, which refuse a motion that
+/// needs more (RESOURCE_EXHAUSTED) before they allocate its samples.
+pub fn max_samples(dof: usize) -> usize {
+    ((crate::MAX_MESSAGE_BYTES - RESPONSE_RESERVE) / trajectory_point_bytes(dof))
+        .min(MAX_LIST)
+        .min(cella_trajectory::MAX_SAMPLES)
+}
+
+/// Bytes of a PlanBatch response kept per item for everything but its trajectory points
+/// (joint names, code, the message of a refusal).
+pub const BATCH_ITEM_RESERVE: usize = 4 * 1024;
+
+/// Bytes of a PlanBatch response its items may take: [`crate::MAX_MESSAGE_BYTES`] but the
+/// framing.
+pub const BATCH_BYTES: usize = crate::MAX_MESSAGE_BYTES - RESPONSE_RESERVE;
+
+/// Most samples the next item of a PlanBatch response may carry for a `dof`-joint robot
+/// when its items have `left` bytes left (of [`BATCH_BYTES`]): 0 when not even a refusal
+/// fits, never more than [`max_samples`].
+pub fn batch_item_samples(left: usize, dof: usize) -> usize {
+    (left.saturating_sub(BATCH_ITEM_RESERVE) / trajectory_point_bytes(dof)).min(max_samples(dof))
+}
+
+/// Bytes a PlanBatch item carrying `samples` points of `dof` joints takes at most (the
+/// points and [`BATCH_ITEM_RESERVE`]).
+pub fn batch_item_bytes(samples: usize, dof: usize) -> usize {
+    BATCH_ITEM_RESERVE + samples * trajectory_point_bytes(dof)
+}
+
 /// Finite values, at most `MAX_LIST`.
 pub fn values(field: &str, v: &[f64]) -> Result<Vec<f64>, Status> {
     if v.len() > MAX_LIST {
@@ -232,7 +294,72 @@ pub fn planning_status(e: cella_planning::PlanningError) -> Status {
         }
         P::Timeout { .. } | P::NoPath { .. } => Status::deadline_exceeded(text),
         P::Cancelled => Status::cancelled(text),
+        P::TooLong { field, reason } => invalid(&field, reason),
+        P::TooLarge { field, reason } => too_large(&field, reason),
         P::Trajectory(_) => Status::internal(text),
         P::Kinematics(_) => Status::invalid_argument(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_of_the_most_samples_fits_in_a_message() {
+        assert_eq!(varint_len(0), 1);
+        assert_eq!(varint_len(127), 1);
+        assert_eq!(varint_len(128), 2);
+        assert_eq!(varint_len(16_383), 2);
+        assert_eq!(varint_len(16_384), 3);
+        // 6 joints: 1 + 8 for t, 3 x (1 + 1 + 48) for q, qd, qdd, 1 + 2 around the point
+        assert_eq!(trajectory_point_bytes(6), 162);
+        assert_eq!(max_samples(6), cella_trajectory::MAX_SAMPLES);
+        for dof in 1..=32 {
+            let n = max_samples(dof);
+            assert!(n * trajectory_point_bytes(dof) + RESPONSE_RESERVE <= crate::MAX_MESSAGE_BYTES);
+            assert!(n <= MAX_LIST && n > 10_000, "{dof} joints: {n}");
+        }
+        // the Panda's 7 joints take 186 bytes a point: fewer than 100 000 fit
+        assert!(max_samples(7) < cella_trajectory::MAX_SAMPLES);
+    }
+
+    #[test]
+    fn a_batch_of_the_most_samples_fits_in_a_message() {
+        // items planned one after the other, each as large as what is left allows
+        let dof = 6;
+        let mut left = BATCH_BYTES;
+        let mut items = 0;
+        while items < 256 {
+            let n = batch_item_samples(left, dof);
+            left -= batch_item_bytes(n, dof).min(left);
+            items += 1;
+        }
+        assert!(left < BATCH_ITEM_RESERVE, "{left} bytes unused");
+        assert_eq!(batch_item_samples(BATCH_BYTES, dof), max_samples(dof));
+        assert_eq!(batch_item_samples(BATCH_ITEM_RESERVE, dof), 0);
+        assert_eq!(batch_item_samples(0, dof), 0);
+        assert!(batch_item_bytes(max_samples(dof), dof) <= BATCH_BYTES);
+    }
+
+    #[test]
+    fn size_refusals_name_the_field_with_the_right_code() {
+        use cella_planning::PlanningError as P;
+        let s = planning_status(P::TooLong {
+            field: "velocity_scale".into(),
+            reason: "1e-9 would make a 3.14e9 s motion".into(),
+        });
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(
+            s.message(),
+            "velocity_scale: 1e-9 would make a 3.14e9 s motion"
+        );
+        let s = planning_status(P::TooLarge {
+            field: "period".into(),
+            reason: "too many samples".into(),
+        });
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        let violations = s.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "period");
     }
 }

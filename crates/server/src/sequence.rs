@@ -102,6 +102,9 @@ pub(crate) fn plan_sequence_request(
         velocity_scale: convert::unit_scale("velocity_scale", req.velocity_scale)?,
         acceleration_scale: convert::unit_scale("acceleration_scale", req.acceleration_scale)?,
         period,
+        // every sample of the sequence fits in the response (and the Cartesian steps get
+        // what the steps before them left)
+        max_samples: convert::max_samples(robot.chain().dof()),
         ..PlanOptions::default()
     };
     let (checker, space, limits) = crate::service::planning_inputs(cell, control, &req.robot_id)?;

@@ -228,11 +228,14 @@ pub(crate) fn planning_inputs(
     Ok((checker, space, limits))
 }
 
+/// Plans one request; its trajectory has at most `max_samples` samples (default: what fits a
+/// response message for the robot's joints).
 fn plan_once(
     cell: &CellSnapshot,
     control: &CellControl,
     req: &pb::PlanRequest,
     deadline: Option<Duration>,
+    max_samples: Option<usize>,
 ) -> Result<pb::PlanResponse, Status> {
     let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
     let robot = r.geometry.robot();
@@ -271,6 +274,7 @@ fn plan_once(
                 ));
             }
         },
+        max_samples: max_samples.unwrap_or_else(|| convert::max_samples(robot.chain().dof())),
         ..PlanOptions::default()
     };
     let (checker, space, limits) = planning_inputs(cell, control, &req.robot_id)?;
@@ -617,7 +621,7 @@ impl CellService for CellServer {
         let cell = self.live_snapshot();
         let control = self.control.clone();
         let answer = self
-            .blocking(move || plan_once(&cell, &control, &req, deadline))
+            .blocking(move || plan_once(&cell, &control, &req, deadline, None))
             .await?;
         Ok(Response::new(answer))
     }
@@ -638,9 +642,33 @@ impl CellService for CellServer {
         let control = self.control.clone();
         let items = self
             .blocking(move || {
-                Ok(reqs
-                    .iter()
-                    .map(|r| match plan_once(&cell, &control, r, deadline) {
+                // the items share one response message: each may use what the ones before
+                // left of it
+                let mut left = convert::BATCH_BYTES;
+                let mut items = Vec::with_capacity(reqs.len());
+                for (i, r) in reqs.iter().enumerate() {
+                    let dof = cell
+                        .robot(&r.robot_id)
+                        .map_or(0, |x| x.geometry.robot().chain().dof());
+                    let budget = convert::batch_item_samples(left, dof);
+                    let answer = if budget < 2 {
+                        Err(convert::too_large(
+                            "requests",
+                            format!(
+                                "requests[{i}]: the plans before it fill the response; send it \
+                                 in another batch"
+                            ),
+                        ))
+                    } else {
+                        plan_once(&cell, &control, r, deadline, Some(budget))
+                    };
+                    let points = answer
+                        .as_ref()
+                        .ok()
+                        .and_then(|p| p.trajectory.as_ref())
+                        .map_or(0, |t| t.points.len());
+                    left = left.saturating_sub(convert::batch_item_bytes(points, dof));
+                    items.push(match answer {
                         Ok(resp) => pb::PlanBatchItem {
                             response: Some(resp),
                             code: 0,
@@ -651,8 +679,9 @@ impl CellService for CellServer {
                             code: s.code() as i32,
                             message: s.message().to_owned(),
                         },
-                    })
-                    .collect())
+                    });
+                }
+                Ok(items)
             })
             .await?;
         Ok(Response::new(pb::PlanBatchResponse { items }))

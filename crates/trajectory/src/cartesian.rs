@@ -87,6 +87,24 @@ impl CartesianLimits {
         ScalarProfile::trapezoidal(1.0, v, a)
     }
 
+    /// A lower bound on the duration (s) of any rest-to-rest motion covering `length` metres
+    /// and `angle` radians under these limits: neither amount faster than its velocity
+    /// limit, and an amount `d` at acceleration `a` takes at least `2·sqrt(d / a)`. Cheap
+    /// enough to refuse a motion that would last for ages before its profile is computed;
+    /// infinite when a limit is too small to divide by.
+    pub fn min_duration(&self, length: f64, angle: f64) -> f64 {
+        let mut t: f64 = 0.0;
+        for (amount, v, a) in [
+            (length, self.linear_velocity, self.linear_acceleration),
+            (angle, self.angular_velocity, self.angular_acceleration),
+        ] {
+            if amount > 0.0 {
+                t = t.max(amount / v).max(2.0 * (amount / a).sqrt());
+            }
+        }
+        t
+    }
+
     /// The largest velocity and acceleration of a path parameter `s ∈ [0, 1]` covering
     /// `length` metres and `angle` radians in proportion: the tighter of the linear and the
     /// angular limit for each (infinite when both amounts are zero).
@@ -219,6 +237,34 @@ mod tests {
             .check_tcp(&times, &positions, &orientations, 1e-9)
             .unwrap_err();
         assert!(e.to_string().contains("linear speed"), "{e}");
+    }
+
+    #[test]
+    fn the_duration_bound_is_below_the_profile_and_infinite_for_underflowing_limits() {
+        let l = limits();
+        for (length, angle) in [
+            (0.5, 0.1),
+            (0.01, 1.5),
+            (1e-6, 0.0),
+            (0.0, 1e-4),
+            (0.0, 0.0),
+        ] {
+            let p = l.profile(length, angle).unwrap();
+            let bound = l.min_duration(length, angle);
+            assert!(bound <= p.duration() + 1e-12, "{length} m {angle} rad");
+            assert!(bound >= 0.5 * p.duration(), "{length} m {angle} rad");
+        }
+        // the 1e-9 m/s over 0.12 m: 1.2e8 s
+        let slow = CartesianLimits {
+            linear_velocity: 1e-9,
+            ..limits()
+        };
+        assert!((slow.min_duration(0.12, 0.0) - 1.2e8).abs() < 1.0);
+        let underflow = CartesianLimits {
+            linear_velocity: 5e-324,
+            ..limits()
+        };
+        assert_eq!(underflow.min_duration(10.0, 0.0), f64::INFINITY);
     }
 
     #[test]

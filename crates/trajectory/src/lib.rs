@@ -19,7 +19,7 @@ pub use cartesian::CartesianLimits;
 pub use error::{Result, TrajectoryError};
 pub use limits::Limits;
 pub use profile::ScalarProfile;
-pub use sampled::SampledTrajectory;
+pub use sampled::{MAX_DURATION, MAX_SAMPLES, SampledTrajectory, check_size};
 pub use segmented::SegmentedTrajectory;
 pub use time_optimal::{TimeOptimalOptions, TimeOptimalTrajectory};
 pub use validate::{ValidationError, validate};

@@ -168,6 +168,23 @@ impl Limits {
         if let Some(j) = l.jerk.as_mut() {
             j.iter_mut().for_each(|x| *x *= acceleration_scale);
         }
+        // a scale so small that a limit leaves the normal floating-point range would turn
+        // every later division into infinities or a zero limit
+        let scaled = [
+            ("velocity_scale", velocity_scale, &l.velocity),
+            ("acceleration_scale", acceleration_scale, &l.acceleration),
+        ];
+        for (field, scale, values) in scaled {
+            if let Some(i) = values.iter().position(|v| !v.is_normal()) {
+                return Err(TrajectoryError::invalid(
+                    field,
+                    format!(
+                        "{scale:e} scales joint '{}' to {:e}: too small to compute with",
+                        l.names[i], values[i]
+                    ),
+                ));
+            }
+        }
         Ok(l)
     }
 }
@@ -212,6 +229,21 @@ mod tests {
         let none =
             Limits::concatenate(&[("a", &arm(1, 1.0, false)), ("b", &arm(1, 1.0, false))]).unwrap();
         assert!(none.jerk.is_none());
+    }
+
+    #[test]
+    fn scales_that_underflow_a_limit_are_refused_naming_the_scale() {
+        let l = arm(2, 1.0, true);
+        let e = l.scaled(1e-320, 1.0).unwrap_err();
+        assert!(
+            matches!(&e, TrajectoryError::Invalid { field, .. } if field == "velocity_scale"),
+            "{e}"
+        );
+        let e = l.scaled(1.0, 1e-320).unwrap_err();
+        assert!(e.to_string().contains("acceleration_scale"), "{e}");
+        // tiny but representable scales are the duration bound's business, not this one's
+        assert!(l.scaled(1e-12, 1e-12).is_ok());
+        assert!(l.scaled(0.0, 1.0).is_err());
     }
 
     #[test]

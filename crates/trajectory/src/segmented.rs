@@ -291,11 +291,28 @@ impl SegmentedTrajectory {
         }
     }
 
-    /// Samples every `period` seconds from 0, plus the exact final point.
+    /// Samples every `period` seconds from 0, plus the exact final point, at most
+    /// [`MAX_SAMPLES`](crate::MAX_SAMPLES) samples. A zero-length trajectory (one waypoint)
+    /// is held for one period ([`SampledTrajectory::hold`]): two samples at rest, so that a
+    /// motion to where the robot already is can be executed.
     pub fn sample(&self, period: f64) -> Result<SampledTrajectory> {
-        SampledTrajectory::from_fn(self.dof, self.duration, period, |t, q, qd, qdd| {
-            self.evaluate(t, q, qd, qdd)
-        })
+        self.sample_at_most(period, crate::MAX_SAMPLES)
+    }
+
+    /// [`SegmentedTrajectory::sample`] into at most `max_samples` samples (refused with
+    /// [`TrajectoryError::TooManySamples`] before anything is allocated).
+    pub fn sample_at_most(&self, period: f64, max_samples: usize) -> Result<SampledTrajectory> {
+        if self.profiles.is_empty() {
+            crate::check_size(period, period, max_samples)?;
+            return SampledTrajectory::hold(&self.waypoints[..self.dof], period);
+        }
+        SampledTrajectory::from_fn_at_most(
+            self.dof,
+            self.duration,
+            period,
+            max_samples,
+            |t, q, qd, qdd| self.evaluate(t, q, qd, qdd),
+        )
     }
 }
 
@@ -347,4 +364,70 @@ pub(crate) fn check_waypoints(waypoints: &[Vec<f64>], limits: &Limits) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(n: usize) -> Limits {
+        Limits {
+            names: (0..n).map(|i| format!("j{i}")).collect(),
+            lower: vec![-3.0; n],
+            upper: vec![3.0; n],
+            velocity: vec![2.0; n],
+            acceleration: vec![4.0; n],
+            jerk: Some(vec![40.0; n]),
+        }
+    }
+
+    #[test]
+    fn a_single_waypoint_samples_to_an_executable_hold() {
+        let l = limits(3);
+        let at = vec![0.1, 0.2, 0.3];
+        let options = SegmentOptions {
+            jerk_limited: true,
+            max_deviation: 0.0,
+        };
+        for path in [vec![at.clone()], vec![at.clone(), at.clone()]] {
+            let t = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+            assert_eq!(t.duration(), 0.0);
+            let s = t.sample(0.004).unwrap();
+            assert_eq!(s.times, [0.0, 0.004]);
+            assert_eq!(s.q_at(0), &at[..]);
+            assert_eq!(s.q_at(1), &at[..]);
+            crate::validate(&s, &l, 1e-6).unwrap();
+        }
+    }
+
+    #[test]
+    fn scaled_to_nearly_nothing_the_motion_is_refused_before_sampling() {
+        // the velocity_scale = 1e-9 and 1e-5: 1.5 rad at 2e-9 rad/s
+        let path = [vec![0.0; 6], vec![1.5; 6]];
+        let options = SegmentOptions {
+            jerk_limited: true,
+            max_deviation: 0.0,
+        };
+        for scale in [1e-9, 1e-5] {
+            let l = limits(6).scaled(scale, 1.0).unwrap();
+            let t = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+            assert!(t.duration() > crate::MAX_DURATION);
+            let e = t.sample(0.004).unwrap_err();
+            assert!(matches!(e, TrajectoryError::TooLong { .. }), "{e}");
+        }
+        // 1e-3 lasts 750 s: within the hour, but 1.5 million samples at 0.5 ms
+        let l = limits(6).scaled(1e-3, 1.0).unwrap();
+        let t = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+        let e = t.sample(0.0005).unwrap_err();
+        assert!(matches!(e, TrajectoryError::TooManySamples { .. }), "{e}");
+        // and a caller's tighter bound is kept
+        let l = limits(6);
+        let t = SegmentedTrajectory::new(&path, &l, &options).unwrap();
+        let n = t.sample(0.004).unwrap().len();
+        assert!(t.sample_at_most(0.004, n).is_ok());
+        assert!(matches!(
+            t.sample_at_most(0.004, n - 1),
+            Err(TrajectoryError::TooManySamples { .. })
+        ));
+    }
 }

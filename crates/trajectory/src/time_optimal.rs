@@ -28,7 +28,7 @@ pub struct TimeOptimalOptions {
     /// How far a blend may pass from its waypoint, rad (Euclidean in joint space); 0 stops at
     /// every corner.
     pub max_deviation: f64,
-    /// Largest turning angle of one arc cell, rad.
+    /// Largest turning angle of one arc cell, rad, from [`MIN_ARC_STEP`] to 0.5.
     pub arc_step: f64,
 }
 
@@ -62,6 +62,10 @@ pub struct TimeOptimalTrajectory {
     duration: f64,
 }
 
+/// Smallest [`TimeOptimalOptions::arc_step`], rad: bounds the grid at 3142 cells per blend
+/// (a half turn), so its size follows from the number of waypoints alone.
+pub const MIN_ARC_STEP: f64 = 1e-3;
+
 /// Fraction of the acceleration limits held back on arc cells at first.
 const FIRST_MARGIN: f64 = 0.003;
 /// Solves before giving up (each tightens only the cells that broke a limit).
@@ -79,10 +83,13 @@ impl TimeOptimalTrajectory {
     ) -> Result<Self> {
         limits.validate()?;
         crate::segmented::check_waypoints(waypoints, limits)?;
-        if !(options.arc_step.is_finite() && options.arc_step > 0.0 && options.arc_step <= 0.5) {
+        if !(options.arc_step.is_finite()
+            && options.arc_step >= MIN_ARC_STEP
+            && options.arc_step <= 0.5)
+        {
             return Err(TrajectoryError::invalid(
                 "arc_step",
-                format!("{} rad is not in (0, 0.5]", options.arc_step),
+                format!("{} rad is not in [{MIN_ARC_STEP}, 0.5]", options.arc_step),
             ));
         }
         let path = BlendedPath::new(waypoints, options.max_deviation)?;
@@ -229,11 +236,22 @@ impl TimeOptimalTrajectory {
         }
     }
 
-    /// Samples every `period` seconds from 0, plus the exact final point.
+    /// Samples every `period` seconds from 0, plus the exact final point, at most
+    /// [`MAX_SAMPLES`](crate::MAX_SAMPLES) samples.
     pub fn sample(&self, period: f64) -> Result<SampledTrajectory> {
-        SampledTrajectory::from_fn(self.dof(), self.duration, period, |t, q, qd, qdd| {
-            self.evaluate(t, q, qd, qdd)
-        })
+        self.sample_at_most(period, crate::MAX_SAMPLES)
+    }
+
+    /// [`TimeOptimalTrajectory::sample`] into at most `max_samples` samples (refused with
+    /// [`TrajectoryError::TooManySamples`] before anything is allocated).
+    pub fn sample_at_most(&self, period: f64, max_samples: usize) -> Result<SampledTrajectory> {
+        SampledTrajectory::from_fn_at_most(
+            self.dof(),
+            self.duration,
+            period,
+            max_samples,
+            |t, q, qd, qdd| self.evaluate(t, q, qd, qdd),
+        )
     }
 }
 

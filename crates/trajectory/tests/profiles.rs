@@ -4,7 +4,7 @@
 
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{Limits, ScalarProfile, SegmentedTrajectory, validate};
-use common::off_segments_outside;
+use common::{off_segments_outside, period_for};
 use proptest::prelude::*;
 
 mod common;
@@ -116,7 +116,7 @@ proptest! {
             l.jerk = None;
         }
         let traj = SegmentedTrajectory::new(&path, &l, &SegmentOptions { jerk_limited: jerk, ..SegmentOptions::default() }).unwrap();
-        let s = traj.sample(0.004).unwrap();
+        let s = traj.sample(period_for(traj.duration(), 0.004)).unwrap();
         validate(&s, &l, 1e-6).unwrap();
         prop_assert_eq!(s.q_at(0), &path[0][..]);
         prop_assert_eq!(s.q_at(s.len() - 1), &path[path.len() - 1][..]);
@@ -141,7 +141,7 @@ proptest! {
         if deviation == 0.0 {
             prop_assert!(windows.is_empty());
         }
-        let s = traj.sample(0.004).unwrap();
+        let s = traj.sample(period_for(traj.duration(), 0.004)).unwrap();
         let (_, worst) = off_segments_outside(&s, &windows, &path);
         prop_assert!(worst < 1e-9, "{worst} rad off the segments, windows {windows:?}");
     }
@@ -212,7 +212,7 @@ proptest! {
         let l = limits(n, scale);
         let options = SegmentOptions { jerk_limited: true, max_deviation: deviation };
         let traj = SegmentedTrajectory::new(&path, &l, &options).unwrap();
-        let s = traj.sample(0.002).unwrap();
+        let s = traj.sample(period_for(traj.duration(), 0.002)).unwrap();
         validate(&s, &l, 1e-6).unwrap();
         prop_assert_eq!(s.q_at(0), &path[0][..]);
         prop_assert_eq!(s.q_at(s.len() - 1), &path[path.len() - 1][..]);

@@ -9,7 +9,7 @@ use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{
     Limits, ScalarProfile, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory, validate,
 };
-use common::{off_segments_outside, point_segment_distance};
+use common::{off_segments_outside, period_for, point_segment_distance};
 use proptest::prelude::*;
 
 mod common;
@@ -185,7 +185,7 @@ proptest! {
     fn random_paths_respect_limits_and_end_exactly((n, path, scale, deviation) in path_strategy()) {
         prop_assume!(distinct_waypoints(&path));
         let (l, traj) = blended(n, &path, scale, deviation);
-        let s = traj.sample(0.004).unwrap();
+        let s = traj.sample(period_for(traj.duration(), 0.004)).unwrap();
         validate(&s, &l, 1e-6).unwrap();
         prop_assert_eq!(s.q_at(0), &path[0][..]);
         let end = s.q_at(s.len() - 1);
@@ -214,7 +214,7 @@ proptest! {
         if deviation == 0.0 {
             prop_assert!(windows.is_empty());
         }
-        let s = traj.sample(0.004).unwrap();
+        let s = traj.sample(period_for(traj.duration(), 0.004)).unwrap();
         let (outside, worst) = off_segments_outside(&s, &windows, &path);
         prop_assert!(worst < 1e-9, "{worst} rad off the segments, windows {windows:?}");
         prop_assert!(outside > 0);

@@ -1,6 +1,12 @@
 //! Geometry shared by the trajectory tests.
 
-use cella_trajectory::SampledTrajectory;
+use cella_trajectory::{MAX_SAMPLES, SampledTrajectory};
+
+/// `period`, or the shortest longer period that samples `duration` s within
+/// [`MAX_SAMPLES`] (random paths of 50 waypoints at a fifth of the speed last minutes).
+pub fn period_for(duration: f64, period: f64) -> f64 {
+    period.max(duration / (MAX_SAMPLES - 2) as f64)
+}
 
 /// Euclidean distance (rad) from `p` to the segment `a`–`b` (a point when `a = b`).
 pub fn point_segment_distance(p: &[f64], a: &[f64], b: &[f64]) -> f64 {
