@@ -109,6 +109,8 @@ struct Robot {
     lower: Vec<f64>,
     upper: Vec<f64>,
     links: Vec<String>,
+    /// Joint states that put its tool over the middle of the table, where the robots meet.
+    shared: Vec<Vec<f64>>,
 }
 
 fn random_state(rng: &mut Rng, r: &Robot) -> Vec<f64> {
@@ -166,11 +168,18 @@ async fn session(
                 .unwrap()
                 .insert(name.to_owned(), Instant::now());
         };
-        match rng.below(16) {
-            0..=2 => {
-                let goal = if rng.below(3) == 0 {
+        match rng.below(24) {
+            0..=7 => {
+                let pick = rng.below(4);
+                let goal = if pick == 0 {
                     pb::Goal {
                         kind: Some(pb::goal::Kind::NamedPose("home".into())),
+                    }
+                } else if pick <= 2 && !r.shared.is_empty() {
+                    pb::Goal {
+                        kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                            values: r.shared[rng.below(r.shared.len())].clone(),
+                        })),
                     }
                 } else {
                     pb::Goal {
@@ -198,7 +207,7 @@ async fn session(
                     .map(tonic::Response::into_inner);
                 tally.note("plan", &res);
                 if let Ok(p) = res {
-                    if rng.below(2) == 0 {
+                    if rng.below(4) != 0 {
                         // straight away, while its start still holds
                         let res = c
                             .execute(pb::ExecuteRequest {
@@ -217,7 +226,7 @@ async fn session(
                     }
                 }
             }
-            3..=5 => {
+            8 | 9 => {
                 if plans.is_empty() {
                     continue;
                 }
@@ -233,7 +242,7 @@ async fn session(
                     .await;
                 tally.note("execute", &res);
             }
-            6 | 7 => {
+            10 | 11 => {
                 let v: Vec<f64> = (0..r.lower.len()).map(|_| rng.uniform(-0.6, 0.6)).collect();
                 let res = if rng.below(2) == 0 {
                     c.jog(pb::JogRequest {
@@ -254,26 +263,26 @@ async fn session(
                 };
                 tally.note("jog", &res);
             }
-            8 => {
+            12 => {
                 let res = c.pause(pb::RobotRequest { robot_id: id }).await;
                 tally.note("pause", &res);
             }
-            9 => {
+            13 => {
                 let res = c.resume(pb::RobotRequest { robot_id: id }).await;
                 tally.note("resume", &res);
             }
-            10 => {
+            14 => {
                 let res = c
                     .stop(pb::StopRequest {
-                        robot_id: if rng.below(4) == 0 { String::new() } else { id },
+                        robot_id: if rng.below(8) == 0 { String::new() } else { id },
                         immediate: rng.below(2) == 0,
                         reason: "chaos".into(),
                     })
                     .await;
                 tally.note("stop", &res);
             }
-            11 => {
-                let value = [0.0, 0.3, 1.0, 1.0][rng.below(4)];
+            15 => {
+                let value = [0.0, 0.3, 0.6, 1.0, 1.0, 1.0][rng.below(6)];
                 let res = c
                     .set_speed_override(pb::SpeedOverrideRequest {
                         robot_id: id,
@@ -282,7 +291,46 @@ async fn session(
                     .await;
                 tally.note("override", &res);
             }
-            12 | 13 => {
+            18 | 19 => {
+                // a race: two robots sent to the middle of the table, back to back
+                let other = &robots[rng.below(robots.len())];
+                if other.id == id {
+                    continue;
+                }
+                let mut planned = Vec::new();
+                for x in [r, other] {
+                    let res = c
+                        .plan(pb::PlanRequest {
+                            robot_id: x.id.clone(),
+                            goals: vec![pb::Goal {
+                                kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                                    values: x.shared[rng.below(x.shared.len())].clone(),
+                                })),
+                            }],
+                            time_budget: 0.2,
+                            seed: rng.next(),
+                            ..Default::default()
+                        })
+                        .await
+                        .map(tonic::Response::into_inner);
+                    tally.note("plan", &res);
+                    if let Ok(p) = res {
+                        planned.push((x.id.clone(), p));
+                    }
+                }
+                for (robot, p) in planned {
+                    let res = c
+                        .execute(pb::ExecuteRequest {
+                            robot_id: robot,
+                            trajectory: p.trajectory,
+                            world_version: p.world_version,
+                            ..Default::default()
+                        })
+                        .await;
+                    tally.note("execute", &res);
+                }
+            }
+            16 | 17 => {
                 let name = format!("box{}", rng.below(4));
                 let pose = random_pose(&mut rng);
                 note_edit(&name);
@@ -316,7 +364,9 @@ async fn session(
                             touch_links: vec![],
                         })
                         .await;
-                    if res.is_err() {
+                    if res.is_ok() {
+                        note_edit(&name);
+                    } else {
                         note_edit(&name);
                         let pose = random_pose(&mut rng);
                         let _ = c
@@ -347,17 +397,45 @@ async fn chaos(toml: &'static str, seed: u64) {
     let s = start_cell(toml).await;
     let mut c = client(&s).await;
     let info = common::cell_info(&mut c).await;
-    let robots: Arc<Vec<Robot>> = Arc::new(
-        info.robots
-            .iter()
-            .map(|r| Robot {
-                id: r.id.clone(),
-                lower: r.joints.iter().map(|j| j.lower).collect(),
-                upper: r.joints.iter().map(|j| j.upper).collect(),
-                links: r.links.clone(),
-            })
-            .collect(),
+    let mut list = Vec::new();
+    for r in &info.robots {
+        // tool pointing down over the middle of the table, at a few heights and offsets
+        let mut shared = Vec::new();
+        for (x, y, z) in [
+            (0.0, 0.0, 1.05),
+            (0.1, 0.1, 1.15),
+            (-0.1, -0.1, 1.1),
+            (0.0, 0.2, 1.2),
+        ] {
+            let ik = c
+                .compute_ik(pb::IkRequest {
+                    robot_id: r.id.clone(),
+                    pose: Some(pb::Pose {
+                        position: vec![x, y, z],
+                        quaternion_xyzw: vec![1.0, 0.0, 0.0, 0.0],
+                    }),
+                    seed: r.current.clone().unwrap().values,
+                    all_solutions: false,
+                    collision_free: true,
+                })
+                .await;
+            if let Ok(ik) = ik {
+                shared.extend(ik.into_inner().solutions.into_iter().map(|s| s.values));
+            }
+        }
+        list.push(Robot {
+            id: r.id.clone(),
+            lower: r.joints.iter().map(|j| j.lower).collect(),
+            upper: r.joints.iter().map(|j| j.upper).collect(),
+            links: r.links.clone(),
+            shared,
+        });
+    }
+    assert!(
+        list.iter().all(|r| !r.shared.is_empty()),
+        "a robot cannot reach the middle of the table"
     );
+    let robots: Arc<Vec<Robot>> = Arc::new(list);
     let monitor = Monitor::start(&s.url, toml, 500.0).await;
     let mut sessions = Vec::new();
     for k in 0..3 {

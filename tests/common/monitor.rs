@@ -5,7 +5,9 @@
 //!
 //! What it flags:
 //! - two robots, or a robot and a part another robot carries, interpenetrating (always a
-//!   failure of the service: objects never move robots);
+//!   failure of the service: objects never move robots). Each robot is checked on the hulls
+//!   of its real meshes against the other robots' capsules (which contain their hulls); a
+//!   contact counts when both robots' views show it, as every real contact of the hulls does;
 //! - a robot entering an object (free at the instant checked before, in contact now) that was
 //!   last edited more than [`EDIT_GRACE`] before: a robot stopped by an intrusion may overrun
 //!   into the new object within its stopping distance, and an object dropped on a robot is not
@@ -21,8 +23,6 @@ use std::time::{Duration, Instant};
 
 /// An object edited this recently may be entered by a robot braking for it.
 pub const EDIT_GRACE: Duration = Duration::from_millis(1500);
-/// Depth (m) below which an overlap is numerical noise, not interpenetration.
-const NOISE: f64 = 1e-6;
 
 /// A violation seen by the monitor.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct Violation {
     pub what: String,
     /// The robots' joints then.
     pub joints: Vec<(String, Vec<f64>)>,
+    /// What each robot was doing (status, execution, jog blocked).
+    pub doing: String,
 }
 
 /// The monitor's findings.
@@ -145,47 +147,68 @@ pub fn check_instant(
     cell: &CellSnapshot,
     edited: &HashMap<String, Instant>,
     now: Instant,
+    doing: &str,
     out: &mut Findings,
 ) {
     out.instants += 1;
-    let mut touching = std::collections::HashSet::new();
+    // every robot's contacts, each seen from that robot: its links on the hulls of the real
+    // meshes (capsules for parts it carries) against the other robots' capsules and parts
+    let mut seen: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for r in &cell.robots {
         let checker: Checker = cell.checker(&r.id).unwrap();
         let mut s = checker.scratch();
-        if checker.is_valid(&mut s, &r.joints) {
-            continue;
-        }
-        for (a, b) in checker.contacts(&mut s, &r.joints) {
-            // `b` is "<robot>/<link or part>" for another robot, an object name, or a link of
-            // this robot (self-collision is the self-collision truth's business)
+        let contacts = if checker.is_valid(&mut s, &r.joints) {
+            Vec::new()
+        } else {
+            checker.contacts(&mut s, &r.joints)
+        };
+        seen.push((r.id.clone(), contacts));
+    }
+    // two robots really touch only where each one's view of the other says so (each view is
+    // conservative on the other robot's side: its capsules contain its hulls)
+    let confirmed = |x: &str, a: &str, b: &str| {
+        let Some((y, part)) = b.split_once('/') else {
+            return false;
+        };
+        seen.iter().any(|(id, contacts)| {
+            id == y
+                && contacts
+                    .iter()
+                    .any(|(a2, b2)| a2 == part && *b2 == format!("{x}/{a}"))
+        })
+    };
+    let mut touching = std::collections::HashSet::new();
+    for (r, contacts) in &seen {
+        for (a, b) in contacts {
             let other_robot = cell
                 .robots
                 .iter()
                 .any(|o| b.starts_with(&format!("{}/", o.id)));
-            let object_recent = edited
-                .get(&b)
-                .is_some_and(|t| now.duration_since(*t) < EDIT_GRACE);
-            let is_object = cell.world.objects().iter().any(|o| o.name == b);
+            // an object just added or moved, or a part just attached, is not entered by
+            // the robot
+            let recent = |name: &str| {
+                edited
+                    .get(name)
+                    .is_some_and(|t| now.duration_since(*t) < EDIT_GRACE)
+            };
+            let object_recent = recent(b) || recent(a);
+            let is_object = cell.world.objects().iter().any(|o| o.name == *b);
             let entered = is_object && {
-                let pair = (r.id.clone(), b.clone());
+                let pair = (r.clone(), b.clone());
                 let new = !out.touching.contains(&pair);
                 touching.insert(pair);
                 new && !object_recent
             };
-            if other_robot || entered {
-                let depth = checker
-                    .distance(&mut s, &r.joints)
-                    .map_or(0.0, |p| p.distance);
-                if depth < -NOISE && out.violations.len() < 300 {
-                    out.violations.push(Violation {
-                        what: format!("{}: {a} with {b} ({:.1} mm)", r.id, depth * 1e3),
-                        joints: cell
-                            .robots
-                            .iter()
-                            .map(|r| (r.id.clone(), r.joints.clone()))
-                            .collect(),
-                    });
-                }
+            if ((other_robot && confirmed(r, a, b)) || entered) && out.violations.len() < 300 {
+                out.violations.push(Violation {
+                    what: format!("{r}: {a} with {b}"),
+                    joints: cell
+                        .robots
+                        .iter()
+                        .map(|r| (r.id.clone(), r.joints.clone()))
+                        .collect(),
+                    doing: doing.to_owned(),
+                });
             }
         }
     }
@@ -222,19 +245,23 @@ impl Monitor {
         let base = (*CellFile::parse(toml).unwrap().build(None).unwrap()).clone();
         // the checks run on their own thread (they would hold up the server's runtime); an
         // instant it has no time for is dropped (the next one is checked)
-        let (tx, rx) =
-            std::sync::mpsc::sync_channel::<(Arc<pb::CellInfo>, HashMap<String, Vec<f64>>)>(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(
+            Arc<pb::CellInfo>,
+            HashMap<String, Vec<f64>>,
+            String,
+        )>(4);
         let checker_thread = std::thread::spawn(move || {
-            while let Ok((info, joints)) = rx.recv() {
+            while let Ok((info, joints, doing)) = rx.recv() {
                 let cell = rebuild(&base, &info, &joints);
                 let edited = e.lock().unwrap().clone();
                 let mut findings = f.lock().unwrap();
-                check_instant(&cell, &edited, Instant::now(), &mut findings);
+                check_instant(&cell, &edited, Instant::now(), &doing, &mut findings);
             }
         });
         let task = tokio::spawn(async move {
             use tokio_stream::StreamExt;
             let mut joints: HashMap<String, Vec<f64>> = HashMap::new();
+            let mut doing: HashMap<String, String> = HashMap::new();
             let mut info = Arc::new(
                 c.get_cell_info(pb::GetCellInfoRequest {})
                     .await
@@ -250,6 +277,14 @@ impl Monitor {
                     next = stream.next() => {
                         let Some(Ok(s)) = next else { break };
                         joints.insert(s.robot_id.clone(), s.positions.clone());
+                        doing.insert(
+                            s.robot_id.clone(),
+                            format!(
+                                "{}: status {} execution {} outcome {} jog_blocked {} v {:?}",
+                                s.robot_id, s.status, s.execution_id, s.outcome, s.jog_blocked,
+                                s.velocities
+                            ),
+                        );
                         fresh += 1;
                         if fresh < robots || joints.len() < robots {
                             continue;
@@ -264,7 +299,10 @@ impl Monitor {
                             );
                             last_info = Instant::now();
                         }
-                        let _ = tx.try_send((info.clone(), joints.clone()));
+                        let mut d: Vec<&String> = doing.values().collect();
+                        d.sort();
+                        let d = d.into_iter().cloned().collect::<Vec<_>>().join("; ");
+                        let _ = tx.try_send((info.clone(), joints.clone(), d));
                     }
                 }
             }

@@ -1064,7 +1064,7 @@ fn spheres_beyond(a: &Point3<f64>, b: &Point3<f64>, reach: f64) -> bool {
     reach <= 0.0 || x * x + y * y + z * z >= reach * reach
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Obstacle(usize),
     Capsule(usize),

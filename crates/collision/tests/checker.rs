@@ -543,3 +543,50 @@ fn distance_is_negative_exactly_when_the_state_collides() {
         );
     }
 }
+
+/// A robot an object was dropped on may back out of it, never into something else: moving
+/// away from a ball on its tool recovers; the same escape into a second object does not,
+/// although the smallest clearance grows.
+#[test]
+fn backing_out_of_a_collision_may_not_touch_anything_new() {
+    let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
+    let home = g.robot().named_pose("home").unwrap().to_vec();
+    let at = |q: &[f64]| g.robot().fk(q).unwrap().translation.vector;
+    // the first axis turns the tool sideways, each way
+    let mut left = home.clone();
+    left[0] += 0.25;
+    let mut right = home.clone();
+    right[0] -= 0.25;
+    let ball = |name: &str, radius: f64, centre: Vector3<f64>| WorldObject {
+        name: name.into(),
+        shape: Shape::Sphere { radius },
+        pose: Isometry3::from_parts(Translation3::from(centre), UnitQuaternion::identity()),
+    };
+    let dropped = ball("dropped", 0.04, at(&home));
+    let mut world = World::new();
+    world.add(dropped.clone()).unwrap();
+    let checker = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
+    let mut s = checker.scratch();
+    assert!(!checker.is_valid(&mut s, &home));
+    assert!(checker.is_valid(&mut s, &left) && checker.is_valid(&mut s, &right));
+    assert!(checker.recovers(&mut s, &home, &left));
+    assert!(checker.recovers(&mut s, &home, &right));
+    // from a free state, moving into the ball is no recovery
+    assert!(!checker.recovers(&mut s, &left, &home));
+    // a second object where the tool would go to the left
+    world.add(ball("beside", 0.02, at(&left))).unwrap();
+    let checker = Checker::new(g, Isometry3::identity(), &world, &[]).unwrap();
+    let mut s = checker.scratch();
+    let before = checker.clearance(&mut s, &home).unwrap();
+    let after = checker.clearance(&mut s, &left).unwrap();
+    assert!(after < 0.0, "the tool does not reach the second ball");
+    assert!(
+        after > before,
+        "the smallest clearance alone would allow it"
+    );
+    assert!(
+        !checker.recovers(&mut s, &home, &left),
+        "{before} -> {after}"
+    );
+    assert!(checker.recovers(&mut s, &home, &right));
+}

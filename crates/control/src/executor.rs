@@ -903,10 +903,9 @@ impl Loop {
                 && checker.motion_valid(scratch, q.as_slice(), self.scratch_q.as_slice());
             if !free && !checker.is_valid(scratch, q.as_slice()) {
                 // recovery: a robot in collision (an object put on it, a stop that overran
-                // an intrusion) may move where its clearance strictly grows
-                let now = checker.clearance(scratch, q.as_slice());
-                let then = checker.clearance(scratch, self.scratch_q.as_slice());
-                free = matches!((now, then), (Some(a), Some(b)) if b > a);
+                // an intrusion) may move where its clearance strictly grows, no contact gets
+                // deeper and nothing new is touched
+                free = checker.recovers(scratch, q.as_slice(), self.scratch_q.as_slice());
             }
             if !free {
                 self.state.jog_blocked = true;

@@ -9,6 +9,9 @@ use crate::exact::{EXACT_MARGIN, hull_distance, hull_support_point, parry_shape,
 use crate::shape::segment_segment_distance;
 use nalgebra::Vector3;
 
+/// Most states a recovering motion ([`Checker::recovers`]) is checked at.
+const MAX_RECOVERY_STEPS: usize = 64;
+
 /// Accuracy (m) of a measured hull distance.
 const DISTANCE_TOLERANCE: f64 = 1e-6;
 
@@ -76,6 +79,61 @@ impl Checker {
             (false, false) => -f64::EPSILON,
             _ => best,
         })
+    }
+
+    /// Whether the straight motion from `from`, a state in collision, to `to` gets out of it:
+    /// along the motion nothing the robot does not touch at `from` (an object, another robot,
+    /// another of its own links) comes into contact, and at `to` the smallest clearance has
+    /// grown (a robot an object was dropped on may back out of it, never into anything else). The motion is checked at states no
+    /// robot point is more than the resolution apart, each new pair keeping half of it; a
+    /// motion needing more than 64 such states is refused (recover more
+    /// slowly). Remembers the pairs in collision at `from` (allocates for them). When `from`
+    /// is free, this is [`Checker::is_valid`] of `to` and [`Checker::motion_valid`].
+    pub fn recovers(&self, s: &mut CheckScratch, from: &[f64], to: &[f64]) -> bool {
+        if !self.place(s, from) || to.len() != from.len() {
+            return false;
+        }
+        // what the robot touches: the targets of its colliding pairs
+        let mut touched: Vec<Target> = Vec::new();
+        self.visit_clearances(s, 0.0, |pair| {
+            if pair.value < 0.0 && !touched.contains(&pair.b) {
+                touched.push(pair.b);
+            }
+            0.0
+        });
+        if touched.is_empty() {
+            return self.is_valid(s, to) && self.motion_valid(s, from, to);
+        }
+        let n = self.motion_steps(from, to);
+        if n > MAX_RECOVERY_STEPS {
+            return false;
+        }
+        let keep = 0.5 * self.sweep(from, to) / n as f64;
+        let mut x = from.to_vec();
+        for k in 1..=n {
+            let t = k as f64 / n as f64;
+            for ((xi, a), b) in x.iter_mut().zip(from).zip(to) {
+                *xi = a + t * (b - a);
+            }
+            if !self.place(s, &x) {
+                return false;
+            }
+            let mut fine = true;
+            self.visit_clearances(s, keep, |pair| {
+                if pair.value < keep && !touched.contains(&pair.b) {
+                    fine = false;
+                }
+                keep
+            });
+            if !fine {
+                return false;
+            }
+        }
+        // the clearance users read ([`Checker::distance`]) decides "grown"
+        match (self.clearance(s, from), self.clearance(s, to)) {
+            (Some(a), Some(b)) => b > a,
+            _ => false,
+        }
     }
 
     /// The colliding pairs of a state, by name (link or attached object, then link, object or
