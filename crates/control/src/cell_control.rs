@@ -238,17 +238,18 @@ impl CellControl {
         let state = c.executor.state();
         let q = state.q.as_slice().to_vec();
         let half = 0.5 * self.options.sweep_step;
+        let arms = lever_arms(cell, c);
         let mut out = vec![cell.as_obstacle(id, q.clone(), 0.0)?];
         if let Some((_, traj, tau)) = c.executor.active() {
             let s = traj.samples();
             let first = traj.piece(tau, 0);
-            for qk in self.thinned(c, &q, (first + 1..s.len()).map(|k| s.q_at(k))) {
+            for qk in self.thinned(&arms, &q, (first + 1..s.len()).map(|k| s.q_at(k))) {
                 out.push(cell.as_obstacle(id, qk, half)?);
             }
         } else if state.status == Status::Jogging {
             let mut stop = vec![0.0; q.len()];
             Jog::stop_state(&q, &state.qd, &c.limits, &mut stop);
-            let sweep = link_sweep(c.geometry.lever_arms(), &q, &stop);
+            let sweep = link_sweep(&arms, &q, &stop);
             let n = (sweep / self.options.sweep_step).ceil().max(1.0) as usize;
             for k in 1..=n {
                 let t = k as f64 / n as f64;
@@ -265,11 +266,10 @@ impl CellControl {
     /// then within half a `sweep_step` of a kept one (or of `from`).
     fn thinned<'a>(
         &self,
-        c: &Controlled,
+        arms: &[f64],
         from: &[f64],
         path: impl Iterator<Item = &'a [f64]>,
     ) -> Vec<Vec<f64>> {
-        let arms = c.geometry.lever_arms();
         let limit = self.options.sweep_step;
         let mut kept = Vec::new();
         let mut prev = from.to_vec();
@@ -428,7 +428,11 @@ impl CellControl {
         // jogging robots keep out of this motion before it is decided on: what they may still
         // reach is then only their braking
         let mine: Vec<StaticRobot> = self
-            .thinned(robot, trajectory.start(), (1..s.len()).map(|k| s.q_at(k)))
+            .thinned(
+                &lever_arms(&cell, robot),
+                trajectory.start(),
+                (1..s.len()).map(|k| s.q_at(k)),
+            )
             .into_iter()
             .map(|q| cell.as_obstacle(id, q, 0.5 * self.options.sweep_step))
             .collect::<std::result::Result<_, _>>()
@@ -664,6 +668,34 @@ impl CellControl {
     pub fn with_executor<T>(&self, id: &str, f: impl FnOnce(&Executor) -> Result<T>) -> Result<T> {
         f(self.executor(id)?).map_err(|e| name_robot(e, id))
     }
+}
+
+/// Per joint, the farthest any point of robot `c` or of a part it carries in `cell` can be
+/// from that joint's axis (m): the robot's lever arms, grown for each carried part by how far
+/// the part reaches from its link's frame plus how far the link's own geometry reaches (the
+/// link's frame is within that of the geometry the lever arm already covers).
+fn lever_arms(cell: &CellSnapshot, c: &Controlled) -> Vec<f64> {
+    let mut arms = c.geometry.lever_arms().to_vec();
+    let model = c.geometry.robot().model();
+    let mut grow = 0.0_f64;
+    for att in cell.world.attached_to(&c.id) {
+        let Ok(link) = model.link_index(&att.link) else {
+            continue;
+        };
+        let link_reach = c
+            .geometry
+            .capsules()
+            .iter()
+            .filter(|k| k.link == link)
+            .map(|k| k.a.coords.norm().max(k.b.coords.norm()) + k.radius)
+            .fold(0.0, f64::max);
+        let part_reach = att.pose_in_link.translation.vector.norm() + att.shape.bounding_radius();
+        grow = grow.max(part_reach + link_reach);
+    }
+    for a in &mut arms {
+        *a += grow;
+    }
+    arms
 }
 
 /// Bound (m) on how far any point moves between joint states `a` and `b` (lever arms times

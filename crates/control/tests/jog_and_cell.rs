@@ -223,3 +223,46 @@ fn two_robots_moving_at_once_never_come_closer_than_the_padding() {
         "the robots came {worst} m close (padding {padding} m)"
     );
 }
+
+/// A part the robot carries reaches farther than its links: its reserved path is kept at
+/// more states, so the part too moves at most one sweep step between two of them.
+#[test]
+fn a_carried_part_makes_the_reserved_path_denser() {
+    let goal = vec![1.2, -1.1, 1.2, 0.8, 1.0, 1.5];
+    let kept = |carry: bool| {
+        let mut cell = demo_cell();
+        if carry {
+            // a ball 40 cm out from the KUKA's flange, carried by it
+            let flange = cell.link_pose("kuka", "tool0").unwrap();
+            let at = flange * nalgebra::Point3::new(0.0, 0.0, 0.4);
+            cell = cell
+                .with_object(cella_collision::WorldObject {
+                    name: "bar_end".into(),
+                    shape: cella_collision::Shape::Sphere { radius: 0.03 },
+                    pose: nalgebra::Isometry3::translation(at.x, at.y, at.z),
+                })
+                .unwrap()
+                .with_attached("bar_end", "kuka", "tool0", Vec::new())
+                .unwrap();
+        }
+        let (control, _) = controlled(&cell);
+        let ex = control.executor("kuka").unwrap();
+        ex.set_override(0.0).unwrap();
+        let start = cell.robot("kuka").unwrap().joints.clone();
+        let (_, samples) = motion(&limits(&cell, "kuka"), &[start, goal.clone()]);
+        control
+            .execute("kuka", samples, ExecuteOptions::default())
+            .unwrap();
+        let n = control
+            .reservation(&control.live_snapshot(), "kuka")
+            .unwrap()
+            .len();
+        ex.stop(cella_control::StopKind::Immediate).unwrap();
+        n
+    };
+    let (bare, carrying) = (kept(false), kept(true));
+    assert!(
+        carrying as f64 > 1.2 * bare as f64,
+        "{bare} states kept without the part, {carrying} with it"
+    );
+}
