@@ -7,7 +7,7 @@
 //! that was not just put in its way. The service must never die or stick: at the end every
 //! robot comes to rest and plans home.
 //!
-//! `CELLA_CHAOS_STEPS` sets the requests per client (default 300; three clients per cell);
+//! `CELLA_CHAOS_STEPS` sets the requests per client (default 500; three clients per cell);
 //! `CELLA_CHAOS_SEED` the seed.
 
 mod common;
@@ -393,7 +393,7 @@ async fn session(
 }
 
 async fn chaos(toml: &'static str, seed: u64) {
-    let steps = env_or("CELLA_CHAOS_STEPS", 300);
+    let steps = env_or("CELLA_CHAOS_STEPS", 500);
     let s = start_cell(toml).await;
     let mut c = client(&s).await;
     let info = common::cell_info(&mut c).await;
