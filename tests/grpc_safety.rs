@@ -570,16 +570,16 @@ async fn a_lapsed_lease_stops_the_robot_and_a_renewed_one_does_not() {
     let mut c = client(&s).await;
     let goal = [1.2, -1.1, 1.2, 0.8, 1.0, 1.5];
     let p = plan(&mut c, "kuka", joints_goal(&goal)).await.unwrap();
-    let leased = |p: &pb::PlanResponse| pb::ExecuteRequest {
+    let leased = |p: &pb::PlanResponse, lease: f64| pb::ExecuteRequest {
         robot_id: "kuka".into(),
         trajectory: p.trajectory.clone(),
-        lease: 0.2,
+        lease,
         ..Default::default()
     };
     // the client goes away: no heartbeat
     let id = {
         let mut gone = client(&s).await;
-        gone.execute(leased(&p))
+        gone.execute(leased(&p, 0.2))
             .await
             .unwrap()
             .into_inner()
@@ -592,7 +592,8 @@ async fn a_lapsed_lease_stops_the_robot_and_a_renewed_one_does_not() {
     // renewed every 50 ms: it completes
     let p = plan(&mut c, "kuka", named("home")).await.unwrap();
     let id = c
-        .execute(leased(&p))
+        // renewed every 50 ms against a 1 s lease: a busy machine does not make it lapse
+        .execute(leased(&p, 1.0))
         .await
         .unwrap()
         .into_inner()
