@@ -108,6 +108,15 @@ fn at(p: [f64; 3]) -> pb::Pose {
     }
 }
 
+/// The next stop on the event stream (within 5 s).
+async fn next_event(events: &mut tonic::Streaming<pb::StopEvent>) -> pb::StopEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
 /// Every robot can plan home and get there.
 async fn all_go_home(c: &mut Client) {
     for robot in ["ur5e", "kuka"] {
@@ -199,16 +208,7 @@ async fn a_jog_and_an_execution_into_one_spot_never_meet_and_nothing_sticks() {
 async fn a_part_carried_by_one_robot_is_seen_by_the_other_and_stays_its_carriers() {
     let s = start().await;
     let mut c = client(&s).await;
-    let info = cell_info(&mut c).await;
-    let ur_home = info
-        .robots
-        .iter()
-        .find(|r| r.id == "ur5e")
-        .unwrap()
-        .current
-        .clone()
-        .unwrap()
-        .values;
+    let ur_home = state(&mut c, "ur5e").await.positions;
     let ur_tcp = tcp(&mut c, "ur5e", &ur_home, "").await;
     let tool = ur_tcp.position.clone();
     // a ball 12 cm below the UR5e's tool, carried by the KUKA's tool0 (both robots have one)
@@ -261,15 +261,7 @@ async fn a_part_carried_by_one_robot_is_seen_by_the_other_and_stays_its_carriers
     // the UR5e's own state is unaffected: it carries nothing
     assert!(check(&mut c, "ur5e", &ur_home).await.valid);
     // the KUKA moves; the ball goes with its tool0 and is dropped there
-    let kuka_home = info
-        .robots
-        .iter()
-        .find(|r| r.id == "kuka")
-        .unwrap()
-        .current
-        .clone()
-        .unwrap()
-        .values;
+    let kuka_home = state(&mut c, "kuka").await.positions;
     let before = tcp(&mut c, "kuka", &kuka_home, "tool0").await;
     let goal = vec![0.3, -1.3, 1.4, 0.0, 0.6, 0.0];
     let p = plan(&mut c, "kuka", joints_goal(&goal)).await.unwrap();
@@ -370,11 +362,7 @@ async fn an_intrusion_stops_the_motion_and_every_channel_says_why() {
     assert_eq!(end.outcome, pb::ExecutionOutcome::Stopped as i32);
     assert!(end.progress < 1.0);
     assert!(end.stop_reason.contains("intruder"), "{}", end.stop_reason);
-    let event = tokio::time::timeout(Duration::from_secs(5), events.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let event = next_event(&mut events).await;
     assert_eq!(event, *stop);
     // a client's stop is logged with its reason too
     let p = plan(
@@ -395,11 +383,7 @@ async fn an_intrusion_stops_the_motion_and_every_channel_says_why() {
     let end = settle(&mut c, "ur5e").await;
     assert_eq!(end.execution_id, id);
     assert!(end.stop_reason.contains("operator"), "{}", end.stop_reason);
-    let event = tokio::time::timeout(Duration::from_secs(5), events.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let event = next_event(&mut events).await;
     assert_eq!(event.cause, pb::StopCause::Client as i32);
     assert_eq!(event.robot_id, "ur5e");
 }
@@ -437,16 +421,7 @@ async fn a_re_added_table_keeps_the_mounting_and_objects_declare_their_contacts(
         pb::ExecutionOutcome::Completed as i32
     );
     // a fixture touching the UR5e's tool is a collision unless it allows that link
-    let info = cell_info(&mut c).await;
-    let q = info
-        .robots
-        .iter()
-        .find(|r| r.id == "ur5e")
-        .unwrap()
-        .current
-        .clone()
-        .unwrap()
-        .values;
+    let q = state(&mut c, "ur5e").await.positions;
     let tool = tcp(&mut c, "ur5e", &q, "").await;
     let mut fixture = sphere("rest", 0.02, tool.clone());
     c.add_object(pb::AddObjectRequest {

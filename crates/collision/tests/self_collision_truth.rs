@@ -32,8 +32,10 @@ use cella_kinematics::Rng;
 use nalgebra::Isometry3;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
-use truth::{KModel, SelfPairs, Truth, fmt_q, hull_links, manufacturer, self_pairs};
+use std::sync::Arc;
+use truth::{
+    KModel, SelfPairs, Truth, fmt_q, for_every_robot, hull_links, manufacturer, self_pairs,
+};
 
 fn n_states() -> usize {
     std::env::var("CELLA_SELF_TRUTH_STATES")
@@ -159,28 +161,8 @@ fn check_robot(index: usize, name: &str) -> Report {
 
 #[test]
 fn checker_never_calls_a_truly_self_colliding_state_free() {
-    let names: Vec<&'static str> = cella_kinematics::library::names().collect();
-    for n in &names {
-        manufacturer(n); // every bundled robot is covered (and the data are present)
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let reports = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(names.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(name) = names.get(i) else { break };
-                    let report = check_robot(i, name);
-                    reports.lock().unwrap().push(report);
-                }
-            });
-        }
-    });
-    let mut reports = reports.into_inner().unwrap();
+    let mut reports = for_every_robot(check_robot);
     reports.sort_by(|a, b| a.name.cmp(&b.name));
-    assert_eq!(reports.len(), names.len(), "a robot's check panicked");
 
     let mut msg = String::new();
     for r in &reports {

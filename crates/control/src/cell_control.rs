@@ -318,12 +318,6 @@ impl CellControl {
         Ok(out)
     }
 
-    /// The other robots of `id` as obstacles: their reservations in the current cell.
-    pub fn obstacles_for(&self, id: &str) -> Result<Vec<StaticRobot>> {
-        self.controlled(id)?;
-        self.reservations_except(&self.live_snapshot(), &[id])
-    }
-
     /// A checker for robot `id` in `cell` (its world, what it carries), with the other robots'
     /// reservations as obstacles: what planning and every admission check against.
     pub fn checker(&self, cell: &CellSnapshot, id: &str) -> Result<Checker> {

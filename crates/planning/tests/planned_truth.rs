@@ -45,9 +45,9 @@ use cella_trajectory::{Limits, SampledTrajectory};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use truth::{SelfPairs, Truth, fmt_q, manufacturer, self_pairs};
+use truth::{SelfPairs, Truth, fmt_q, for_every_robot, self_pairs};
 
 /// Largest displacement (m) of any robot point between two checked states.
 const STEP: f64 = 1e-3;
@@ -498,28 +498,8 @@ fn check_robot(index: usize, name: &str) -> Report {
 
 #[test]
 fn planned_trajectories_pass_the_mesh_truth_in_cluttered_cells() {
-    let names: Vec<&'static str> = cella_kinematics::library::names().collect();
-    for n in &names {
-        manufacturer(n); // every bundled robot is covered (and the data are present)
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let reports = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(names.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(name) = names.get(i) else { break };
-                    let report = check_robot(i, name);
-                    reports.lock().unwrap().push(report);
-                }
-            });
-        }
-    });
-    let mut reports = reports.into_inner().unwrap();
+    let mut reports = for_every_robot(check_robot);
     reports.sort_by(|a, b| a.name.cmp(&b.name));
-    assert_eq!(reports.len(), names.len(), "a robot's check panicked");
 
     let mut msg = String::new();
     for r in &reports {

@@ -288,7 +288,11 @@ pub fn planning_status(e: cella_planning::PlanningError) -> Status {
     match e {
         P::InvalidInput { field, reason } => invalid(&field, reason),
         P::OutOfLimits { field, .. } => invalid(&field, text),
-        P::StartInCollision { .. } | P::GoalInCollision { .. } => Status::failed_precondition(text),
+        P::StartInCollision { .. } => Status::failed_precondition(format!(
+            "{text}; to recover, jog the robot where its clearance grows (a jog from a \
+             colliding state may) or remove the object"
+        )),
+        P::GoalInCollision { .. } => Status::failed_precondition(text),
         P::GoalUnreachable { .. } | P::CartesianPathFailed { .. } | P::MotionInCollision { .. } => {
             Status::failed_precondition(text)
         }

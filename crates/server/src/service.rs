@@ -278,19 +278,6 @@ fn plan_once(
         ..PlanOptions::default()
     };
     let (checker, space, limits) = planning_inputs(cell, control, &req.robot_id)?;
-    let mut scratch = checker.scratch();
-    if !checker.is_valid(&mut scratch, &start) {
-        let pairs = checker
-            .contacts(&mut scratch, &start)
-            .iter()
-            .map(|(a, b)| format!("{a} with {b}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(Status::failed_precondition(format!(
-            "start: the robot is in collision there ({pairs}); to recover, jog it where its \
-             clearance grows (a jog from a colliding state may) or remove the object"
-        )));
-    }
     let motion = match pb::MotionType::try_from(req.motion) {
         Ok(pb::MotionType::Free) => {
             plan_joint(&checker, &space, &limits, &start, &goals, &options, None)

@@ -33,6 +33,24 @@ impl Checker {
     /// [`Checker::is_valid`] is false (within the certification tolerance the sign follows
     /// the verdict). `None` for bad input (length, NaN) or when nothing is checked.
     pub fn distance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<Proximity> {
+        let (pair, value) = self.closest(s, q)?;
+        Some(Proximity {
+            distance: value,
+            a: self.names[pair.a].clone(),
+            b: self.target_name(pair.b),
+        })
+    }
+
+    /// [`Checker::distance`] without naming the pair (allocates no names): the smallest
+    /// clearance of the state beyond what each pair must keep, m; negative exactly when the
+    /// state collides. `None` for bad input or when nothing is checked.
+    pub fn clearance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<f64> {
+        self.closest(s, q).map(|(_, value)| value)
+    }
+
+    /// The checked pair with the smallest clearance at `q`, and that clearance with its sign
+    /// following the certified verdict.
+    fn closest(&self, s: &mut CheckScratch, q: &[f64]) -> Option<(PairClearance, f64)> {
         if !self.place(s, q) {
             return None;
         }
@@ -52,33 +70,7 @@ impl Checker {
             (false, false) => -f64::EPSILON,
             _ => best.value,
         };
-        Some(Proximity {
-            distance: value,
-            a: self.names[best.a].clone(),
-            b: self.target_name(best.b),
-        })
-    }
-
-    /// [`Checker::distance`] without naming the pair (allocates no names): the smallest
-    /// clearance of the state beyond what each pair must keep, m; negative exactly when the
-    /// state collides. `None` for bad input or when nothing is checked.
-    pub fn clearance(&self, s: &mut CheckScratch, q: &[f64]) -> Option<f64> {
-        if !self.place(s, q) {
-            return None;
-        }
-        let valid = self.scan(s, |_, _, _| false, false, &mut 0.0) || self.exact_valid(s);
-        let mut best = f64::INFINITY;
-        let mut seen = false;
-        self.visit_clearances(s, f64::INFINITY, |pair| {
-            seen = true;
-            best = best.min(pair.value);
-            best
-        });
-        seen.then_some(match (valid, best < 0.0) {
-            (true, true) => 0.0,
-            (false, false) => -f64::EPSILON,
-            _ => best,
-        })
+        Some((best, value))
     }
 
     /// Whether the straight motion from `from`, a state in collision, to `to` gets out of it:

@@ -74,6 +74,35 @@ pub fn robot_data() -> PathBuf {
     dir
 }
 
+/// Runs `check(index, robot)` for every bundled robot, on as many threads as there are cores,
+/// and returns the results in the library's robot order. Every robot must have manufacturer
+/// data (checked first), so a new robot cannot go unchecked.
+pub fn for_every_robot<R: Send>(check: impl Fn(usize, &'static str) -> R + Sync) -> Vec<R> {
+    let names: Vec<&'static str> = cella_kinematics::library::names().collect();
+    for n in &names {
+        manufacturer(n);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(names.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let result = check(i, name);
+                    results.lock().unwrap().push((i, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    assert_eq!(results.len(), names.len(), "a robot's check panicked");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 pub fn manufacturer(name: &str) -> (PathBuf, PathBuf) {
     let (_, dir, file) = ROBOTS
         .iter()
