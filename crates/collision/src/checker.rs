@@ -185,6 +185,8 @@ pub struct Checker {
     geometry: Arc<RobotGeometry>,
     names: Vec<String>,
     obstacles: Vec<Obstacle>,
+    /// Obstacles from this index on are other robots and the parts they carry.
+    first_robot_obstacle: usize,
     /// The obstacles' bounding spheres in rows for the broad phase (an [`Obstacle`] spans
     /// four cache lines).
     bounds: broad_phase::BoundRows,
@@ -447,6 +449,7 @@ impl Checker {
             geometry = Arc::new(g);
             names.push(att.name.clone());
         }
+        let first_robot_obstacle = world.objects().len();
         let mut obstacles: Vec<Obstacle> = world
             .objects()
             .iter()
@@ -570,6 +573,7 @@ impl Checker {
             .map(|k| groups.iter().map(|g| g.levers[k]).fold(0.0, f64::max))
             .collect();
         Ok(Self {
+            first_robot_obstacle,
             batch,
             largest_levers,
             group_levers,

@@ -48,6 +48,11 @@ impl Checker {
         self.closest(s, q).map(|(_, value)| value)
     }
 
+    /// Whether `target` is another robot or a part it carries.
+    fn is_robot(&self, target: Target) -> bool {
+        matches!(target, Target::Obstacle(o) if o >= self.first_robot_obstacle)
+    }
+
     /// The checked pair with the smallest clearance at `q`, and that clearance with its sign
     /// following the certified verdict.
     fn closest(&self, s: &mut CheckScratch, q: &[f64]) -> Option<(PairClearance, f64)> {
@@ -75,8 +80,9 @@ impl Checker {
 
     /// Whether the straight motion from `from`, a state in collision, to `to` gets out of it:
     /// along the motion nothing the robot does not touch at `from` (an object, another robot,
-    /// another of its own links) comes into contact, and at `to` the smallest clearance has
-    /// grown (a robot an object was dropped on may back out of it, never into anything else). The motion is checked at states no
+    /// another of its own links) comes into contact, no contact with another robot gets
+    /// deeper, and at `to` the smallest clearance has grown (a robot an object was dropped on
+    /// may back out of it, never into anything else). The motion is checked at states no
     /// robot point is more than the resolution apart, each new pair keeping half of it; a
     /// motion needing more than 64 such states is refused (recover more
     /// slowly). Remembers the pairs in collision at `from` (allocates for them). When `from`
@@ -85,11 +91,18 @@ impl Checker {
         if !self.place(s, from) || to.len() != from.len() {
             return false;
         }
-        // what the robot touches: the targets of its colliding pairs
+        // what the robot touches: the targets of its colliding pairs; and how deep each
+        // contact with another robot is
         let mut touched: Vec<Target> = Vec::new();
+        let mut robot_contacts: Vec<(usize, Target, f64)> = Vec::new();
         self.visit_clearances(s, 0.0, |pair| {
-            if pair.value < 0.0 && !touched.contains(&pair.b) {
-                touched.push(pair.b);
+            if pair.value < 0.0 {
+                if !touched.contains(&pair.b) {
+                    touched.push(pair.b);
+                }
+                if self.is_robot(pair.b) {
+                    robot_contacts.push((pair.a, pair.b, pair.value));
+                }
             }
             0.0
         });
@@ -114,6 +127,15 @@ impl Checker {
             self.visit_clearances(s, keep, |pair| {
                 if pair.value < keep && !touched.contains(&pair.b) {
                     fine = false;
+                }
+                if pair.value < 0.0 && self.is_robot(pair.b) {
+                    let was = robot_contacts
+                        .iter()
+                        .find(|(a, b, _)| *a == pair.a && *b == pair.b)
+                        .map(|c| c.2);
+                    if was.is_none_or(|v| pair.value < v) {
+                        fine = false;
+                    }
                 }
                 keep
             });
