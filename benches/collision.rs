@@ -3,7 +3,7 @@
 //! (edge) checks per metre of robot motion.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-use cella_collision::problem::Problem;
+use cella::problem::Problem;
 use cella_collision::{Checker, RobotGeometry, Shape, World, WorldObject};
 use cella_kinematics::Rng;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -38,6 +38,9 @@ async fn plan(c: &mut Client, robot: &str, goal: Vec<f64>) -> Option<pb::PlanRes
 }
 
 fn main() {
+    // as `cella serve` does at start-up: the measured loops run in a process that keeps its
+    // heap resident
+    cella_control::memory::keep_heap_resident();
     let seconds = arg("--seconds", 30.0);
     let clients = arg("--clients", 8.0) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()

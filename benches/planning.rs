@@ -2,8 +2,8 @@
 //! checker construction, search, shortcutting, timing, validation).
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
+use cella::problem::Problem;
 use cella_collision::Checker;
-use cella_collision::problem::Problem;
 use cella_planning::{JointSpace, PlanOptions, plan_joint};
 use cella_trajectory::Limits;
 use criterion::{Criterion, criterion_group, criterion_main};

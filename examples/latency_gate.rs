@@ -4,18 +4,29 @@
 //! a counting allocator sees every allocation the measured region makes (the control loop and
 //! the collision checks must make none).
 //!
+//! `plan_service_mbm` plans through the gRPC service in process: the service runs the planning
+//! on tokio's blocking pool (another thread), so the gate also collects inside every
+//! `BlockingTask::poll` (tokio's wrapper around a `spawn_blocking` closure), on whatever thread
+//! runs it; that case is the only one with a runtime.
+//!
 //! `cargo run --example latency_gate -- <case>`; `list` prints every case.
 // unsafe: only the counting allocator below (a tool, not the service), which forwards to the
 // system allocator
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout, unsafe_code)]
 
-use cella_collision::problem::Problem;
+use cella::problem::Problem;
+use cella_cell::{CellRobot, CellSnapshot};
 use cella_collision::{Checker, RobotGeometry, Shape, World, WorldObject};
 use cella_control::jog::Jog;
-use cella_control::{ExecTrajectory, JogTarget, JointVector, PathPoint, Ramp, SpeedScale};
+use cella_control::{
+    ControlOptions, ExecTrajectory, JogTarget, JointVector, PathPoint, Ramp, SpeedScale,
+};
 use cella_kinematics::ik::{IkOptions, IkSolutions, numerical};
 use cella_kinematics::{Rng, library};
 use cella_planning::{JointSpace, PlanOptions, plan_joint};
+use cella_proto::v1 as pb;
+use cella_proto::v1::cell_service_server::CellService;
+use cella_server::CellServer;
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{Limits, SegmentedTrajectory};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
@@ -62,6 +73,7 @@ const CASES: &[&str] = &[
     "is_valid_any_panda_mbm",
     "motion_valid_panda_mbm",
     "plan_mbm_five_problems",
+    "plan_service_mbm",
     "retime_three_waypoints_kuka",
     "control_cycle_moving",
     "control_cycle_stopping",
@@ -151,6 +163,74 @@ fn control_cycle(case: &str, target: f64, ramp: Ramp) {
             tau += scale.step(target, &here, &next, &limits, ramp, h);
         }
         black_box(tau);
+    });
+}
+
+/// One `Plan` through the service layer in process: the `CellService` implementation called
+/// with a `tonic::Request` on a tokio runtime (no transport), for a cell made of one
+/// MotionBenchMaker problem (bookshelf_small 3, also planned by `plan_mbm_five_problems`), so
+/// the count is that planning (same options, same seed) plus what the service adds: request
+/// checks, the live snapshot, the checker against the cell, the blocking pool hand-off and
+/// the response message.
+fn plan_service(case: &str) {
+    let p = mbm("bookshelf_small", 3);
+    let cell = Arc::new(CellSnapshot {
+        version: 1,
+        robots: vec![CellRobot {
+            id: "panda".into(),
+            model: "panda".into(),
+            geometry: p.geometry.clone(),
+            base: p.base,
+            joints: p.start.clone(),
+            control_period_ms: 8,
+            mounted_on: None,
+        }],
+        world: p.world.clone(),
+    });
+    // the executor's loop runs on its own thread, outside the collected region (no busy wait,
+    // no real-time request: it only slows valgrind down)
+    let control = ControlOptions {
+        spin: Duration::ZERO,
+        realtime: false,
+        ..ControlOptions::default()
+    };
+    let service = CellServer::new(cell, 1, control).unwrap();
+    // one blocking thread, kept alive: starting it is not the service's work per request
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .thread_keep_alive(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let request = pb::PlanRequest {
+        robot_id: "panda".into(),
+        start: p.start.clone(),
+        goals: p
+            .goals
+            .iter()
+            .map(|g| pb::Goal {
+                kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                    values: g.clone(),
+                })),
+            })
+            .collect(),
+        motion: pb::MotionType::Free.into(),
+        // the longest budget a request may ask for: no run reaches it, so the result never
+        // depends on the clock
+        time_budget: 60.0,
+        seed: 1,
+        ..Default::default()
+    };
+    let plan = |r: pb::PlanRequest| {
+        let answer = rt.block_on(service.plan(tonic::Request::new(r))).unwrap();
+        answer.into_inner().trajectory.unwrap().points.len()
+    };
+    // starts the blocking pool's thread, which is not the service's work per request; with a
+    // closure that does nothing, as the gate collects in every blocking task, measured or not
+    rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    let n = 3;
+    let mut requests: Vec<Option<pb::PlanRequest>> = vec![Some(request); n];
+    run(case, n, |i| {
+        black_box(plan(requests[i].take().unwrap()));
     });
 }
 
@@ -259,6 +339,7 @@ fn main() {
                 black_box(m.unwrap().samples.len());
             });
         }
+        "plan_service_mbm" => plan_service(&case),
         "retime_three_waypoints_kuka" => {
             let robot = library::load("kuka_kr6_r700").unwrap();
             let limits = Limits::of_robot(&robot).unwrap();

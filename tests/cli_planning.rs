@@ -30,7 +30,7 @@ fn check_reports_validity_pairs_and_distance() {
     assert_eq!(v["collisions"], serde_json::json!([]));
     assert!(v["min_distance"].as_f64().unwrap() > 0.0);
     // a random state the library finds in collision: the CLI reports it with named pairs
-    let scene = cella_collision::problem::Problem::from_file(&file).unwrap();
+    let scene = cella::problem::Problem::from_file(&file).unwrap();
     let checker =
         cella_collision::Checker::new(scene.geometry.clone(), scene.base, &scene.world, &[])
             .unwrap();
@@ -55,6 +55,8 @@ fn check_reports_validity_pairs_and_distance() {
         &csv(&down),
         "--json",
     ]);
+    // the verdict is printed, and the exit code says no
+    assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false, "{v}");
     let pairs = v["collisions"].as_array().unwrap();
@@ -361,7 +363,7 @@ fn check_finds_the_self_collisions_the_capsule_acm_hid() {
         ),
     ] {
         let file = empty_scene(robot, &q);
-        let v = cella_json(&[
+        let out = cella(&[
             "check",
             "--problem",
             file.0.to_str().unwrap(),
@@ -369,6 +371,8 @@ fn check_finds_the_self_collisions_the_capsule_acm_hid() {
             &csv(&q),
             "--json",
         ]);
+        assert_eq!(out.status.code(), Some(1), "{robot}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["valid"], false, "{robot}: {v}");
         assert!(v["min_distance"].as_f64().unwrap() < 0.0, "{robot}: {v}");
         let pairs = v["collisions"].as_array().unwrap();

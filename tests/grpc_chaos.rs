@@ -207,6 +207,10 @@ async fn session(
                     .map(tonic::Response::into_inner);
                 tally.note("plan", &res);
                 if let Ok(p) = res {
+                    if !p.assumptions.is_empty() {
+                        // planned through space another robot is leaving
+                        *tally.ok.entry("plan_through_space_being_left").or_default() += 1;
+                    }
                     if rng.below(4) != 0 {
                         // straight away, while its start still holds
                         let res = c

@@ -340,8 +340,11 @@ async fn bad_execution_requests_get_proper_codes() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("points[0].q"), "{}", e.message());
-    // a joint jog moves the robot and it stops by itself after the deadman
+    // a joint jog moves the robot's first joint, forward, and it stops by itself after the
+    // deadman: 0.2 rad/s for 0.1 s is 0.02 rad (a blocked or ignored jog moves nothing)
     let mut stream = states(&mut c, "kuka", 200.0).await;
+    let before = stream.next().await.unwrap().unwrap();
+    assert_eq!(before.status, pb::RobotStatus::Idle as i32);
     c.jog(pb::JogRequest {
         robot_id: "kuka".into(),
         joint_velocities: vec![0.2, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -350,54 +353,69 @@ async fn bad_execution_requests_get_proper_codes() {
     })
     .await
     .unwrap();
-    let mut moved = false;
-    while let Some(st) = stream.next().await {
-        let st = st.unwrap();
-        if st.status == pb::RobotStatus::Jogging as i32 {
-            moved = true;
+    let mut jogged = false;
+    let after = loop {
+        let st = stream.next().await.unwrap().unwrap();
+        jogged |= st.status == pb::RobotStatus::Jogging as i32;
+        if jogged && st.status == pb::RobotStatus::Idle as i32 {
+            break st;
         }
-        if (moved || st.positions[0] > 0.0) && st.status == pb::RobotStatus::Idle as i32 {
-            assert!(st.positions[0] > 0.0);
-            break;
-        }
+    };
+    assert!(!after.jog_blocked);
+    let moved = after.positions[0] - before.positions[0];
+    // the executor counts the deadman from when it takes the command; ramps at equal
+    // acceleration cancel, so it moves 0.2 rad/s for 0.1 s give or take 3 cycles of 4 ms
+    // (fewer when cycles overran on a loaded machine: never more)
+    assert!(
+        moved > 0.0 && moved <= 0.2 * (0.1 + 3.0 * 0.004),
+        "joint 1 moved {moved} rad"
+    );
+    for i in 1..6 {
+        assert_eq!(after.positions[i], before.positions[i], "joint {}", i + 1);
     }
 }
 
 #[test]
 fn cella_exec_plans_executes_and_reports_the_outcome() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(["serve", "--addr", &addr])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://{addr}");
-    let mut out = None;
-    for _ in 0..100 {
-        let o = common::cella(&[
-            "exec",
-            "--server",
-            &url,
-            "--robot",
-            "ur5e",
-            "--goal",
-            "0.8,-1.2,1.4,-1.8,-1.57,0.3",
-            "--speed-override",
-            "0.7",
-            "--json",
-        ]);
-        if o.status.success() {
-            out = Some(o);
-            break;
+    // the server binds a free port itself and says which: no port is released and retaken
+    struct Serving(std::process::Child);
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let mut server = Serving(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.0.stdout.take().unwrap()),
+        &mut said,
+    )
+    .unwrap();
+    let url = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("`cella serve` said '{said}'"))
+        .to_owned();
+    let out = common::cella(&[
+        "exec",
+        "--server",
+        &url,
+        "--robot",
+        "ur5e",
+        "--goal",
+        "0.8,-1.2,1.4,-1.8,-1.57,0.3",
+        "--speed-override",
+        "0.7",
+        "--json",
+    ]);
     // a LIN planned through the CLI client from where the robot now is
     let lin = common::cella(&[
         "plan",
@@ -411,9 +429,12 @@ fn cella_exec_plans_executes_and_reports_the_outcome() {
         "lin",
         "--json",
     ]);
-    let _ = server.kill();
-    let _ = server.wait();
-    let out = out.expect("cella exec never succeeded");
+    drop(server);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lin: serde_json::Value = serde_json::from_slice(&lin.stdout).unwrap_or_default();
     assert_eq!(lin["solved"], true, "{lin}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -690,3 +690,120 @@ async fn a_robot_in_collision_jogs_out_and_plans_again() {
         pb::ExecutionOutcome::Completed as i32
     );
 }
+
+async fn override_to(c: &mut Client, robot: &str, value: f64) {
+    c.set_speed_override(pb::SpeedOverrideRequest {
+        robot_id: robot.into(),
+        speed_override: value,
+    })
+    .await
+    .unwrap();
+}
+
+/// One round of [`a_motion_through_space_being_left_counts_on_it_and_brakes_when_it_fails`]:
+/// the UR5e plans into the shared space while the KUKA, there now, goes home; `pause` pauses
+/// the KUKA as soon as the UR5e is on its way. Returns the UR5e's end state and its plan.
+async fn leaving_round(c: &mut Client, pause: bool) -> (pb::RobotState, pb::PlanResponse) {
+    let over = vec![0.3, -0.9, 1.2, 0.0, 1.0, 0.0];
+    let into = vec![0.0, -1.2, 1.2, -1.6, -1.57, 0.0];
+    // the UR5e turned away (its way in is then long), the KUKA over the conveyor
+    let away = vec![-2.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0];
+    let p = plan(c, "ur5e", joints_goal(&away)).await.unwrap();
+    execute(c, "ur5e", &p).await.unwrap();
+    let p = plan(c, "kuka", joints_goal(&over)).await.unwrap();
+    execute(c, "kuka", &p).await.unwrap();
+    settle(c, "ur5e").await;
+    settle(c, "kuka").await;
+    // the KUKA leaves at 30 % speed: it counts as that pace
+    override_to(c, "kuka", 0.3).await;
+    let home = plan(c, "kuka", named("home")).await.unwrap();
+    assert!(home.assumptions.is_empty());
+    let kuka_id = execute(c, "kuka", &home).await.unwrap();
+    let p = c
+        .plan(pb::PlanRequest {
+            robot_id: "ur5e".into(),
+            goals: vec![joints_goal(&into)],
+            velocity_scale: 0.2,
+            acceleration_scale: 0.2,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(p.assumptions.len(), 1, "{:?}", p.assumptions);
+    let a = &p.assumptions[0];
+    assert_eq!((a.robot_id.as_str(), a.execution_id), ("kuka", kuka_id));
+    assert!(a.brake_at < a.gate_at, "{a:?}");
+    let started = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "ur5e".into(),
+            trajectory: p.trajectory.clone(),
+            world_version: p.world_version,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(started.assumptions.len(), 1);
+    assert_eq!(started.assumptions[0].robot_id, "kuka");
+    if pause {
+        c.pause(pb::RobotRequest {
+            robot_id: "kuka".into(),
+        })
+        .await
+        .unwrap();
+    }
+    let end = settle(c, "ur5e").await;
+    assert_eq!(end.execution_id, started.execution_id);
+    override_to(c, "kuka", 1.0).await;
+    (end, p)
+}
+
+/// Time-aware reservations: while the KUKA leaves the shared space, the UR5e plans into it.
+/// The plan says what it counts on, Execute says it again; when the KUKA then falls behind
+/// (paused in the shared space), the UR5e brakes before it and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_motion_through_space_being_left_counts_on_it_and_brakes_when_it_fails() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let monitor = Monitor::start(&s.url, cella_cell::DEMO_CELL, 500.0).await;
+    let mut events = c
+        .stream_events(pb::StreamEventsRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    // on time: both complete
+    let (end, _) = leaving_round(&mut c, false).await;
+    assert_eq!(end.outcome, pb::ExecutionOutcome::Completed as i32);
+    settle(&mut c, "kuka").await;
+    let p = plan(&mut c, "ur5e", named("home")).await.unwrap();
+    execute(&mut c, "ur5e", &p).await.unwrap();
+    settle(&mut c, "ur5e").await;
+    // late: the KUKA pauses in the shared space, the UR5e brakes before it
+    let (end, stale) = leaving_round(&mut c, true).await;
+    assert_eq!(end.outcome, pb::ExecutionOutcome::Stopped as i32);
+    assert!(end.stop_reason.contains("kuka"), "{}", end.stop_reason);
+    let e = next_event(&mut events).await;
+    assert_eq!(e.robot_id, "ur5e");
+    assert_eq!(e.cause, pb::StopCause::ReservationLate as i32);
+    // what the plan counted on no longer holds: executing it again is refused
+    let here = state(&mut c, "ur5e").await.positions;
+    assert!(check(&mut c, "ur5e", &here).await.valid);
+    let again = c
+        .execute(pb::ExecuteRequest {
+            robot_id: "ur5e".into(),
+            trajectory: stale.trajectory,
+            world_version: stale.world_version,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    c.resume(pb::RobotRequest {
+        robot_id: "kuka".into(),
+    })
+    .await
+    .unwrap();
+    all_go_home(&mut c).await;
+    finish(monitor).await;
+}

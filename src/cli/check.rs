@@ -1,9 +1,10 @@
 //! `cella check`: is a joint state of a problem's robot valid in its scene?
 
 use super::args::parse_list;
+use super::error::{CliError, CliResult};
 use super::output::{line, print_json};
+use cella::problem::Problem;
 use cella_collision::Checker;
-use cella_collision::problem::Problem;
 use std::path::PathBuf;
 
 /// Arguments of `cella check`.
@@ -25,14 +26,17 @@ pub struct CheckArgs {
 }
 
 /// Runs `cella check`.
-pub fn run(a: &CheckArgs) -> Result<(), String> {
+pub fn run(a: &CheckArgs) -> CliResult {
     let problem = Problem::from_file(&a.problem).map_err(|e| e.to_string())?;
     let q = parse_list("--joints", &a.joints)?;
     let robot = problem.geometry.robot();
-    robot
-        .chain()
-        .check_limits(&q)
-        .map_err(|e| format!("--joints: {e}"))?;
+    robot.chain().check_limits(&q).map_err(|e| match e {
+        // a state outside the joint limits is invalid: the check's answer
+        cella_kinematics::KinematicsError::OutOfLimits { .. } => {
+            CliError::Refused(format!("--joints: {e}"))
+        }
+        other => CliError::Input(format!("--joints: {other}")),
+    })?;
     let checker = Checker::new(problem.geometry.clone(), problem.base, &problem.world, &[])
         .map_err(|e| e.to_string())?;
     let mut s = checker.scratch();
@@ -63,5 +67,17 @@ pub fn run(a: &CheckArgs) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    if valid {
+        Ok(())
+    } else {
+        let pairs: Vec<String> = collisions
+            .iter()
+            .map(|(l, o)| format!("{l} - {o}"))
+            .collect();
+        Err(CliError::Refused(format!(
+            "{}: the state is in collision ({})",
+            problem.name,
+            pairs.join(", ")
+        )))
+    }
 }

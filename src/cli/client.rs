@@ -1,31 +1,41 @@
 //! The CLI as a client of a running `cella serve` (`--server URL`): fk, ik and plan go over
 //! gRPC to the cell the server holds (poses in the cell frame, robots by their cell id).
 
+use super::error::{CliError, CliResult};
 use super::output::line;
 use super::output::print_json;
+use cella::trajectory_file::{TrajectoryFile, TrajectoryPoint};
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_client::CellServiceClient;
 use serde_json::json;
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// The runtime the client calls run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("runtime: {e}"))
+        .map_err(|e| CliError::Server(format!("runtime: {e}")))
 }
 
-async fn connect(url: &str) -> Result<CellServiceClient<tonic::transport::Channel>, String> {
-    CellServiceClient::connect(url.to_owned())
+/// A client of the server at `url`: a malformed address is bad input, one that cannot be
+/// reached a connection failure.
+pub async fn connect(url: &str) -> Result<CellServiceClient<tonic::transport::Channel>, CliError> {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|e| CliError::Input(format!("--server {url}: {e}")))?;
+    let channel = endpoint
+        .connect()
         .await
-        .map_err(|e| format!("--server {url}: {e}"))
+        .map_err(|e| CliError::Server(format!("--server {url}: {e}")))?;
+    Ok(CellServiceClient::new(channel))
 }
 
-fn status(e: tonic::Status) -> String {
-    format!("server: {:?}: {}", e.code(), e.message())
+/// A failed call, classified by its status code ([`CliError::from_status`]).
+pub fn status(e: tonic::Status) -> CliError {
+    CliError::from_status(&e)
 }
 
 /// `cella fk --server URL --robot ID --joints ...`: TCP pose in the cell frame.
-pub fn fk(url: &str, robot: &str, joints: Vec<f64>, json_out: bool) -> Result<(), String> {
+pub fn fk(url: &str, robot: &str, joints: Vec<f64>, json_out: bool) -> CliResult {
     runtime()?.block_on(async {
         let mut c = connect(url).await?;
         let r = c
@@ -59,7 +69,7 @@ pub fn ik(
     seed: Vec<f64>,
     all: bool,
     json_out: bool,
-) -> Result<(), String> {
+) -> CliResult {
     runtime()?.block_on(async {
         let mut c = connect(url).await?;
         let r = c
@@ -99,7 +109,7 @@ pub fn plan(
     velocity_scale: f64,
     out: Option<&std::path::Path>,
     json_out: bool,
-) -> Result<(), String> {
+) -> CliResult {
     runtime()?.block_on(async {
         let mut c = connect(url).await?;
         let r = c
@@ -116,16 +126,21 @@ pub fn plan(
         let traj = r.trajectory.unwrap_or_default();
         let duration = traj.points.last().map_or(0.0, |p| p.t);
         if let Some(path) = out {
-            let points: Vec<_> = traj
-                .points
-                .iter()
-                .map(|p| json!({"t": p.t, "q": p.q, "qd": p.qd, "qdd": p.qdd}))
-                .collect();
-            std::fs::write(
-                path,
-                json!({"joint_names": traj.joint_names, "points": points}).to_string(),
-            )
-            .map_err(|e| format!("--out {}: {e}", path.display()))?;
+            let file = TrajectoryFile {
+                joint_names: traj.joint_names.clone(),
+                points: traj
+                    .points
+                    .iter()
+                    .map(|p| TrajectoryPoint {
+                        t: p.t,
+                        q: p.q.clone(),
+                        qd: Some(p.qd.clone()),
+                        qdd: Some(p.qdd.clone()),
+                    })
+                    .collect(),
+            };
+            std::fs::write(path, file.to_json())
+                .map_err(|e| format!("--out {}: {e}", path.display()))?;
         }
         if json_out {
             print_json(&json!({

@@ -1,9 +1,11 @@
 //! `cella exec`: plan on a running `cella serve` and execute, showing progress and the live
 //! state; Ctrl-C sends a stop (a second Ctrl-C an immediate stop).
 
+use crate::cli::client::{connect, runtime, status};
+use crate::cli::error::{CliError, CliResult};
 use crate::cli::output::{line, print_json};
+use cella::trajectory_file::TrajectoryFile;
 use cella_proto::v1 as pb;
-use cella_proto::v1::cell_service_client::CellServiceClient;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,40 +54,23 @@ pub struct ExecArgs {
     pub json: bool,
 }
 
-fn status(e: tonic::Status) -> String {
-    format!("server: {:?}: {}", e.code(), e.message())
-}
-
 fn read_trajectory(path: &PathBuf) -> Result<pb::Trajectory, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
-    let list = |p: &serde_json::Value, k: &str, i: usize| -> Result<Vec<f64>, String> {
-        p.get(k)
-            .and_then(|x| x.as_array())
-            .ok_or_else(|| format!("--trajectory: points[{i}].{k} missing"))?
-            .iter()
-            .map(|x| {
-                x.as_f64()
-                    .ok_or_else(|| format!("--trajectory: points[{i}].{k}: not a number"))
-            })
-            .collect()
-    };
-    let points = v
-        .get("points")
-        .and_then(|p| p.as_array())
-        .ok_or("--trajectory: no \"points\" list")?
-        .iter()
+    let file = TrajectoryFile::from_json(&text)
+        .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
+    // execution needs the velocities and accelerations of every point
+    let points = file
+        .points
+        .into_iter()
         .enumerate()
         .map(|(i, p)| {
+            let missing = |k: &str| format!("--trajectory: points[{i}].{k} missing");
             Ok(pb::TrajectoryPoint {
-                t: p.get("t")
-                    .and_then(|t| t.as_f64())
-                    .ok_or_else(|| format!("--trajectory: points[{i}].t missing"))?,
-                q: list(p, "q", i)?,
-                qd: list(p, "qd", i)?,
-                qdd: list(p, "qdd", i)?,
+                t: p.t,
+                q: p.q,
+                qd: p.qd.ok_or_else(|| missing("qd"))?,
+                qdd: p.qdd.ok_or_else(|| missing("qdd"))?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -126,63 +111,74 @@ fn progress_line(s: &pb::RobotState) -> String {
     )
 }
 
-/// Runs `cella exec`.
-pub fn run(a: &ExecArgs) -> Result<(), String> {
-    if !(a.rate_hz.is_finite() && a.rate_hz > 0.0 && a.rate_hz <= 1000.0) {
-        return Err(format!("--rate-hz {}: must be in (0, 1000]", a.rate_hz));
+/// What `cella exec` runs: a trajectory file, or a goal to plan to on the server.
+enum Motion {
+    Trajectory(pb::Trajectory),
+    Plan(pb::goal::Kind, pb::MotionType),
+}
+
+/// The motion the arguments ask for, checked before the server is contacted (a bad argument
+/// is bad input whether or not the server is up).
+fn motion_of(a: &ExecArgs) -> Result<Motion, CliError> {
+    if let Some(path) = &a.trajectory {
+        return Ok(Motion::Trajectory(read_trajectory(path)?));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("runtime: {e}"))?;
-    runtime.block_on(async {
-        let mut c = CellServiceClient::connect(a.server.clone())
-            .await
-            .map_err(|e| format!("--server {}: {e}", a.server))?;
-        let (trajectory, world_version, planning_time) = if let Some(path) = &a.trajectory {
-            (read_trajectory(path)?, 0, None)
-        } else {
-            let goal = match (&a.goal, &a.named, &a.pose) {
-                (Some(g), _, _) => pb::goal::Kind::Joints(pb::JointValues {
-                    values: crate::cli::args::parse_list("--goal", g)?,
-                }),
-                (None, Some(n), _) => pb::goal::Kind::NamedPose(n.clone()),
-                (None, None, Some(p)) => {
-                    let v = crate::cli::args::parse_list("--pose", p)?;
-                    if v.len() != 7 {
-                        return Err("--pose: 7 values x,y,z,qx,qy,qz,qw".into());
-                    }
-                    pb::goal::Kind::Pose(pb::Pose {
-                        position: v[..3].to_vec(),
-                        quaternion_xyzw: v[3..].to_vec(),
+    let goal = match (&a.goal, &a.named, &a.pose) {
+        (Some(g), _, _) => pb::goal::Kind::Joints(pb::JointValues {
+            values: crate::cli::args::parse_list("--goal", g)?,
+        }),
+        (None, Some(n), _) => pb::goal::Kind::NamedPose(n.clone()),
+        (None, None, Some(p)) => {
+            let v = crate::cli::args::parse_list("--pose", p)?;
+            if v.len() != 7 {
+                return Err("--pose: 7 values x,y,z,qx,qy,qz,qw".into());
+            }
+            pb::goal::Kind::Pose(pb::Pose {
+                position: v[..3].to_vec(),
+                quaternion_xyzw: v[3..].to_vec(),
+            })
+        }
+        (None, None, None) => {
+            return Err("give --goal, --named, --pose or --trajectory".into());
+        }
+    };
+    let motion = match a.motion.as_str() {
+        "free" => pb::MotionType::Free,
+        "ptp" => pb::MotionType::Ptp,
+        "lin" => pb::MotionType::Lin,
+        other => return Err(format!("--motion {other}: free, ptp or lin").into()),
+    };
+    Ok(Motion::Plan(goal, motion))
+}
+
+/// Runs `cella exec`.
+pub fn run(a: &ExecArgs) -> CliResult {
+    if !(a.rate_hz.is_finite() && a.rate_hz > 0.0 && a.rate_hz <= 1000.0) {
+        return Err(format!("--rate-hz {}: must be in (0, 1000]", a.rate_hz).into());
+    }
+    let what = motion_of(a)?;
+    runtime()?.block_on(async {
+        let mut c = connect(&a.server).await?;
+        let (trajectory, world_version, planning_time) = match what {
+            Motion::Trajectory(t) => (t, 0, None),
+            Motion::Plan(goal, motion) => {
+                let plan = c
+                    .plan(pb::PlanRequest {
+                        robot_id: a.robot.clone(),
+                        goals: vec![pb::Goal { kind: Some(goal) }],
+                        velocity_scale: a.velocity_scale,
+                        motion: motion as i32,
+                        ..Default::default()
                     })
-                }
-                (None, None, None) => {
-                    return Err("give --goal, --named, --pose or --trajectory".into());
-                }
-            };
-            let motion = match a.motion.as_str() {
-                "free" => pb::MotionType::Free,
-                "ptp" => pb::MotionType::Ptp,
-                "lin" => pb::MotionType::Lin,
-                other => return Err(format!("--motion {other}: free, ptp or lin")),
-            };
-            let plan = c
-                .plan(pb::PlanRequest {
-                    robot_id: a.robot.clone(),
-                    goals: vec![pb::Goal { kind: Some(goal) }],
-                    velocity_scale: a.velocity_scale,
-                    motion: motion as i32,
-                    ..Default::default()
-                })
-                .await
-                .map_err(status)?
-                .into_inner();
-            (
-                plan.trajectory.unwrap_or_default(),
-                plan.world_version,
-                Some(plan.planning_time),
-            )
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                (
+                    plan.trajectory.unwrap_or_default(),
+                    plan.world_version,
+                    Some(plan.planning_time),
+                )
+            }
         };
         if let Some(v) = a.speed_override {
             c.set_speed_override(pb::SpeedOverrideRequest {
@@ -250,7 +246,7 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
                 }
                 next = states.next() => {
                     let Some(s) = next else {
-                        return Err("the server closed the state stream".into());
+                        return Err(CliError::Server("the server closed the state stream".into()));
                     };
                     let s = s.map_err(status)?;
                     if s.execution_id != id {
@@ -298,7 +294,8 @@ pub fn run(a: &ExecArgs) -> Result<(), String> {
             ));
         }
         if outcome == "faulted" {
-            return Err("the execution ended in a fault".into());
+            // the controller or its driver failed the motion: not an answer to the request
+            return Err(CliError::Server("the execution ended in a fault".into()));
         }
         Ok(())
     })

@@ -1,5 +1,6 @@
 //! `cella fk`: TCP pose in the base frame for given joint values.
 
+use super::CliResult;
 use super::args::{load_robot, parse_list};
 use super::output::{line, print_json, quat_xyzw};
 use clap::Args;
@@ -29,7 +30,7 @@ pub struct FkArgs {
 }
 
 /// Runs `cella fk`.
-pub fn run(a: FkArgs) -> Result<(), String> {
+pub fn run(a: FkArgs) -> CliResult {
     if let Some(url) = &a.server {
         return super::client::fk(url, &a.robot, parse_list("--joints", &a.joints)?, a.json);
     }

@@ -1,6 +1,7 @@
 //! `cella ik`: joint values reaching a TCP pose.
 
 use super::args::{load_robot, parse_list};
+use super::error::{CliError, CliResult};
 use super::output::{line, print_json};
 use cella_kinematics::chain::finite_range;
 use cella_kinematics::ik::{IkOptions, IkSolutions};
@@ -40,14 +41,11 @@ pub struct IkArgs {
 }
 
 /// Runs `cella ik`.
-pub fn run(a: IkArgs) -> Result<(), String> {
+pub fn run(a: IkArgs) -> CliResult {
     if let Some(url) = &a.server {
         let pose = super::args::parse_list("--pose", &a.pose)?;
         if pose.len() != 7 {
-            return Err(format!(
-                "--pose: {} values, need x,y,z,qx,qy,qz,qw",
-                pose.len()
-            ));
+            return Err(format!("--pose: {} values, need x,y,z,qx,qy,qz,qw", pose.len()).into());
         }
         let seed = match &a.seed {
             Some(s) => super::args::parse_list("--seed", s)?,
@@ -61,7 +59,8 @@ pub fn run(a: IkArgs) -> Result<(), String> {
         return Err(format!(
             "--pose: expected 7 numbers x,y,z,qx,qy,qz,qw, got {}",
             v.len()
-        ));
+        )
+        .into());
     }
     let target = pose_from_xyz_quat([v[0], v[1], v[2]], [v[3], v[4], v[5], v[6]])
         .map_err(|e| format!("--pose: {e}"))?;
@@ -94,7 +93,13 @@ pub fn run(a: IkArgs) -> Result<(), String> {
     let mut out = IkSolutions::new();
     robot
         .ik(&target, Some(&seed), &options, &mut out)
-        .map_err(|e| format!("--pose: {e}"))?;
+        .map_err(|e| match e {
+            // no joint values reach the pose: the answer, not a bad request
+            cella_kinematics::KinematicsError::Unreachable { .. } => {
+                CliError::Refused(format!("--pose: {e}"))
+            }
+            other => CliError::Input(format!("--pose: {other}")),
+        })?;
     let keep = if a.all { out.len() } else { 1 };
     let sols = &out.as_slice()[..keep];
     if a.json {

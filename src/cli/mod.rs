@@ -1,10 +1,12 @@
 //! Command-line interface: argument definitions and dispatch. Each command lives in its own
-//! module and returns an error instead of exiting, so `main` owns the exit code.
+//! module and returns a [`CliError`] instead of exiting, so `main` owns the exit code (the
+//! table is in the crate documentation of `main.rs`).
 
 mod acm;
 mod args;
 mod check;
 mod client;
+mod error;
 mod exec;
 mod fk;
 mod ik;
@@ -15,10 +17,18 @@ mod robot;
 mod serve;
 
 use clap::{Parser, Subcommand};
+pub use error::CliResult;
 
 /// Robot-cell motion planning and control.
 #[derive(Debug, Parser)]
-#[command(name = "cella", version, about)]
+#[command(
+    name = "cella",
+    version,
+    about,
+    after_help = "Exit status: 0 success; 1 the answer is no (no plan or IK solution, in \
+                  collision, outside the limits, invalid); 2 bad usage or input; 3 server or \
+                  connection failure."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +58,7 @@ enum Command {
 }
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<(), String> {
+pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Robot(c) => robot::run(c),
         Command::Fk(a) => fk::run(a),

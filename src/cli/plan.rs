@@ -1,9 +1,11 @@
 //! `cella plan` and `cella bench`: plan benchmark problems (the `peer-bench-problem/v1`
 //! format) and report times, path lengths and durations.
 
+use crate::cli::error::{CliError, CliResult};
 use crate::cli::output::{line, print_json};
+use cella::problem::Problem;
+use cella::trajectory_file::TrajectoryFile;
 use cella_collision::Checker;
-use cella_collision::problem::Problem;
 use cella_planning::{JointSpace, PlanOptions, PlanningError, plan_joint};
 use cella_trajectory::Limits;
 use serde_json::json;
@@ -52,7 +54,7 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 1.0)]
     pub acceleration_scale: f64,
     /// Sampling period of the written trajectory, seconds.
-    #[arg(long, default_value_t = 0.004)]
+    #[arg(long, default_value_t = cella_trajectory::DEFAULT_PERIOD)]
     pub period: f64,
 }
 
@@ -81,11 +83,13 @@ struct Outcome {
     scene: String,
     solved: bool,
     invalid: bool,
+    /// Not solved because the request itself is malformed (not because the answer is no).
+    bad_input: bool,
     reason: String,
     planning_time_us: f64,
     path_length: f64,
     duration_s: f64,
-    trajectory: Option<serde_json::Value>,
+    trajectory: Option<TrajectoryFile>,
     search_us: f64,
     simplify_us: f64,
     iterations: usize,
@@ -121,6 +125,7 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
         scene: problem.scene.clone(),
         solved: false,
         invalid: false,
+        bad_input: false,
         reason: String::new(),
         planning_time_us: 0.0,
         path_length: 0.0,
@@ -157,12 +162,10 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
             outcome.path_length = cella_planning::space::path_length(&m.path);
             outcome.duration_s = m.samples.duration();
             if keep_trajectory {
-                let s = &m.samples;
-                let points: Vec<_> = (0..s.len())
-                    .map(|k| json!({"t": s.times[k], "q": s.q_at(k), "qd": s.qd_at(k), "qdd": s.qdd_at(k)}))
-                    .collect();
-                outcome.trajectory =
-                    Some(json!({"joint_names": problem.joint_names, "points": points}));
+                outcome.trajectory = Some(TrajectoryFile::from_samples(
+                    problem.joint_names.clone(),
+                    &m.samples,
+                ));
             }
         }
         Err(e) => {
@@ -171,6 +174,14 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
                 PlanningError::StartInCollision { .. }
                     | PlanningError::GoalInCollision { .. }
                     | PlanningError::OutOfLimits { .. }
+            );
+            outcome.bad_input = matches!(
+                e,
+                PlanningError::InvalidInput { .. }
+                    | PlanningError::InvalidLimits { .. }
+                    | PlanningError::TooLong { .. }
+                    | PlanningError::TooLarge { .. }
+                    | PlanningError::Kinematics(_)
             );
             outcome.reason = e.to_string();
         }
@@ -188,7 +199,7 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 }
 
 /// Runs `cella plan`.
-pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
+pub fn run_plan(a: &PlanArgs) -> CliResult {
     if let Some(url) = &a.server {
         let robot = a.robot.as_deref().unwrap_or_default();
         let goal = match (&a.goal, &a.named) {
@@ -202,7 +213,7 @@ pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
             "free" => cella_proto::v1::MotionType::Free,
             "ptp" => cella_proto::v1::MotionType::Ptp,
             "lin" => cella_proto::v1::MotionType::Lin,
-            other => return Err(format!("--motion {other}: free, ptp or lin")),
+            other => return Err(format!("--motion {other}: free, ptp or lin").into()),
         };
         return crate::cli::client::plan(
             url,
@@ -227,7 +238,7 @@ pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
     )?;
     let o = solve(&problem, &opts, a.out.is_some());
     if let (Some(path), Some(traj)) = (&a.out, &o.trajectory) {
-        std::fs::write(path, traj.to_string())
+        std::fs::write(path, traj.to_json())
             .map_err(|e| format!("--out {}: {e}", path.display()))?;
     }
     if a.json {
@@ -238,10 +249,12 @@ pub fn run_plan(a: &PlanArgs) -> Result<(), String> {
             o.name, o.planning_time_us, o.path_length, o.duration_s
         ));
     }
-    if o.solved {
-        Ok(())
-    } else {
-        Err(format!("{}: {}", o.name, o.reason))
+    let message = format!("{}: {}", o.name, o.reason);
+    match (o.solved, o.bad_input) {
+        (true, _) => Ok(()),
+        (false, true) => Err(CliError::Input(message)),
+        // no path, start or goal in collision or outside the limits: the planner's answer
+        (false, false) => Err(CliError::Refused(message)),
     }
 }
 
@@ -267,17 +280,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Runs `cella bench`.
-pub fn run_bench(a: &BenchArgs) -> Result<(), String> {
+pub fn run_bench(a: &BenchArgs) -> CliResult {
     let mut files = Vec::new();
     problem_files(&a.dir, &mut files)?;
     files.sort();
     if files.is_empty() {
-        return Err(format!(
-            "{}: no problem file (*.json) found",
-            a.dir.display()
-        ));
+        return Err(format!("{}: no problem file (*.json) found", a.dir.display()).into());
     }
-    let opts = options(a.time_budget, a.seed, 1.0, 1.0, 0.004)?;
+    let opts = options(
+        a.time_budget,
+        a.seed,
+        1.0,
+        1.0,
+        cella_trajectory::DEFAULT_PERIOD,
+    )?;
     let mut outcomes = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         progress(i + 1, files.len());
@@ -291,7 +307,7 @@ pub fn run_bench(a: &BenchArgs) -> Result<(), String> {
     names.dedup();
     names.push("all".into());
     let mut table = vec![format!(
-        "{:<18} {:>6} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "{:<18} {:>6} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
         "scene",
         "solved",
         "invalid",
@@ -299,6 +315,7 @@ pub fn run_bench(a: &BenchArgs) -> Result<(), String> {
         "median µs",
         "mean µs",
         "p95 µs",
+        "p99 µs",
         "max µs",
         "length",
         "dur s"
@@ -323,12 +340,13 @@ pub fn run_bench(a: &BenchArgs) -> Result<(), String> {
         let stats = json!({
             "problems": set.len(), "solved": solved.len(), "invalid": invalid, "failed": failed,
             "median_us": percentile(&times, 0.5), "mean_us": mean(times.clone()),
-            "p95_us": percentile(&times, 0.95), "max_us": times.last().copied().unwrap_or(f64::NAN),
+            "p95_us": percentile(&times, 0.95), "p99_us": percentile(&times, 0.99),
+            "max_us": times.last().copied().unwrap_or(f64::NAN),
             "mean_path_length": mean(solved.iter().map(|o| o.path_length).collect()),
             "mean_duration_s": mean(solved.iter().map(|o| o.duration_s).collect()),
         });
         table.push(format!(
-            "{:<18} {:>6} {:>7} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>8.3} {:>8.3}",
+            "{:<18} {:>6} {:>7} {:>8} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>8.3} {:>8.3}",
             scene,
             solved.len(),
             invalid,
@@ -336,6 +354,7 @@ pub fn run_bench(a: &BenchArgs) -> Result<(), String> {
             stats["median_us"].as_f64().unwrap_or(f64::NAN),
             stats["mean_us"].as_f64().unwrap_or(f64::NAN),
             stats["p95_us"].as_f64().unwrap_or(f64::NAN),
+            stats["p99_us"].as_f64().unwrap_or(f64::NAN),
             stats["max_us"].as_f64().unwrap_or(f64::NAN),
             stats["mean_path_length"].as_f64().unwrap_or(f64::NAN),
             stats["mean_duration_s"].as_f64().unwrap_or(f64::NAN),

@@ -2,12 +2,14 @@
 //! limits and write the sampled trajectory with `t`, `q`, `qd`, `qdd`.
 
 use super::args::load_robot;
+use super::error::{CliError, CliResult};
 use super::output::line;
+use cella::trajectory_file::TrajectoryFile;
 use cella_trajectory::segmented::SegmentOptions;
 use cella_trajectory::{
     Limits, SegmentedTrajectory, TimeOptimalOptions, TimeOptimalTrajectory, validate,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 
 /// Arguments of `cella retime`.
@@ -39,7 +41,7 @@ pub struct RetimeArgs {
     #[arg(long, default_value_t = 0.05)]
     pub max_deviation: f64,
     /// Sampling period, seconds.
-    #[arg(long, default_value_t = 0.004)]
+    #[arg(long, default_value_t = cella_trajectory::DEFAULT_PERIOD)]
     pub period: f64,
     /// Output trajectory file.
     #[arg(long)]
@@ -47,7 +49,7 @@ pub struct RetimeArgs {
 }
 
 /// Runs `cella retime`.
-pub fn run(a: &RetimeArgs) -> Result<(), String> {
+pub fn run(a: &RetimeArgs) -> CliResult {
     let robot = load_robot(&a.robot, None, None)?;
     let text = std::fs::read_to_string(&a.path)
         .map_err(|e| format!("--path {}: {e}", a.path.display()))?;
@@ -60,9 +62,9 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
         .map(|n| n.as_str().unwrap_or(""))
         .collect();
     if given != names {
-        return Err(format!(
-            "--path: joint_names {given:?} do not match the robot's {names:?}"
-        ));
+        return Err(
+            format!("--path: joint_names {given:?} do not match the robot's {names:?}").into(),
+        );
     }
     let points = v["points"].as_array().ok_or("--path: points missing")?;
     let mut path = Vec::with_capacity(points.len());
@@ -79,10 +81,7 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
         path.push(q);
     }
     if path.len() < 2 {
-        return Err(format!(
-            "--path: {} point(s); a path needs at least 2",
-            path.len()
-        ));
+        return Err(format!("--path: {} point(s); a path needs at least 2", path.len()).into());
     }
     let mut limits = Limits::of_robot(&robot)
         .and_then(|l| l.scaled(a.velocity_scale, a.acceleration_scale))
@@ -91,7 +90,8 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
         return Err(format!(
             "--max-deviation: {} rad is not a finite non-negative deviation",
             a.max_deviation
-        ));
+        )
+        .into());
     }
     // a robot with jerk limits gets jerk-limited profiles (overlap-blended): no trajectory
     // may break a limit that is set, unless --time-optimal says the drive limits jerk itself
@@ -118,15 +118,11 @@ pub fn run(a: &RetimeArgs) -> Result<(), String> {
             "jerk-limited",
         )
     };
-    validate(&s, &limits, 1e-6).map_err(|e| format!("validation: {e}"))?;
-    let out: Vec<Value> = (0..s.len())
-        .map(|k| json!({"t": s.times[k], "q": s.q_at(k), "qd": s.qd_at(k), "qdd": s.qdd_at(k)}))
-        .collect();
-    std::fs::write(
-        &a.out,
-        json!({"joint_names": names, "points": out}).to_string(),
-    )
-    .map_err(|e| format!("--out {}: {e}", a.out.display()))?;
+    // the retimed trajectory breaks a limit: the answer is no (nothing is written)
+    validate(&s, &limits, 1e-6).map_err(|e| CliError::Refused(format!("validation: {e}")))?;
+    let names = names.iter().map(|n| (*n).to_owned()).collect();
+    std::fs::write(&a.out, TrajectoryFile::from_samples(names, &s).to_json())
+        .map_err(|e| format!("--out {}: {e}", a.out.display()))?;
     line(format!(
         "{method}: {} samples, duration {:.4} s -> {}",
         s.len(),

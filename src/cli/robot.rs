@@ -1,6 +1,8 @@
 //! `cella robot list` and `cella robot check`.
 
+use super::CliResult;
 use super::args::load_robot;
+use super::error::CliError;
 use super::output::{line, print_json};
 use cella_kinematics::{JointKind, library};
 use clap::{Args, Subcommand};
@@ -54,7 +56,7 @@ pub struct AcmArgs {
 }
 
 /// Runs a `cella robot` command.
-pub fn run(cmd: RobotCommand) -> Result<(), String> {
+pub fn run(cmd: RobotCommand) -> CliResult {
     match cmd {
         RobotCommand::List { json } => list(json),
         RobotCommand::Acm(a) => acm(&a),
@@ -62,7 +64,7 @@ pub fn run(cmd: RobotCommand) -> Result<(), String> {
     }
 }
 
-fn list(json: bool) -> Result<(), String> {
+fn list(json: bool) -> CliResult {
     let mut rows = Vec::new();
     for name in library::names() {
         let r = library::load(name).map_err(|e| format!("{name}: {e}"))?;
@@ -120,7 +122,7 @@ fn urdf_source(spec: &str) -> Result<(String, Option<PathBuf>), String> {
     Ok((text, Some(dir)))
 }
 
-fn check(a: CheckArgs) -> Result<(), String> {
+fn check(a: CheckArgs) -> CliResult {
     let robot = load_robot(&a.robot, None, None)?;
     let (urdf_text, urdf_dir) = urdf_source(&a.robot)?;
     let urdf = urdf_rs::read_from_string(&urdf_text).map_err(|e| format!("{}: {e}", a.robot))?;
@@ -223,14 +225,15 @@ fn check(a: CheckArgs) -> Result<(), String> {
         "problems": problems,
         "warnings": warnings,
     });
+    // the description loaded and was checked: problems are the check's answer, not bad input
     let verdict = if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!(
+        Err(CliError::Refused(format!(
             "{}: {} problem(s), the robot cannot be used for planning",
             a.robot,
             problems.len()
-        ))
+        )))
     };
     if a.json {
         print_json(&report);
@@ -304,7 +307,7 @@ fn check(a: CheckArgs) -> Result<(), String> {
     verdict
 }
 
-fn acm(a: &AcmArgs) -> Result<(), String> {
+fn acm(a: &AcmArgs) -> CliResult {
     let robot = load_robot(&a.robot, None, None)?;
     let (urdf_text, urdf_dir) = urdf_source(&a.robot)?;
     let geometry =

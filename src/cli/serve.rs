@@ -1,5 +1,7 @@
 //! `cella serve`: the gRPC service on a cell file (or the embedded demo cell).
 
+use super::error::{CliError, CliResult};
+use super::output::line;
 use cella_cell::{CellFile, DEMO_CELL};
 use cella_control::ControlOptions;
 use std::net::SocketAddr;
@@ -11,13 +13,14 @@ pub struct ServeArgs {
     /// Cell description (TOML); without it the embedded demo cell is served.
     #[arg(long)]
     pub cell: Option<PathBuf>,
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port). Once bound, the server prints
+    /// `listening on http://ADDR` with the bound address on stdout.
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
-pub fn run(a: &ServeArgs) -> Result<(), String> {
+pub fn run(a: &ServeArgs) -> CliResult {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -25,6 +28,10 @@ pub fn run(a: &ServeArgs) -> Result<(), String> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    // process-wide policy, the program's decision: the control loops this process runs are not
+    // held off by memory the rest of it hands back to the kernel
+    let heap_resident = cella_control::memory::keep_heap_resident();
+    tracing::debug!(heap_resident, "allocator keeps the heap resident");
     let (text, dir, label) = match &a.cell {
         Some(path) => (
             std::fs::read_to_string(path).map_err(|e| format!("--cell {}: {e}", path.display()))?,
@@ -40,12 +47,15 @@ pub fn run(a: &ServeArgs) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("runtime: {e}"))?;
+        .map_err(|e| CliError::Server(format!("runtime: {e}")))?;
     runtime.block_on(async {
+        // an address in use or not ours to bind is a failure to serve, not a bad argument
         let listener = tokio::net::TcpListener::bind(a.addr)
             .await
-            .map_err(|e| format!("--addr {}: {e}", a.addr))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|e| CliError::Server(format!("--addr {}: {e}", a.addr)))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::Server(e.to_string()))?;
         tracing::info!(
             cell = %file.name,
             robots = cell.robots.len(),
@@ -53,9 +63,11 @@ pub fn run(a: &ServeArgs) -> Result<(), String> {
             addr = %local,
             "cella serving cella.v1.CellService (health, reflection enabled)"
         );
+        // connections are queued from here on: whoever started us (with port 0) learns where
+        line(format!("listening on http://{local}"));
         cella_server::serve_on(listener, cell, ControlOptions::default(), shutdown_signal())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| CliError::Server(e.to_string()))?;
         tracing::info!("shut down");
         Ok(())
     })

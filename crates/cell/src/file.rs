@@ -110,7 +110,7 @@ pub struct CellFile {
 impl CellFile {
     /// Parses cell TOML.
     pub fn parse(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| CellError::File(e.to_string()))
+        toml::from_str(text).map_err(|e| CellError::FileSyntax(e.into()))
     }
 
     /// Builds the first snapshot (version 1). `dir` resolves relative robot paths.
@@ -134,18 +134,27 @@ impl CellFile {
             } else {
                 let path =
                     dir.map_or_else(|| Path::new(&r.model).to_path_buf(), |d| d.join(&r.model));
-                let robot = cella_kinematics::Robot::from_config_file(&path)
-                    .map_err(|e| CellError::File(format!("{field}.model: {e}")))?;
-                let config_text = std::fs::read_to_string(&path)
-                    .map_err(|e| CellError::File(format!("{field}.model: {e}")))?;
+                let model_error = |source| CellError::FileRobot {
+                    field: format!("{field}.model"),
+                    source,
+                };
+                let robot =
+                    cella_kinematics::Robot::from_config_file(&path).map_err(model_error)?;
+                let config_text =
+                    std::fs::read_to_string(&path).map_err(|e| CellError::FileRead {
+                        field: format!("{field}.model"),
+                        source: e.into(),
+                    })?;
                 let config = cella_kinematics::RobotConfig::from_toml_str(&config_text, None)
-                    .map_err(|e| CellError::File(format!("{field}.model: {e}")))?;
+                    .map_err(model_error)?;
                 let urdf_path = path
                     .parent()
                     .map_or_else(|| config.urdf.clone().into(), |p| p.join(&config.urdf));
-                let urdf = std::fs::read_to_string(&urdf_path).map_err(|e| {
-                    CellError::File(format!("{field}.model: {}: {e}", urdf_path.display()))
-                })?;
+                let urdf =
+                    std::fs::read_to_string(&urdf_path).map_err(|e| CellError::FileRead {
+                        field: format!("{field}.model: {}", urdf_path.display()),
+                        source: e.into(),
+                    })?;
                 RobotGeometry::from_urdf(
                     Arc::new(robot),
                     &urdf,
@@ -155,13 +164,19 @@ impl CellFile {
                     },
                 )
             }
-            .map_err(|e| CellError::File(format!("{field}.model: {e}")))?;
+            .map_err(|source| CellError::FileGeometry {
+                field: format!("{field}.model"),
+                source,
+            })?;
             let chain = geometry.robot().chain();
             let joints = match &r.joints {
                 Some(q) => {
                     chain
                         .check_limits(q)
-                        .map_err(|e| CellError::File(format!("{field}.joints: {e}")))?;
+                        .map_err(|source| CellError::FileRobot {
+                            field: format!("{field}.joints"),
+                            source,
+                        })?;
                     q.clone()
                 }
                 None => match geometry.robot().named_pose("home") {
@@ -176,7 +191,8 @@ impl CellFile {
             let control_period_ms = r.control_period_ms.unwrap_or(DEFAULT_CONTROL_PERIOD_MS);
             if !CONTROL_PERIODS_MS.contains(&control_period_ms) {
                 return Err(CellError::File(format!(
-                    "{field}.control_period_ms: {control_period_ms} ms is not one of 1, 2, 4, 8"
+                    "{field}.control_period_ms: {control_period_ms} ms is not one of {}",
+                    crate::control_periods_text()
                 )));
             }
             robots.push(CellRobot {
@@ -192,7 +208,10 @@ impl CellFile {
         let mut world = World::new();
         world
             .set_padding(self.padding)
-            .map_err(|e| CellError::File(format!("padding: {e}")))?;
+            .map_err(|source| CellError::FileGeometry {
+                field: "padding".into(),
+                source,
+            })?;
         for (i, o) in self.objects.iter().enumerate() {
             let field = format!("objects[{i}] ('{}')", o.name);
             let shape = object_shape(&field, o)?;
@@ -202,7 +221,10 @@ impl CellFile {
                     shape,
                     pose: o.pose.isometry(&format!("{field}.pose"))?,
                 })
-                .map_err(|e| CellError::File(format!("{field}: {e}")))?;
+                .map_err(|source| CellError::FileGeometry {
+                    field: field.clone(),
+                    source,
+                })?;
         }
         for (i, o) in self.objects.iter().enumerate() {
             for (k, c) in o.allowed_contacts.iter().enumerate() {
@@ -223,7 +245,10 @@ impl CellFile {
                     })?;
                 world
                     .allow_contact_for(&o.name, &c.robot, &c.link)
-                    .map_err(|e| CellError::File(format!("{field}: {e}")))?;
+                    .map_err(|source| CellError::FileGeometry {
+                        field: field.clone(),
+                        source,
+                    })?;
             }
         }
         for r in &robots {

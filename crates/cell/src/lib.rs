@@ -4,6 +4,47 @@
 //! a consistent world and an edit is never half-applied.
 //!
 //! Poses are in the cell (world) frame, metres and radians.
+//!
+//! # Example
+//!
+//! Load a cell file (the format of `cells/demo.toml`): a UR5e standing on a table.
+//!
+//! ```
+//! use cella_cell::CellFile;
+//!
+//! let cell = CellFile::parse(
+//!     r#"
+//!     name = "one arm on a table"
+//!     [[robots]]
+//!     id = "arm"
+//!     model = "ur5e"
+//!     base = { xyz = [0.0, 0.0, 0.75] }
+//!     mounted_on = "table"
+//!     [[objects]]
+//!     name = "table"
+//!     type = "box"
+//!     half_extents = [0.5, 0.5, 0.375]
+//!     pose = { xyz = [0.3, 0.0, 0.375] }
+//!     "#,
+//! )?
+//! .build(None)?;
+//! let arm = cell.robot("arm")?;
+//! assert_eq!(arm.base.translation.z, 0.75);
+//! // without `joints` in the file, the robot starts at its home pose
+//! let home = cella_kinematics::library::load("ur5e")?.named_pose("home")?.to_vec();
+//! assert_eq!(arm.joints, home);
+//!
+//! // the cell's checker: free at home; with the shoulder lowered 0.3 rad below the horizontal
+//! // the TCP is under the table top (the base plane), in the table
+//! let checker = cell.checker("arm")?;
+//! let mut scratch = checker.scratch();
+//! assert!(checker.is_valid(&mut scratch, &home));
+//! let down = [0.0, 0.3, 0.0, 0.0, 0.0, 0.0];
+//! assert!((arm.base * arm.geometry.robot().fk(&down)?).translation.z < 0.75);
+//! assert!(!checker.is_valid(&mut scratch, &down));
+//! assert!(checker.contacts(&mut scratch, &down).iter().any(|(_, o)| o == "table"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod file;
 
@@ -13,8 +54,10 @@ use cella_collision::{
     AttachedObject, Checker, CompositeChecker, RobotGeometry, Shape, StaticRobot, World,
     WorldObject,
 };
+use cella_kinematics::error::Shared;
 use nalgebra::Isometry3;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Errors of cell loading and editing.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -22,6 +65,37 @@ pub enum CellError {
     /// The cell file is malformed (the message names the field).
     #[error("cell file: {0}")]
     File(String),
+    /// The cell file is not TOML of the cell format.
+    #[error("cell file: {0}")]
+    FileSyntax(#[source] Shared<toml::de::Error>),
+    /// A file the cell file names could not be read.
+    #[error("cell file: {field}: {source}")]
+    FileRead {
+        /// The field naming the file, and the file.
+        field: String,
+        /// The operating-system error.
+        #[source]
+        source: Shared<std::io::Error>,
+    },
+    /// A robot of the cell file could not be loaded (robot config, URDF, joints).
+    #[error("cell file: {field}: {source}")]
+    FileRobot {
+        /// The offending field.
+        field: String,
+        /// The kinematics crate's error.
+        #[source]
+        source: cella_kinematics::KinematicsError,
+    },
+    /// Geometry of the cell file that the collision crate refuses (robot meshes, objects,
+    /// padding, allowed contacts).
+    #[error("cell file: {field}: {source}")]
+    FileGeometry {
+        /// The offending field.
+        field: String,
+        /// The collision crate's error.
+        #[source]
+        source: cella_collision::CollisionError,
+    },
     /// An unknown robot, object or link.
     #[error("unknown {kind} '{name}'")]
     NotFound {
@@ -38,6 +112,25 @@ pub enum CellError {
         /// Why.
         reason: String,
     },
+    /// An edit the world refuses (a duplicate name, bad dimensions, an attachment that does
+    /// not fit).
+    #[error("invalid {field}: {source}")]
+    Rejected {
+        /// Offending field.
+        field: String,
+        /// The collision crate's error.
+        #[source]
+        source: cella_collision::CollisionError,
+    },
+    /// A robot state the kinematics refuses.
+    #[error("invalid {field}: {source}")]
+    Kinematics {
+        /// Offending field.
+        field: String,
+        /// The kinematics crate's error.
+        #[source]
+        source: cella_kinematics::KinematicsError,
+    },
     /// The world would exceed its size limit.
     #[error("the world is full: at most {max} objects")]
     WorldFull {
@@ -52,9 +145,9 @@ impl From<cella_collision::CollisionError> for CellError {
             cella_collision::CollisionError::Unknown { kind, name, .. } => {
                 CellError::NotFound { kind, name }
             }
-            other => CellError::Invalid {
+            other => CellError::Rejected {
                 field: "object".into(),
-                reason: other.to_string(),
+                source: other,
             },
         }
     }
@@ -66,10 +159,35 @@ pub type Result<T> = std::result::Result<T, CellError>;
 /// Most objects a world may hold.
 pub const MAX_OBJECTS: usize = 1000;
 
-/// Control loop periods a robot's executor may run at, ms.
+/// Control loop periods a robot's executor may run at, ms: the one list of the workspace. The
+/// cell file is checked against it, and the executors (`cella_control`) run at one of
+/// [`CONTROL_PERIODS`], the same list as durations.
 pub const CONTROL_PERIODS_MS: [u32; 4] = [1, 2, 4, 8];
 /// Control loop period when the cell file sets none, ms.
 pub const DEFAULT_CONTROL_PERIOD_MS: u32 = 4;
+
+/// [`CONTROL_PERIODS_MS`] as durations.
+pub const CONTROL_PERIODS: [Duration; CONTROL_PERIODS_MS.len()] = {
+    let mut out = [Duration::ZERO; CONTROL_PERIODS_MS.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Duration::from_millis(CONTROL_PERIODS_MS[i] as u64);
+        i += 1;
+    }
+    out
+};
+/// [`DEFAULT_CONTROL_PERIOD_MS`] as a duration.
+pub const DEFAULT_CONTROL_PERIOD: Duration =
+    Duration::from_millis(DEFAULT_CONTROL_PERIOD_MS as u64);
+
+/// [`CONTROL_PERIODS_MS`] for messages: `"1, 2, 4, 8"`.
+pub fn control_periods_text() -> String {
+    CONTROL_PERIODS_MS
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A robot placed in the cell.
 #[derive(Debug, Clone)]
@@ -206,9 +324,9 @@ impl CellSnapshot {
         robot
             .model_state(&r.joints, &mut full)
             .and_then(|()| model.link_poses(&full, &mut poses))
-            .map_err(|e| CellError::Invalid {
+            .map_err(|source| CellError::Kinematics {
                 field: "joints".into(),
-                reason: e.to_string(),
+                source,
             })?;
         Ok(r.base * poses[index])
     }

@@ -1321,14 +1321,7 @@ mod fk_tests {
     /// scalar f64 kinematics.
     #[test]
     fn batch_kinematics_match_the_model() {
-        for name in [
-            "ur5e",
-            "kuka_kr6_r700",
-            "abb_irb2400",
-            "fanuc_lrmate200id",
-            "staubli_tx2_60",
-            "panda",
-        ] {
+        for name in cella_kinematics::library::names() {
             let g = Arc::new(RobotGeometry::library(name).unwrap());
             let base = Isometry3::translation(0.3, -0.1, 0.2)
                 * Isometry3::rotation(Vector3::new(0.1, 0.2, 0.7));

@@ -39,18 +39,10 @@ pub enum CollisionError {
     },
     /// The URDF could not be parsed.
     #[error("URDF: {0}")]
-    Urdf(String),
+    Urdf(#[source] cella_kinematics::error::Shared<urdf_rs::UrdfError>),
     /// Kinematics failure (joint count, non-finite joints).
     #[error(transparent)]
     Kinematics(#[from] cella_kinematics::KinematicsError),
-    /// A problem file is malformed.
-    #[error("problem {file}: {reason}")]
-    Problem {
-        /// File or problem name.
-        file: String,
-        /// What is wrong, naming the field.
-        reason: String,
-    },
 }
 
 /// Result alias of the collision crate.

@@ -280,13 +280,6 @@ pub fn pose_of(iso: &Isometry3<f64>) -> Pose {
     )
 }
 
-/// Distance between two placed shapes (m), or `None` for an unsupported pair.
-pub fn shape_distance(p1: &Pose, s1: &SharedShape, p2: &Pose, s2: &SharedShape) -> Option<f64> {
-    parry3d::query::distance(p1, s1.as_ref(), p2, s2.as_ref())
-        .ok()
-        .map(|d| f64::from(d.distance))
-}
-
 /// A parry shape and its pose offset for one of our primitives (cylinders and capsules are
 /// along local z here, along y in parry).
 pub fn parry_shape(shape: &crate::Shape) -> (SharedShape, Isometry3<f64>) {

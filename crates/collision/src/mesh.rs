@@ -1,6 +1,7 @@
 //! Triangle meshes from files: binary and ASCII STL, Wavefront OBJ; COLLADA is refused with a
 //! message saying how to convert. Vertices are in the file's units (URDF meshes: metres).
 
+use cella_kinematics::error::Shared;
 use nalgebra::Point3;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -33,12 +34,13 @@ pub enum MeshError {
     #[error("mesh file '{0}' does not exist")]
     Missing(String),
     /// The file could not be read.
-    #[error("mesh file '{path}' cannot be read: {reason}")]
+    #[error("mesh file '{path}' cannot be read: {source}")]
     Unreadable {
         /// The file.
         path: String,
-        /// The OS reason.
-        reason: String,
+        /// The operating-system error.
+        #[source]
+        source: Shared<std::io::Error>,
     },
     /// The file's format is not supported.
     #[error("mesh file '{path}': {reason}")]
@@ -134,7 +136,7 @@ pub fn load_mesh(path: &Path) -> Result<TriMesh, MeshError> {
     }
     let bytes = std::fs::read(path).map_err(|e| MeshError::Unreadable {
         path: name.clone(),
-        reason: e.to_string(),
+        source: e.into(),
     })?;
     let mesh = match ext.as_str() {
         "stl" => parse_stl(&bytes, &name)?,

@@ -309,8 +309,7 @@ fn urdf_geometry(
     urdf_text: &str,
     meshes: &MeshSource,
 ) -> Result<(Vec<LinkCapsule>, HullSets)> {
-    let urdf =
-        urdf_rs::read_from_string(urdf_text).map_err(|e| CollisionError::Urdf(e.to_string()))?;
+    let urdf = urdf_rs::read_from_string(urdf_text).map_err(|e| CollisionError::Urdf(e.into()))?;
     let model = robot.model();
     let mut capsules = Vec::new();
     let mut hull_sets = Vec::new();

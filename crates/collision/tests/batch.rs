@@ -1,26 +1,18 @@
 #![allow(clippy::unwrap_used)]
 //! The batched path (f32 sphere lanes) against the scalar checker: on random states of every
-//! bundled robot in a cluttered cell (and the MotionBenchMaker scenes), the batch verdicts are
-//! the scalar verdicts, and every state the f32 filter clears is valid for the scalar f64
-//! capsule checker (the filter is conservative).
+//! bundled robot in a cluttered cell, the batch verdicts are the scalar verdicts, and every
+//! state the f32 filter clears is valid for the scalar f64 capsule checker (the filter is
+//! conservative). The same on the MotionBenchMaker scenes: `tests/mbm_scenes.rs` of the
+//! workspace root, next to the benchmark problem format.
 
-use cella_collision::problem::Problem;
 use cella_collision::{Checker, RobotGeometry, StaticRobot, World};
-use cella_kinematics::Rng;
+use cella_kinematics::{Rng, library};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use std::sync::Arc;
 
-const LIBRARY: [&str; 6] = [
-    "ur5e",
-    "kuka_kr6_r700",
-    "abb_irb2400",
-    "fanuc_lrmate200id",
-    "staubli_tx2_60",
-    "panda",
-];
 
 mod common;
-use common::{cluttered_world, problems_dir};
+use common::cluttered_world;
 
 fn reach(g: &RobotGeometry) -> f64 {
     g.lever_arms().iter().copied().fold(0.0, f64::max)
@@ -71,7 +63,7 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4000);
     let mut cleared_by_filter = 0;
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let base = Isometry3::from_parts(
             Translation3::new(0.1, -0.2, 0.05),
@@ -93,28 +85,6 @@ fn batch_matches_scalar_in_clutter_for_every_bundled_robot() {
         cleared_by_filter += compare(&checker, n, 7 + k as u64, name);
     }
     assert!(cleared_by_filter > 0, "the f32 filter cleared no state");
-}
-
-#[test]
-fn batch_matches_scalar_on_motionbenchmaker_scenes() {
-    let dir = problems_dir();
-    for scene in ["bookshelf_small", "box", "cage", "table_pick"] {
-        let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
-        let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-        let cleared = compare(&checker, 2000, 3, scene);
-        assert!(cleared > 0, "{scene}: the f32 filter cleared no state");
-        // the problem's own states, including the colliding cage goals
-        let mut qs = p.start.clone();
-        for g in &p.goals {
-            qs.extend_from_slice(g);
-        }
-        let mut out = vec![false; 1 + p.goals.len()];
-        let mut s = checker.scratch();
-        checker.is_valid_batch(&mut s, &qs, &mut out).unwrap();
-        for (i, q) in qs.chunks(p.start.len()).enumerate() {
-            assert_eq!(out[i], checker.is_valid(&mut s, q));
-        }
-    }
 }
 
 #[test]
@@ -140,7 +110,7 @@ fn batch_rejects_mismatched_lengths_and_bad_values() {
 /// polyline instead; its soundness is `accepted_polylines_are_free_at_every_state`.)
 #[test]
 fn path_checks_equal_segment_by_segment_motion_checks() {
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let base = Isometry3::identity();
         let world = cluttered_world(&base, reach(&g), 90 + k as u64);
@@ -239,7 +209,7 @@ fn dense_samples(
 /// checked without padding. Both accepted and refused motions must occur.
 #[test]
 fn accepted_motions_are_free_at_every_state() {
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let (g, plain, padded) = plain_and_padded(name, 300 + k as u64);
         let chain = g.robot().chain();
         let dof = chain.dof();
@@ -291,7 +261,7 @@ fn accepted_motions_are_free_at_every_state() {
 /// checked without padding. Both accepted and refused polylines must occur.
 #[test]
 fn accepted_polylines_are_free_at_every_state() {
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let (g, plain, padded) = plain_and_padded(name, 500 + k as u64);
         let chain = g.robot().chain();
         let dof = chain.dof();
@@ -379,7 +349,7 @@ fn motion_checks_refuse_bad_input() {
 /// colliding states in clutter.
 #[test]
 fn motions_moving_one_joint_keep_the_other_links_checked() {
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let base = Isometry3::identity();
         let world = cluttered_world(&base, reach(&g), 700 + k as u64);

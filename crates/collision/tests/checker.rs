@@ -1,17 +1,15 @@
 #![allow(clippy::unwrap_used)]
 //! The fast checker against known answers: every shape pair touching, 1 mm apart and 1 mm
-//! into each other; bundled robots free at their named poses; the MotionBenchMaker problems'
-//! start and goal states.
+//! into each other; bundled robots free at their named poses. (The MotionBenchMaker problems'
+//! start states: `tests/mbm_scenes.rs` of the workspace root, next to the problem format.)
 
-use cella_collision::problem::Problem;
+use cella_kinematics::library;
 use cella_collision::shape::{point_segment_distance, segment_segment_distance};
 use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
 use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 mod common;
-use common::problems_dir;
 
 const MM: f64 = 1e-3;
 
@@ -144,18 +142,10 @@ fn segment_distances_match_analytic_cases() {
     );
 }
 
-const LIBRARY: [&str; 6] = [
-    "ur5e",
-    "kuka_kr6_r700",
-    "abb_irb2400",
-    "fanuc_lrmate200id",
-    "staubli_tx2_60",
-    "panda",
-];
 
 #[test]
 fn bundled_robots_are_free_at_their_named_poses() {
-    for name in LIBRARY {
+    for name in library::names() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let checker = Checker::new(g.clone(), Isometry3::identity(), &World::new(), &[]).unwrap();
         let mut s = checker.scratch();
@@ -277,41 +267,6 @@ fn padding_and_other_robots_count() {
     );
 }
 
-#[test]
-fn motionbenchmaker_starts_are_free() {
-    let dir = problems_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flat_map(|scene| std::fs::read_dir(scene.unwrap().path()).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 700);
-    let (mut bad_start, mut bad_goal) = (
-        Vec::new(),
-        std::collections::BTreeMap::<String, usize>::new(),
-    );
-    for f in &files {
-        let p = Problem::from_file(f).unwrap();
-        let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-        let mut s = checker.scratch();
-        if !checker.is_valid(&mut s, &p.start) {
-            bad_start.push((p.name.clone(), checker.contacts(&mut s, &p.start)));
-        }
-        if !p.goals.iter().any(|g| checker.is_valid(&mut s, g)) {
-            *bad_goal.entry(p.scene.clone()).or_default() += 1;
-        }
-    }
-    eprintln!(
-        "MBM: {} starts rejected {bad_start:?}; goals rejected per scene {bad_goal:?}",
-        bad_start.len()
-    );
-    assert!(
-        bad_start.is_empty(),
-        "starts are free with the real meshes: {bad_start:?}"
-    );
-}
-
 /// The closed-form segment/box distance equals a dense brute-force minimum over the segment.
 #[test]
 fn segment_box_distance_matches_brute_force() {
@@ -385,7 +340,7 @@ fn motion_through_a_ball_on_the_tcp_path_is_rejected() {
 /// finds for the current geometry (regenerate with `cella robot acm NAME`).
 #[test]
 fn stored_acms_match_sampling() {
-    for name in LIBRARY {
+    for name in library::names() {
         let g = RobotGeometry::library(name).unwrap();
         assert!(
             !g.robot().allowed_collisions().is_empty(),
@@ -484,7 +439,7 @@ fn rigid_pairs_that_overlap_make_every_state_invalid() {
 /// never below what the capsules (which contain the hulls) allow.
 #[test]
 fn distance_is_negative_exactly_when_the_state_collides() {
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
         let base = Isometry3::translation(0.1, -0.2, 0.0);
@@ -516,7 +471,7 @@ fn distance_is_negative_exactly_when_the_state_collides() {
                 free += 1;
                 // the capsules contain the hulls: the exact clearance is never below theirs
                 let capsules = checker.capsule_distance(&mut s, &q).unwrap();
-                let margin = cella_collision::exact::EXACT_MARGIN;
+                let margin = cella_collision::EXACT_MARGIN;
                 assert!(
                     d.distance >= capsules.distance - 0.003 - margin - 1e-9,
                     "{name} {q:?}: {d:?} capsules {capsules:?}"

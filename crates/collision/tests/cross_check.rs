@@ -16,23 +16,13 @@
 mod common;
 
 use cella_collision::Shape;
-use cella_collision::exact::{parry_shape, pose_of};
 use cella_collision::{Checker, RobotGeometry};
-use cella_kinematics::Rng;
+use cella_kinematics::{Rng, library};
 use common::cluttered_world;
 use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion};
 use parry3d::math::{Pose, Vector};
 use parry3d::shape::SharedShape;
 use std::sync::Arc;
-
-const LIBRARY: [&str; 6] = [
-    "ur5e",
-    "kuka_kr6_r700",
-    "abb_irb2400",
-    "fanuc_lrmate200id",
-    "staubli_tx2_60",
-    "panda",
-];
 
 /// A hull of a link with its bounding sphere (link frame).
 struct Hull {
@@ -109,8 +99,33 @@ fn reference_shape(shape: &Shape) -> (SharedShape, Isometry3<f64>) {
                 Isometry3::identity(),
             )
         }
-        _ => parry_shape(shape),
+        Shape::Sphere { radius } => (SharedShape::ball(radius as f32), Isometry3::identity()),
+        Shape::Box { half_extents: h } => (
+            SharedShape::cuboid(h[0] as f32, h[1] as f32, h[2] as f32),
+            Isometry3::identity(),
+        ),
+        Shape::Capsule {
+            radius,
+            half_length,
+        } => (
+            SharedShape::capsule(
+                Vector::new(0.0, 0.0, -half_length as f32),
+                Vector::new(0.0, 0.0, half_length as f32),
+                radius as f32,
+            ),
+            Isometry3::identity(),
+        ),
     }
+}
+
+/// A parry pose (f32) from an isometry.
+fn pose_of(iso: &Isometry3<f64>) -> Pose {
+    let t = iso.translation.vector;
+    let q = iso.rotation.quaternion();
+    Pose::from_parts(
+        Vector::new(t.x as f32, t.y as f32, t.z as f32),
+        parry3d::math::Rotation::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32),
+    )
 }
 
 /// A convex polyhedron in the world frame (f64): vertices and triangles.
@@ -391,7 +406,7 @@ fn fast_path_never_calls_an_exactly_colliding_state_free() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
-    for (k, name) in LIBRARY.iter().enumerate() {
+    for (k, name) in library::names().enumerate() {
         let g = Arc::new(RobotGeometry::library(name).unwrap());
         let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
         let base = Isometry3::from_parts(
@@ -527,12 +542,11 @@ fn fast_path_never_calls_an_exactly_colliding_state_free() {
 #[test]
 #[ignore = "diagnostic: run with CELLA_EXPLAIN"]
 fn explain_state() {
-    let Ok(spec) = std::env::var("CELLA_EXPLAIN") else {
-        return;
-    };
+    let spec = std::env::var("CELLA_EXPLAIN")
+        .expect("CELLA_EXPLAIN=robot:q1,q2,... names the state to triage");
     let (name, qs) = spec.split_once(':').unwrap();
     let q: Vec<f64> = qs.split(',').map(|x| x.trim().parse().unwrap()).collect();
-    let k = LIBRARY.iter().position(|n| *n == name).unwrap();
+    let k = library::names().position(|n| n == name).unwrap();
     let g = Arc::new(RobotGeometry::library(name).unwrap());
     let reach = g.lever_arms().iter().copied().fold(0.0, f64::max);
     let base = Isometry3::from_parts(
@@ -586,10 +600,6 @@ fn explain_state() {
                     eprintln!(
                         "  segment distance - radius {d:?}, brute force clearance {brute:.6}"
                     );
-                    let (core, core_pose) = cella_collision::exact::exact_core(&o.shape, &o.pose);
-                    let via_layer =
-                        cella_collision::exact::shape_distance(&p, &h.shape, &core_pose, &core);
-                    eprintln!("  parry on the exact layer's core: {via_layer:?} - {radius}");
                 }
                 eprintln!(
                     "{} vs {} {:?}: distance {:?}, contact {:?}, GJK-free {}",

@@ -6,24 +6,10 @@
 
 use cella_collision::mesh::{load_mesh, resolve_mesh_uri};
 use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
-use std::path::PathBuf;
 
-const ROBOTS: &[(&str, &str, &str)] = &[
-    ("ur5e", "ur5e", "ur5e.urdf"),
-    (
-        "kuka_kr6_r700",
-        "kuka_kr6_r700_sixx",
-        "kuka_kr6r700sixx.urdf",
-    ),
-    ("abb_irb2400", "abb_irb2400", "abb_irb2400.urdf"),
-    (
-        "fanuc_lrmate200id",
-        "fanuc_lrmate200id",
-        "fanuc_lrmate200id.urdf",
-    ),
-    ("staubli_tx2_60", "staubli_tx2_60", "staubli_tx2_60.urdf"),
-    ("panda", "franka_panda", "panda_hand.urdf"),
-];
+// the manufacturer description of each bundled robot, and `../shared/robot-data` itself (its
+// absence fails the test)
+mod truth;
 
 fn pose(p: &urdf_rs::Pose) -> Isometry3<f64> {
     Isometry3::from_parts(
@@ -57,17 +43,6 @@ fn signed_distance(
         }
         urdf_rs::Geometry::Mesh { .. } => return None,
     })
-}
-
-/// `../shared/robot-data`: the real meshes. Its absence fails the test (CI provides it).
-fn data() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/robot-data");
-    assert!(
-        d.is_dir(),
-        "{} is absent: the coverage proof needs the real meshes",
-        d.display()
-    );
-    d
 }
 
 #[test]
@@ -194,16 +169,17 @@ fn surface_of(link: &urdf_rs::Link, dir: &std::path::Path, out: &mut Vec<Point3<
 /// rounded to f32 by parry: 1e-7 relative, far below `SPACING`.)
 #[test]
 fn primitives_cover_every_real_collision_surface() {
-    let data = data();
-    let robots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../robots");
-    for (name, dir, file) in ROBOTS {
-        let real = urdf_rs::read_file(data.join(dir).join(file)).unwrap();
-        let ours = urdf_rs::read_file(robots.join(name).join(format!("{name}.urdf"))).unwrap();
+    // every bundled robot: a new one is covered, or the test names what it lacks
+    for name in cella_kinematics::library::names() {
+        let (dir, urdf) = truth::manufacturer(name);
+        let real = urdf_rs::read_file(&urdf).unwrap();
+        let ours =
+            urdf_rs::read_from_string(cella_kinematics::library::urdf_text(name).unwrap()).unwrap();
         let mut links_checked = 0;
         let mut samples = Vec::new();
         for link in &real.links {
             samples.clear();
-            if surface_of(link, &data.join(dir), &mut samples) == 0 {
+            if surface_of(link, &dir, &mut samples) == 0 {
                 continue;
             }
             let our_link = ours.links.iter().find(|l| l.name == link.name);

@@ -20,10 +20,11 @@
 use crate::driver::{Driver, SimDriver};
 use crate::error::{ControlError, Result};
 use crate::events::{EventLog, StopCause, StopEvent};
-use crate::executor::{Executor, ExecutorConfig, JogCommand, StopKind};
+use crate::executor::{Executor, ExecutorConfig, Gate, Gates, JogCommand, MAX_GATES, StopKind};
 use crate::jog::Jog;
 use crate::path::ExecTrajectory;
-use crate::state::Status;
+use crate::state::{Outcome, Status};
+use crate::timed::{Pace, PairGate, Reserved, Waiting, gate_against, recheck_pair};
 use cella_cell::{CellError, CellSnapshot};
 use cella_collision::{Checker, RobotGeometry, StaticRobot};
 use cella_trajectory::{Limits, SampledTrajectory};
@@ -43,6 +44,10 @@ pub struct ControlOptions {
     /// A reserved motion is represented, for the others, by states sampled so that no point
     /// of the robot travels more than this between two of them, each grown by half of it, m.
     pub sweep_step: f64,
+    /// A motion admitted through space another robot is leaving ([`crate::timed`]): that
+    /// robot must be expected out of the way at least this long before the motion could
+    /// reach its brake point, s.
+    pub time_margin: f64,
 }
 
 impl Default for ControlOptions {
@@ -52,6 +57,7 @@ impl Default for ControlOptions {
             sim_lag: 0.0,
             realtime: true,
             sweep_step: 0.01,
+            time_margin: 0.25,
         }
     }
 }
@@ -96,6 +102,55 @@ struct Controlled {
     executor: Executor,
 }
 
+/// A gate found for a path: on which robot (index), its execution, and the gate.
+struct PlannedGate {
+    on: usize,
+    execution: u64,
+    gate: PairGate,
+}
+
+/// An admitted execution waiting on another robot's progress (until cleared or ended).
+#[derive(Debug, Clone)]
+struct GateRecord {
+    waiting: String,
+    waiting_execution: u64,
+    on: String,
+    on_execution: u64,
+    gate: PairGate,
+    reported: bool,
+}
+
+/// What a plan through space another robot is leaving counts on: that robot's execution
+/// reaches trajectory time `clear_at` before this motion reaches `brake_at` (else this motion
+/// brakes there and ends stopped). `Execute` checks it again and refuses when it no longer
+/// holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assumption {
+    /// The robot counted on.
+    pub robot: String,
+    /// Its execution.
+    pub execution_id: u64,
+    /// Its trajectory time after which it is out of this motion's way, s.
+    pub clear_at: f64,
+    /// This motion's trajectory time at which it brakes unless that robot is out of the way,
+    /// s (it stops by `gate_at`).
+    pub brake_at: f64,
+    /// This motion's trajectory time up to which it is clear of that robot whatever it does,
+    /// s.
+    pub gate_at: f64,
+    /// When that robot is expected out of the way at its current pace, s from the plan.
+    pub expected_clear_in: f64,
+}
+
+/// An admitted execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    /// Its id.
+    pub execution_id: u64,
+    /// What it counts on (empty when it is clear of every other robot's reservation).
+    pub assumptions: Vec<Assumption>,
+}
+
 struct Lease {
     robot: String,
     execution: u64,
@@ -111,6 +166,7 @@ pub struct CellControl {
     /// Every admission holds it while it decides and starts.
     admission: Mutex<()>,
     leases: Mutex<Vec<Lease>>,
+    gates: Mutex<Vec<GateRecord>>,
     events: EventLog,
 }
 
@@ -180,6 +236,7 @@ impl CellControl {
             cell: RwLock::new(Arc::new(cell.clone())),
             admission: Mutex::new(()),
             leases: Mutex::new(Vec::new()),
+            gates: Mutex::new(Vec::new()),
             events: EventLog::default(),
         })
     }
@@ -234,17 +291,36 @@ impl CellControl {
 
     /// Robot `id`'s reservation in `cell` (see the module doc): obstacles for the others.
     pub fn reservation(&self, cell: &CellSnapshot, id: &str) -> Result<Vec<StaticRobot>> {
+        Ok(self.reserved(cell, id)?.states)
+    }
+
+    /// Robot `id`'s reservation with the trajectory time by which it passes each state.
+    fn reserved(&self, cell: &CellSnapshot, id: &str) -> Result<Reserved> {
         let c = self.controlled(id)?;
         let state = c.executor.state();
         let q = state.q.as_slice().to_vec();
         let half = 0.5 * self.options.sweep_step;
         let arms = lever_arms(cell, c);
-        let mut out = vec![cell.as_obstacle(id, q.clone(), 0.0)?];
-        if let Some((_, traj, tau)) = c.executor.active() {
+        let mut out = Reserved {
+            states: vec![cell.as_obstacle(id, q.clone(), 0.0)?],
+            leave: vec![f64::INFINITY],
+            pace: None,
+        };
+        if let Some((execution, traj, tau)) = c.executor.active() {
             let s = traj.samples();
             let first = traj.piece(tau, 0);
-            for qk in self.thinned(&arms, &q, (first + 1..s.len()).map(|k| s.q_at(k))) {
-                out.push(cell.as_obstacle(id, qk, half)?);
+            out.leave[0] = tau;
+            let rest = (first + 1..s.len()).map(|k| (s.q_at(k), s.times[k]));
+            for (qk, tk) in self.thinned(&arms, &q, rest) {
+                out.states.push(cell.as_obstacle(id, qk, half)?);
+                out.leave.push(tk);
+            }
+            if state.status == Status::Moving && state.speed_override > 0.0 {
+                out.pace = Some(Pace {
+                    execution,
+                    tau,
+                    speed: state.speed_override.min(1.0),
+                });
             }
         } else if state.status == Status::Jogging {
             let mut stop = vec![0.0; q.len()];
@@ -254,28 +330,30 @@ impl CellControl {
             for k in 1..=n {
                 let t = k as f64 / n as f64;
                 let qk = q.iter().zip(&stop).map(|(a, b)| a + t * (b - a)).collect();
-                out.push(cell.as_obstacle(id, qk, half)?);
+                out.states.push(cell.as_obstacle(id, qk, half)?);
+                out.leave.push(f64::INFINITY);
             }
         }
         Ok(out)
     }
 
-    /// The states of a path (after `from`) to keep: whenever the robot would travel more
-    /// than `sweep_step` along the path since the last kept state, the state before; a step
-    /// longer than that alone is cut into equal straight pieces. Every state of the path is
-    /// then within half a `sweep_step` of a kept one (or of `from`).
+    /// The states of a path (after `from`) to keep, each with the time of the path sample at
+    /// or after it: whenever the robot would travel more than `sweep_step` along the path
+    /// since the last kept state, the state before; a step longer than that alone is cut into
+    /// equal straight pieces. Every state of the path is then within half a `sweep_step` of a
+    /// kept one (or of `from`).
     fn thinned<'a>(
         &self,
         arms: &[f64],
         from: &[f64],
-        path: impl Iterator<Item = &'a [f64]>,
-    ) -> Vec<Vec<f64>> {
+        path: impl Iterator<Item = (&'a [f64], f64)>,
+    ) -> Vec<(Vec<f64>, f64)> {
         let limit = self.options.sweep_step;
         let mut kept = Vec::new();
         let mut prev = from.to_vec();
-        let mut pending: Option<Vec<f64>> = None;
+        let mut pending: Option<(Vec<f64>, f64)> = None;
         let mut travelled = 0.0;
-        for qk in path {
+        for (qk, tk) in path {
             let step = link_sweep(arms, &prev, qk);
             if travelled + step > limit
                 && let Some(p) = pending.take()
@@ -287,13 +365,14 @@ impl CellControl {
                 let n = (step / limit).ceil() as usize;
                 for i in 1..n {
                     let t = i as f64 / n as f64;
-                    kept.push(prev.iter().zip(qk).map(|(a, b)| a + t * (b - a)).collect());
+                    let q = prev.iter().zip(qk).map(|(a, b)| a + t * (b - a)).collect();
+                    kept.push((q, tk));
                 }
-                kept.push(qk.to_vec());
+                kept.push((qk.to_vec(), tk));
                 travelled = 0.0;
             } else {
                 travelled += step;
-                pending = Some(qk.to_vec());
+                pending = Some((qk.to_vec(), tk));
             }
             prev = qk.to_vec();
         }
@@ -374,6 +453,17 @@ impl CellControl {
         samples: SampledTrajectory,
         options: ExecuteOptions,
     ) -> Result<u64> {
+        Ok(self.admit_execution(id, samples, options)?.execution_id)
+    }
+
+    /// [`CellControl::execute`], also saying what the execution counts on when it passes
+    /// through space other robots are leaving.
+    pub fn admit_execution(
+        &self,
+        id: &str,
+        samples: SampledTrajectory,
+        options: ExecuteOptions,
+    ) -> Result<Admitted> {
         let robot = self.controlled(id)?;
         let dof = robot.limits.dof();
         if samples.dof != dof {
@@ -425,35 +515,67 @@ impl CellControl {
             .thinned(
                 &lever_arms(&cell, robot),
                 trajectory.start(),
-                (1..s.len()).map(|k| s.q_at(k)),
+                (1..s.len()).map(|k| (s.q_at(k), s.times[k])),
             )
             .into_iter()
-            .map(|q| cell.as_obstacle(id, q, 0.5 * self.options.sweep_step))
+            .map(|(q, _)| cell.as_obstacle(id, q, 0.5 * self.options.sweep_step))
             .collect::<std::result::Result<_, _>>()
             .map_err(ControlError::Cell)?;
         self.update_jog_guards(&cell, id, &mine);
         let checker = self.checker(&cell, id)?;
         let mut scratch = checker.scratch();
+        let mut gates = Vec::new();
         if let Some(k) = checker.path_first_collision(&mut scratch, &s.q) {
-            let from = k.saturating_sub(1);
-            let changed = match options.planned_version {
-                Some(v) if v != cell.version => format!(
-                    "planned against world version {v}, the world is now version {}; ",
-                    cell.version
-                ),
-                _ => String::new(),
-            };
-            return Err(ControlError::Collision(format!(
-                "{changed}between t = {:.3} s and {:.3} s: {}",
-                s.times[from],
-                s.times[k],
-                describe_contacts(&checker, &mut scratch, s.q_at(k), s.q_at(from))
-            )));
+            // through space another robot is leaving, with gates; else refused
+            match self.timed_gates(&cell, id, &trajectory)? {
+                Ok(found) => gates = found,
+                Err(why) => {
+                    let from = k.saturating_sub(1);
+                    let changed = match options.planned_version {
+                        Some(v) if v != cell.version => format!(
+                            "planned against world version {v}, the world is now version {}; ",
+                            cell.version
+                        ),
+                        _ => String::new(),
+                    };
+                    let why = if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (not admitted through space being left: {why})")
+                    };
+                    return Err(ControlError::Collision(format!(
+                        "{changed}between t = {:.3} s and {:.3} s: {}{why}",
+                        s.times[from],
+                        s.times[k],
+                        describe_contacts(&checker, &mut scratch, s.q_at(k), s.q_at(from))
+                    )));
+                }
+            }
+        }
+        let mut slots: Gates = Default::default();
+        for (slot, g) in slots.iter_mut().zip(&gates) {
+            *slot = Some(Gate {
+                brake_at: g.gate.brake_at,
+                on: self.robots[g.on].executor.watch(),
+                execution: g.execution,
+                clear_at: g.gate.clear_at,
+            });
         }
         let execution = robot
             .executor
-            .execute(Arc::new(trajectory))
+            .execute_gated(Arc::new(trajectory), slots)
             .map_err(|e| name_robot(e, id))?;
+        if !gates.is_empty() {
+            let mut records = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            records.extend(gates.iter().map(|g| GateRecord {
+                waiting: id.to_owned(),
+                waiting_execution: execution,
+                on: self.robots[g.on].id.clone(),
+                on_execution: g.execution,
+                gate: g.gate,
+                reported: false,
+            }));
+        }
         if let Some(period) = options.lease {
             let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
             leases.retain(|l| l.robot != id);
@@ -464,7 +586,201 @@ impl CellControl {
                 expires: Instant::now() + period,
             });
         }
-        Ok(execution)
+        let assumptions = gates.iter().map(|g| self.assumption(g)).collect();
+        Ok(Admitted {
+            execution_id: execution,
+            assumptions,
+        })
+    }
+
+    /// The gates that let robot `id` pass along `trajectory` through space other robots are
+    /// leaving ([`crate::timed`]), or why not (empty when the path meets the world or a robot
+    /// that is not leaving).
+    fn timed_gates(
+        &self,
+        cell: &CellSnapshot,
+        id: &str,
+        trajectory: &ExecTrajectory,
+    ) -> Result<std::result::Result<Vec<PlannedGate>, String>> {
+        let robot = self.controlled(id)?;
+        let mut fixed = Vec::new();
+        let mut stalled = Vec::new();
+        let mut leaving = Vec::new();
+        for (i, r) in self.robots.iter().enumerate().filter(|(_, r)| r.id != id) {
+            let reserved = self.reserved(cell, &r.id)?;
+            if reserved.pace.is_some() {
+                leaving.push((i, reserved));
+            } else if reserved.leave[0].is_finite() {
+                // executing, but paused, held or stopping: it may stay where it is
+                stalled.push((i, reserved));
+            } else {
+                fixed.extend(reserved.states);
+            }
+        }
+        let path = &trajectory.samples().q;
+        let meets = |obstacles: &[StaticRobot]| -> Result<bool> {
+            let checker = self.checker_with(cell, id, obstacles)?;
+            let mut scratch = checker.scratch();
+            Ok(checker.path_first_collision(&mut scratch, path).is_some())
+        };
+        if meets(&fixed)? {
+            return Ok(Err(String::new()));
+        }
+        if !stalled.is_empty() {
+            let all: Vec<StaticRobot> = fixed
+                .into_iter()
+                .chain(stalled.iter().flat_map(|(_, r)| r.states.iter().cloned()))
+                .collect();
+            if meets(&all)? {
+                let names: Vec<String> = stalled
+                    .iter()
+                    .map(|(i, _)| {
+                        let r = &self.robots[*i];
+                        format!("'{}' ({})", r.id, r.executor.state().status.name())
+                    })
+                    .collect();
+                return Ok(Err(format!(
+                    "robot {} is not moving at a pace to count on",
+                    names.join(", ")
+                )));
+            }
+        }
+        if leaving.is_empty() {
+            return Ok(Err(String::new()));
+        }
+        let bare = cell
+            .world_for(id)
+            .map_err(ControlError::Cell)?
+            .without_objects();
+        let waiting = Waiting {
+            geometry: &robot.geometry,
+            base: robot.base,
+            bare_world: &bare,
+            trajectory,
+            limits: &robot.limits,
+            dt: robot.executor.period().as_secs_f64(),
+        };
+        let mut gates = Vec::new();
+        for (i, reserved) in &leaving {
+            let name = &self.robots[*i].id;
+            match gate_against(&waiting, reserved, name, self.options.time_margin) {
+                Ok(None) => {}
+                Ok(Some(gate)) => gates.push(PlannedGate {
+                    on: *i,
+                    execution: reserved.pace.map_or(0, |p| p.execution),
+                    gate,
+                }),
+                Err(why) => return Ok(Err(why)),
+            }
+        }
+        if gates.len() > MAX_GATES {
+            return Ok(Err(format!(
+                "it would wait on {} robots (at most {MAX_GATES})",
+                gates.len()
+            )));
+        }
+        Ok(Ok(gates))
+    }
+
+    /// What a motion of robot `id` along `samples` would count on if it were executed now:
+    /// empty when it is clear of every other robot's reservation; a refusal (in words) when
+    /// it meets one that no gate makes safe and timely. Planning reports it with a plan.
+    pub fn assumptions(
+        &self,
+        cell: &CellSnapshot,
+        id: &str,
+        samples: &SampledTrajectory,
+    ) -> Result<std::result::Result<Vec<Assumption>, String>> {
+        let trajectory = ExecTrajectory::new(samples.clone())?;
+        let checker = self.checker(cell, id)?;
+        let mut scratch = checker.scratch();
+        if checker
+            .path_first_collision(&mut scratch, &samples.q)
+            .is_none()
+        {
+            return Ok(Ok(Vec::new()));
+        }
+        Ok(self
+            .timed_gates(cell, id, &trajectory)?
+            .map(|gates| gates.iter().map(|g| self.assumption(g)).collect()))
+    }
+
+    fn assumption(&self, g: &PlannedGate) -> Assumption {
+        Assumption {
+            robot: self.robots[g.on].id.clone(),
+            execution_id: g.execution,
+            clear_at: g.gate.clear_at,
+            brake_at: g.gate.brake_at,
+            gate_at: g.gate.gate_tau,
+            expected_clear_in: g.gate.expected_clear,
+        }
+    }
+
+    /// A checker for planning robot `id` through space other robots are leaving: the world,
+    /// the reservations of robots that are not leaving, and where each leaving robot's motion
+    /// ends. `None` when no other robot is leaving. A plan made with it must still pass
+    /// [`CellControl::assumptions`].
+    pub fn leaving_checker(&self, cell: &CellSnapshot, id: &str) -> Result<Option<Checker>> {
+        let mut obstacles = Vec::new();
+        let mut any = false;
+        for r in self.robots.iter().filter(|r| r.id != id) {
+            let mut reserved = self.reserved(cell, &r.id)?;
+            if reserved.pace.is_some() {
+                any = true;
+                obstacles.extend(reserved.states.pop());
+            } else {
+                obstacles.extend(reserved.states);
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.checker_with(cell, id, &obstacles).map(Some)
+    }
+
+    /// The gates still pending (their execution runs and the robot waited on is not out of
+    /// the way); logs, once, each execution that braked at a gate.
+    fn sweep_gates(&self) -> (Vec<GateRecord>, Vec<StopEvent>) {
+        let mut records = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stops = Vec::new();
+        records.retain_mut(|g| {
+            let Ok(waiting) = self.controlled(&g.waiting) else {
+                return false;
+            };
+            let w = waiting.executor.state();
+            let running = w.execution_id == g.waiting_execution && w.outcome == Outcome::Running;
+            let on = self
+                .controlled(&g.on)
+                .map(|c| c.executor.state())
+                .ok();
+            let cleared = on.is_none_or(|o| {
+                o.execution_id != g.on_execution || o.trajectory_time >= g.gate.clear_at
+            });
+            if w.execution_id == g.waiting_execution && w.gate_stop && !cleared && !g.reported {
+                g.reported = true;
+                let at = on.map_or(0.0, |o| o.trajectory_time);
+                let status = on.map_or("gone", |o| o.status.name());
+                stops.push(self.events.push(
+                    &g.waiting,
+                    g.waiting_execution,
+                    StopCause::ReservationLate,
+                    format!(
+                        "robot '{}' had not left the space this motion enters at t = {:.3} s:                          its execution {} was at {at:.3} s ({status}) of the {:.3} s it had                          to pass",
+                        g.on, g.gate.gate_tau, g.on_execution, g.gate.clear_at
+                    ),
+                ));
+            }
+            running && !cleared
+        });
+        (records.clone(), stops)
+    }
+
+    /// Supervision, every few milliseconds: stops executions whose lease lapsed and logs the
+    /// executions that braked at a gate. Returns the stops logged.
+    pub fn supervise(&self) -> Vec<StopEvent> {
+        let mut out = self.enforce_leases();
+        out.extend(self.sweep_gates().1);
+        out
     }
 
     /// Renews the lease of execution `execution_id` of robot `id` for another lease period.
@@ -608,28 +924,81 @@ impl CellControl {
     /// The executions whose rest collides in `cell` (with the other robots' reservations):
     /// (robot, execution id, where and with what).
     fn blocked_motions(&self, cell: &CellSnapshot) -> Result<Vec<(String, u64, String)>> {
+        let (pending, _) = self.sweep_gates();
         let mut out = Vec::new();
         for r in &self.robots {
             let Some((execution, traj, tau)) = r.executor.active() else {
                 continue;
             };
-            let checker = self.checker(cell, &r.id)?;
+            // a gated pair is checked by its gate's own terms below, not as space-only
+            let mut exempt = vec![r.id.as_str()];
+            for g in &pending {
+                if g.waiting == r.id {
+                    exempt.push(&g.on);
+                } else if g.on == r.id {
+                    exempt.push(&g.waiting);
+                }
+            }
+            let others = self.reservations_except(cell, &exempt)?;
+            let checker = self.checker_with(cell, &r.id, &others)?;
             let mut scratch = checker.scratch();
             let s = traj.samples();
             let first = traj.piece(tau, 0);
             let mut rest = r.executor.state().q.as_slice().to_vec();
             rest.extend_from_slice(&s.q[(first + 1).min(s.len()) * s.dof..]);
+            let mut times = vec![tau];
+            times.extend_from_slice(&s.times[(first + 1).min(s.len())..]);
             if let Some(k) = checker.path_first_collision(&mut scratch, &rest) {
                 let q = &rest[k * s.dof..(k + 1) * s.dof];
-                let at = if k == 0 { tau } else { s.times[first + k] };
                 out.push((
                     r.id.clone(),
                     execution,
                     format!(
-                        "its motion would collide at t = {at:.3} s: {}",
+                        "its motion would collide at t = {:.3} s: {}",
+                        times[k],
                         describe_contacts(&checker, &mut scratch, q, q)
                     ),
                 ));
+                continue;
+            }
+            let bare = cell
+                .world_for(&r.id)
+                .map_err(ControlError::Cell)?
+                .without_objects();
+            let waiting = Waiting {
+                geometry: &r.geometry,
+                base: r.base,
+                bare_world: &bare,
+                trajectory: &traj,
+                limits: &r.limits,
+                dt: r.executor.period().as_secs_f64(),
+            };
+            for g in pending.iter().filter(|g| g.waiting == r.id) {
+                let other = self.reserved(cell, &g.on)?;
+                let met = recheck_pair(
+                    &waiting,
+                    &rest,
+                    &times,
+                    &other,
+                    g.gate.gate_tau,
+                    g.gate.clear_at,
+                );
+                if let Ok(None) = met {
+                    continue;
+                }
+                let at = match met {
+                    Ok(Some(k)) => format!(" at t = {:.3} s", times[k]),
+                    _ => String::new(),
+                };
+                out.push((
+                    r.id.clone(),
+                    execution,
+                    format!(
+                        "its motion would meet robot '{}'{at}, which it was admitted to follow",
+                        g.on
+                    ),
+                ));
+                break;
             }
         }
         Ok(out)

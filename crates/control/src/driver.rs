@@ -3,8 +3,9 @@
 //! with ideal tracking or a first-order servo lag. Real drivers (UR RTDE, ABB EGM, KUKA RSI,
 //! Fanuc stream motion) implement the same trait; the executor does not change.
 
-/// Most joints one executor drives.
-pub const MAX_DOF: usize = 12;
+/// Most joints one executor drives: the one limit of the workspace, [`cella_kinematics::MAX_DOF`]
+/// (a robot the IK solvers cannot handle is not driven either).
+pub use cella_kinematics::MAX_DOF;
 
 /// Joint values of one robot in fixed storage (no allocation in the control loop).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -16,15 +16,19 @@ pub enum StopCause {
     WorldEdit,
     /// The execution's lease lapsed: its client stopped renewing it.
     LeaseExpired,
+    /// The execution braked at a gate: the robot it was admitted to follow through shared
+    /// space had not left it in time (paused, held, slowed or stopped).
+    ReservationLate,
 }
 
 impl StopCause {
-    /// Lower-case name ("client", "world_edit", "lease_expired").
+    /// Lower-case name ("client", "world_edit", "lease_expired", "reservation_late").
     pub fn name(self) -> &'static str {
         match self {
             StopCause::Client => "client",
             StopCause::WorldEdit => "world_edit",
             StopCause::LeaseExpired => "lease_expired",
+            StopCause::ReservationLate => "reservation_late",
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{ControlError, Result};
 use crate::health::{LoopHealth, LoopStats};
 use crate::jog::{Jog, JogTarget};
 use crate::path::{ExecTrajectory, PathPoint};
-use crate::scaling::{Ramp, SpeedScale};
+use crate::scaling::{PathMotion, Ramp, SpeedScale, advance};
 use crate::state::{Ack, Outcome, RobotState, StateCell, Status};
 use cella_collision::{CheckScratch, Checker};
 use cella_kinematics::Robot;
@@ -30,9 +30,6 @@ pub const PERIODS: [Duration; 4] = [
     Duration::from_millis(4),
     Duration::from_millis(8),
 ];
-
-/// Speed-scale integration steps per control cycle.
-const SCALE_SUBSTEPS: usize = 8;
 
 /// Executor settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +90,7 @@ enum Command {
         id: u64,
         execution: u64,
         trajectory: Arc<ExecTrajectory>,
+        gates: Gates,
     },
     Pause(u64),
     Resume(u64),
@@ -116,9 +114,58 @@ impl Guard {
     }
 }
 
+/// Most gates one execution can wait on.
+pub const MAX_GATES: usize = 4;
+
+/// A read-only view of another executor's published state (wait-free to read).
+#[derive(Clone)]
+pub struct Watch(Arc<Shared>);
+
+impl Watch {
+    /// The watched robot's latest state.
+    pub fn state(&self) -> RobotState {
+        self.0.state.read()
+    }
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
+}
+
+/// A point of an execution's path it may pass only once another robot has left the space
+/// beyond it: unless execution `execution` of the watched robot has reached its trajectory
+/// time `clear_at` (or the watched robot has moved on to another execution, admitted against
+/// this one's path), this execution brakes (the fastest stop along its path) when its path
+/// time reaches `brake_at`, and ends `Stopped` with [`RobotState::gate_stop`] set.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// Path time of this execution at which it brakes unless cleared, s.
+    pub brake_at: f64,
+    /// The robot waited for.
+    pub on: Watch,
+    /// Its execution that must have left.
+    pub execution: u64,
+    /// Trajectory time of that execution after which it is out of the way, s.
+    pub clear_at: f64,
+}
+
+impl Gate {
+    /// True once the watched robot is out of the way.
+    pub fn cleared(&self) -> bool {
+        let s = self.on.state();
+        s.execution_id != self.execution || s.trajectory_time >= self.clear_at
+    }
+}
+
+/// The gates of one execution (a fixed array: the loop never allocates for them).
+pub type Gates = [Option<Gate>; MAX_GATES];
+
 enum Garbage {
     Trajectory(#[allow(dead_code)] Arc<ExecTrajectory>),
     Guard(#[allow(dead_code)] Guard),
+    Gates(#[allow(dead_code)] Gates),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,10 +178,9 @@ enum Phase {
 
 struct Execution {
     trajectory: Arc<ExecTrajectory>,
-    tau: f64,
-    hint: usize,
-    scale: SpeedScale,
+    motion: PathMotion,
     phase: Phase,
+    gates: Gates,
 }
 
 struct Jogging {
@@ -389,6 +435,17 @@ impl Executor {
     /// unless the robot is idle and at rest where the trajectory starts. Returns the
     /// execution id.
     pub fn execute(&self, trajectory: Arc<ExecTrajectory>) -> Result<u64> {
+        self.execute_gated(trajectory, Default::default())
+    }
+
+    /// A view of this executor's published state, for another executor's [`Gate`].
+    pub fn watch(&self) -> Watch {
+        Watch(self.shared.clone())
+    }
+
+    /// Executes `trajectory` like [`Executor::execute`], braking at each of `gates` unless
+    /// its robot is out of the way by then.
+    pub fn execute_gated(&self, trajectory: Arc<ExecTrajectory>, gates: Gates) -> Result<u64> {
         if trajectory.dof() != self.dof {
             return Err(ControlError::invalid(
                 "trajectory",
@@ -403,6 +460,7 @@ impl Executor {
             id,
             execution,
             trajectory,
+            gates,
         })? {
             Ack::Accepted => Ok(execution),
             Ack::StartMismatch => {
@@ -595,7 +653,7 @@ impl Loop {
             Mode::Jogging(_) => Status::Jogging,
             Mode::Executing(e) => match e.phase {
                 // override 0 holds the motion on its path, at rest, until it is raised
-                Phase::Run if self.speed_override == 0.0 && e.scale.s == 0.0 => Status::Held,
+                Phase::Run if self.speed_override == 0.0 && e.motion.scale.s == 0.0 => Status::Held,
                 Phase::Run => Status::Moving,
                 Phase::Pausing => Status::Pausing,
                 Phase::Paused => Status::Paused,
@@ -603,8 +661,8 @@ impl Loop {
             },
         };
         if let Mode::Executing(e) = &self.mode {
-            self.state.trajectory_time = e.tau;
-            self.state.speed_scale = e.scale.s;
+            self.state.trajectory_time = e.motion.tau;
+            self.state.speed_scale = e.motion.scale.s;
         } else {
             self.state.speed_scale = 0.0;
         }
@@ -626,8 +684,11 @@ impl Loop {
     fn end_mode(&mut self, next: Mode) {
         match std::mem::replace(&mut self.mode, next) {
             Mode::Executing(e) => {
-                let Execution { trajectory, .. } = *e;
+                let Execution {
+                    trajectory, gates, ..
+                } = *e;
                 self.discard(Garbage::Trajectory(trajectory));
+                self.discard(Garbage::Gates(gates));
             }
             Mode::Jogging(j) => {
                 let Jogging { guard, .. } = *j;
@@ -653,6 +714,7 @@ impl Loop {
                 id,
                 execution,
                 trajectory,
+                gates,
             } => {
                 let ack = if faulted {
                     Ack::Faulted
@@ -666,24 +728,29 @@ impl Loop {
                 self.ack(id, ack);
                 if ack != Ack::Accepted {
                     self.discard(Garbage::Trajectory(trajectory));
+                    self.discard(Garbage::Gates(gates));
                     return;
                 }
                 self.state.execution_id = execution;
                 self.state.outcome = Outcome::Running;
                 self.state.trajectory_duration = trajectory.duration();
                 self.state.trajectory_time = 0.0;
+                self.state.gate_stop = false;
                 self.mode = Mode::Executing(Box::new(Execution {
                     trajectory,
-                    tau: 0.0,
-                    hint: 0,
-                    // full speed from the first cycle: at τ = 0 the path is at rest; a
-                    // lower override ramps down smoothly as the motion begins; override 0
-                    // holds it at its start
-                    scale: SpeedScale {
-                        s: if self.speed_override == 0.0 { 0.0 } else { 1.0 },
-                        rate: 0.0,
+                    motion: PathMotion {
+                        tau: 0.0,
+                        hint: 0,
+                        // full speed from the first cycle: at τ = 0 the path is at rest; a
+                        // lower override ramps down smoothly as the motion begins; override 0
+                        // holds it at its start
+                        scale: SpeedScale {
+                            s: if self.speed_override == 0.0 { 0.0 } else { 1.0 },
+                            rate: 0.0,
+                        },
                     },
                     phase: Phase::Run,
+                    gates,
                 }));
             }
             Command::Pause(id) => {
@@ -803,18 +870,33 @@ impl Loop {
         let Mode::Executing(e) = &mut self.mode else {
             return;
         };
+        // a gate not yet cleared when the path reaches its brake point: brake now (also
+        // out of a slower stop, which could otherwise run past the gate)
+        if e.phase != Phase::Stopping(StopKind::Immediate) {
+            for slot in &mut e.gates {
+                let Some(gate) = slot else { continue };
+                if gate.cleared() {
+                    // the robot moved on: this gate is done (an Arc count, nothing freed)
+                    *slot = None;
+                } else if e.motion.tau >= gate.brake_at {
+                    e.phase = Phase::Stopping(StopKind::Immediate);
+                    self.state.gate_stop = true;
+                }
+            }
+        }
         let traj = &e.trajectory;
         let duration = traj.duration();
-        e.hint = traj.evaluate(e.tau, e.hint, &mut self.here);
+        e.motion.hint = traj.evaluate(e.motion.tau, e.motion.hint, &mut self.here);
         // command this cycle's point
         self.command.q = self.here.q;
         for j in 0..self.command.q.dof() {
             let d1 = self.here.d1.as_slice()[j];
             let d2 = self.here.d2.as_slice()[j];
-            self.command.qd.as_mut_slice()[j] = d1 * e.scale.s;
-            self.command.qdd.as_mut_slice()[j] = d2 * e.scale.s * e.scale.s + d1 * e.scale.rate;
+            self.command.qd.as_mut_slice()[j] = d1 * e.motion.scale.s;
+            self.command.qdd.as_mut_slice()[j] =
+                d2 * e.motion.scale.s * e.motion.scale.s + d1 * e.motion.scale.rate;
         }
-        if e.tau >= duration {
+        if e.motion.tau >= duration {
             // the end of the path is at rest
             self.command.qd.as_mut_slice().fill(0.0);
             self.command.qdd.as_mut_slice().fill(0.0);
@@ -834,23 +916,19 @@ impl Loop {
             Phase::Stopping(StopKind::Smooth) => (0.0, Ramp::STOP),
             Phase::Stopping(StopKind::Immediate) => (0.0, Ramp::Fastest),
         };
-        // the scale is integrated in sub-steps: the path derivatives it uses change along
-        // the step
-        let h = self.dt / SCALE_SUBSTEPS as f64;
-        for i in 0..SCALE_SUBSTEPS {
-            if i > 0 {
-                e.hint = traj.evaluate(e.tau, e.hint, &mut self.here);
-            }
-            let predicted = (e.tau + e.scale.s * h).min(duration);
-            traj.evaluate(predicted, e.hint, &mut self.next);
-            let dtau = e
-                .scale
-                .step(target, &self.here, &self.next, &self.limits, ramp, h);
-            e.tau = (e.tau + dtau).min(duration);
-        }
+        advance(
+            traj,
+            &self.limits,
+            self.dt,
+            target,
+            ramp,
+            &mut e.motion,
+            &mut self.here,
+            &mut self.next,
+        );
         // at rest once the scale is at rest and this cycle already commanded no motion
-        let at_rest = e.scale.s == 0.0
-            && e.scale.rate == 0.0
+        let at_rest = e.motion.scale.s == 0.0
+            && e.motion.scale.rate == 0.0
             && self.command.qd.as_slice().iter().all(|v| *v == 0.0);
         match e.phase {
             Phase::Pausing if at_rest => e.phase = Phase::Paused,

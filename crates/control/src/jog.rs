@@ -6,8 +6,8 @@
 //! not free the robot brakes instead (from the previous velocity, whose stop state was checked
 //! free the cycle before).
 
-use crate::driver::{JointVector, MAX_DOF};
-use cella_kinematics::Chain;
+use crate::driver::JointVector;
+use cella_kinematics::{Chain, MAX_DOF};
 use cella_trajectory::Limits;
 use nalgebra::{Matrix6, Vector6};
 

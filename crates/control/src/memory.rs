@@ -11,6 +11,10 @@
 //! its heaps and to serve blocks up to 32 MiB from the heap instead of fresh mappings. Memory
 //! the process once used stays mapped (its peak, not its current use, is what it holds).
 //!
+//! That is a policy of the whole process, so the library never sets it by itself: the program
+//! decides, once at start-up (`cella serve` calls [`keep_heap_resident`] before it starts the
+//! executors), and a program embedding the library may leave the allocator alone.
+//!
 //! This module holds cella's only `unsafe` code: the `mallopt` call. It changes allocator
 //! parameters only (no pointer is involved) and glibc documents it as thread-safe.
 #![allow(unsafe_code)]
@@ -22,12 +26,21 @@ use std::sync::OnceLock;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const HEAP_BLOCK_LIMIT: libc::c_int = 32 * 1024 * 1024;
 
-/// Tells the allocator to keep its memory mapped from now on (glibc on Linux; elsewhere a
-/// no-op). Idempotent: later calls return the first call's answer. True when the allocator
-/// accepted the settings.
+/// The answer of the first [`keep_heap_resident`] call, unset until then.
+static APPLIED: OnceLock<bool> = OnceLock::new();
+
+/// Tells the allocator of the whole process to keep its memory mapped from now on (glibc on
+/// Linux; elsewhere a no-op). For the program to call at start-up, before the control loops
+/// run; the library never calls it. Idempotent: later calls return the first call's answer.
+/// True when the allocator accepted the settings.
 pub fn keep_heap_resident() -> bool {
-    static DONE: OnceLock<bool> = OnceLock::new();
-    *DONE.get_or_init(apply)
+    *APPLIED.get_or_init(apply)
+}
+
+/// Whether [`keep_heap_resident`] was called and the allocator accepted the settings. Changes
+/// nothing.
+pub fn heap_kept_resident() -> bool {
+    APPLIED.get().copied().unwrap_or(false)
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -59,6 +72,7 @@ mod tests {
             "glibc accepts both settings; other platforms report false"
         );
         assert_eq!(keep_heap_resident(), accepted, "idempotent");
+        assert_eq!(heap_kept_resident(), accepted);
         // large and small blocks still allocate, fill and free after the change
         let big = vec![7u8; 40 * 1024 * 1024];
         let small: Vec<u64> = (0..1000).collect();

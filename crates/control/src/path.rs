@@ -3,8 +3,9 @@
 //! exactly through the planned samples), evaluated at any path time with its first three
 //! derivatives without allocating.
 
-use crate::driver::{JointVector, MAX_DOF};
+use crate::driver::JointVector;
 use crate::error::{ControlError, Result};
+use cella_kinematics::MAX_DOF;
 use cella_trajectory::SampledTrajectory;
 
 /// Position and its first three derivatives with respect to path time, per joint.

@@ -15,7 +15,7 @@
 //! acceleration at the next path point is then kept within its limit by bounding `ṡ`. On a
 //! joint-synchronized segment (every joint moves in proportion) this is exact for all joints.
 
-use crate::path::PathPoint;
+use crate::path::{ExecTrajectory, PathPoint};
 use cella_trajectory::Limits;
 
 /// How `s` may change.
@@ -155,6 +155,92 @@ impl SpeedScale {
         self.rate = rate;
         0.5 * (s + s_new) * dt
     }
+}
+
+/// Speed-scale integration steps per control cycle.
+pub(crate) const SCALE_SUBSTEPS: usize = 8;
+
+/// One control period `dt` of motion along `trajectory`: integrates `scale` towards `target`
+/// in [`SCALE_SUBSTEPS`] sub-steps (the path derivatives it uses change along the step) and
+/// advances the path time `tau` (s). `here` must hold the path at `tau` on entry; `hint` is
+/// the piece cursor. What the executor's loop does every cycle, and what a stop is predicted
+/// with.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn advance(
+    trajectory: &ExecTrajectory,
+    limits: &Limits,
+    dt: f64,
+    target: f64,
+    ramp: Ramp,
+    motion: &mut PathMotion,
+    here: &mut PathPoint,
+    next: &mut PathPoint,
+) {
+    let duration = trajectory.duration();
+    let h = dt / SCALE_SUBSTEPS as f64;
+    for i in 0..SCALE_SUBSTEPS {
+        if i > 0 {
+            motion.hint = trajectory.evaluate(motion.tau, motion.hint, here);
+        }
+        let predicted = (motion.tau + motion.scale.s * h).min(duration);
+        trajectory.evaluate(predicted, motion.hint, next);
+        let dtau = motion.scale.step(target, here, next, limits, ramp, h);
+        motion.tau = (motion.tau + dtau).min(duration);
+    }
+}
+
+/// Where a motion is along its path: path time, piece cursor and speed scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PathMotion {
+    /// Path time, s.
+    pub tau: f64,
+    /// Piece cursor for [`ExecTrajectory::evaluate`].
+    pub hint: usize,
+    /// Speed scale.
+    pub scale: SpeedScale,
+}
+
+/// The path time (s) at which a robot moving along `trajectory` at full speed (`s = 1`) comes
+/// to rest when it starts the fastest stop ([`Ramp::Fastest`], as the executor brakes) at
+/// path time `from`, with control period `dt`. Slower motion (a lower override, a ramp) stops
+/// sooner: the fastest stop's deceleration does not depend on the rate it starts from.
+pub(crate) fn fastest_stop_end(
+    trajectory: &ExecTrajectory,
+    limits: &Limits,
+    dt: f64,
+    from: f64,
+) -> f64 {
+    let duration = trajectory.duration();
+    let dof = trajectory.dof();
+    let (mut here, mut next) = (PathPoint::zeros(dof), PathPoint::zeros(dof));
+    let mut motion = PathMotion {
+        tau: from.clamp(0.0, duration),
+        hint: 0,
+        scale: SpeedScale { s: 1.0, rate: 0.0 },
+    };
+    motion.hint = trajectory.evaluate(motion.tau, 0, &mut here);
+    // a stop at the acceleration limits ends within seconds; the cap only bounds the loop
+    let cycles = (600.0 / dt) as usize;
+    for _ in 0..cycles {
+        if motion.tau >= duration {
+            return duration;
+        }
+        advance(
+            trajectory,
+            limits,
+            dt,
+            0.0,
+            Ramp::Fastest,
+            &mut motion,
+            &mut here,
+            &mut next,
+        );
+        if motion.scale.s == 0.0 {
+            return motion.tau;
+        }
+        motion.hint = trajectory.evaluate(motion.tau, motion.hint, &mut here);
+    }
+    duration
 }
 
 /// The joint with the largest `|q'| / a_max` at `p`, if any moves.

@@ -185,6 +185,9 @@ pub struct RobotState {
     pub ack: Ack,
     /// A jog command was refused or cut short this jog (collision ahead or a joint limit).
     pub jog_blocked: bool,
+    /// The execution `execution_id` braked at a gate: another robot had not left the space
+    /// ahead of it in time (see [`crate::executor::Gate`]).
+    pub gate_stop: bool,
 }
 
 impl RobotState {
@@ -216,6 +219,7 @@ impl RobotState {
             acked_command: 0,
             ack: Ack::Accepted,
             jog_blocked: false,
+            gate_stop: false,
         }
     }
 }
@@ -237,7 +241,7 @@ fn encode(s: &RobotState, w: &mut [u64; WORDS]) {
     w[10] = s.acked_command;
     w[11] = s.ack.code();
     w[12] = u64::from(s.jog_blocked);
-    w[13] = 0;
+    w[13] = u64::from(s.gate_stop);
     for (block, v) in [s.q, s.qd, s.qdd, s.measured_q].iter().enumerate() {
         for (i, x) in v.as_slice().iter().enumerate() {
             w[HEADER + block * MAX_DOF + i] = x.to_bits();
@@ -271,6 +275,7 @@ fn decode(w: &[u64; WORDS]) -> RobotState {
         acked_command: w[10],
         ack: Ack::from_code(w[11]),
         jog_blocked: w[12] != 0,
+        gate_stop: w[13] != 0,
     }
 }
 

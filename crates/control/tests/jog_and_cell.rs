@@ -21,6 +21,8 @@ fn a_jog_without_fresh_commands_stops_within_the_deadman_time_plus_braking() {
     let deadman = Duration::from_millis(200);
     let mut v = JointVector::zeros(6);
     v.as_mut_slice()[0] = 0.5;
+    let start = ex.state().q;
+    ex.reset_stats();
     let before = logs[KUKA].lock().unwrap().len();
     control
         .jog(
@@ -33,6 +35,24 @@ fn a_jog_without_fresh_commands_stops_within_the_deadman_time_plus_braking() {
         .unwrap();
     let end = wait_for(ex, |s| s.status == Status::Idle && s.cycle > 10);
     assert!(end.qd.as_slice().iter().all(|x| *x == 0.0));
+    assert!(!end.jog_blocked);
+    // the motion named: joint 1 forward by 0.5 rad/s for the 0.2 s deadman (the ramps up and
+    // down at equal acceleration cancel), give or take 3 cycles of 4 ms and the cycles the loop
+    // missed on a loaded machine; no other joint moves
+    let dt = 0.004;
+    let missed = ex.stats().overruns as f64;
+    let moved = end.q.as_slice()[0] - start.as_slice()[0];
+    let (least, most) = (
+        0.5 * (deadman.as_secs_f64() - (3.0 + missed) * dt),
+        0.5 * (deadman.as_secs_f64() + 3.0 * dt),
+    );
+    assert!(
+        (least..=most).contains(&moved),
+        "joint 1 moved {moved} rad, expected [{least}, {most}] ({missed} missed cycles)"
+    );
+    for i in 1..6 {
+        assert_eq!(end.q.as_slice()[i], start.as_slice()[i], "joint {}", i + 1);
+    }
     let log = logs[KUKA].lock().unwrap().clone();
     let moving: Vec<_> = log[before..]
         .iter()
@@ -104,19 +124,39 @@ fn a_jog_towards_an_obstacle_stops_before_touching_it() {
         tcp.translation.z > 0.75,
         "the TCP went through the table top"
     );
-    // jogging back up is allowed
+    // jogging back up is allowed: held until the TCP has risen 2 cm, it rises straight up
+    let kuka = cell.robot("kuka").unwrap();
+    let tcp_at = |q: &JointVector| kuka.base * kuka.geometry.robot().fk(q.as_slice()).unwrap();
+    let low = tcp_at(&end.q);
     let up = JogTarget::Twist([0.0, 0.0, 0.1, 0.0, 0.0, 0.0]);
-    control
-        .jog(
-            "kuka",
-            JogCommand {
-                target: up,
-                deadman: Duration::from_millis(100),
-            },
-        )
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(60));
-    assert!(!ex.state().jog_blocked || ex.state().status == Status::Jogging);
+    let mut held = 0;
+    while tcp_at(&ex.state().q).translation.z - low.translation.z < 0.02 {
+        assert!(held < 3000, "the jog up never rose 2 cm: {:?}", ex.state());
+        control
+            .jog(
+                "kuka",
+                JogCommand {
+                    target: up,
+                    deadman: Duration::from_millis(100),
+                },
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        held += 1;
+    }
+    let top = wait_for(ex, |s| s.status == Status::Idle);
+    assert!(!top.jog_blocked);
+    let rise = tcp_at(&top.q).translation.vector - low.translation.vector;
+    // after the last command it runs out its 0.1 s deadman at 0.1 m/s and brakes: ~1 cm more
+    assert!(rise.z >= 0.02 && rise.z <= 0.04, "rose {} m", rise.z);
+    assert!(
+        rise.xy().norm() < 0.02 * rise.z,
+        "drifted {:?} sideways while rising {} m",
+        rise.xy(),
+        rise.z
+    );
+    let turned = tcp_at(&top.q).rotation.angle_to(&low.rotation);
+    assert!(turned < 1e-4, "the TCP turned {turned} rad");
 }
 
 #[test]

@@ -119,9 +119,9 @@ pub struct ExtraJointLimits {
 impl RobotConfig {
     /// Parses TOML text; `file` names the source in errors.
     pub fn from_toml_str(text: &str, file: Option<&str>) -> Result<Self> {
-        toml::from_str(text).map_err(|e| KinematicsError::InvalidConfig {
+        toml::from_str(text).map_err(|e| KinematicsError::ConfigSyntax {
             file: file.map(str::to_owned),
-            what: e.to_string(),
+            source: e.into(),
         })
     }
 }

@@ -1,13 +1,63 @@
 //! Typed errors of the kinematics crate. Every error names the item it is about.
 
+use std::fmt;
+use std::sync::Arc;
 use thiserror::Error;
+
+/// The error of another library (I/O, TOML, the URDF parser) kept as the source of a cella
+/// error: shared, so the cella error stays `Clone`; two are equal when their messages are.
+/// Displays as the error it holds; [`Shared::get`] gives it back typed.
+#[derive(Debug)]
+pub struct Shared<E>(Arc<E>);
+
+impl<E> Shared<E> {
+    /// Keeps `error`.
+    pub fn new(error: E) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// The error kept.
+    pub fn get(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E> Clone for Shared<E> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<E> From<E> for Shared<E> {
+    fn from(error: E) -> Self {
+        Self::new(error)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Shared<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl<E: fmt::Display> PartialEq for Shared<E> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
 
 /// Everything that can go wrong while loading a robot description or computing kinematics.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum KinematicsError {
     /// The URDF text could not be parsed as XML/URDF.
     #[error("malformed URDF: {0}")]
-    MalformedUrdf(String),
+    MalformedUrdf(#[source] Shared<urdf_rs::UrdfError>),
     /// The URDF is well-formed XML but describes an invalid robot.
     #[error("invalid URDF: {what}")]
     InvalidUrdf {
@@ -84,13 +134,23 @@ pub enum KinematicsError {
         /// What is wrong, naming the key.
         what: String,
     },
+    /// The robot config is not TOML of the robot config format.
+    #[error("invalid robot config{}: {source}", file.as_deref().map(|f| format!(" '{f}'")).unwrap_or_default())]
+    ConfigSyntax {
+        /// The config file, when known.
+        file: Option<String>,
+        /// The TOML parser's error (line, column, key).
+        #[source]
+        source: Shared<toml::de::Error>,
+    },
     /// A file could not be read.
-    #[error("cannot read '{path}': {reason}")]
+    #[error("cannot read '{path}': {source}")]
     Io {
         /// The file.
         path: String,
-        /// The operating-system reason.
-        reason: String,
+        /// The operating-system error.
+        #[source]
+        source: Shared<std::io::Error>,
     },
     /// The IK solver cannot be used for this chain.
     #[error("IK solver '{solver}' does not apply: {reason}")]

@@ -126,7 +126,7 @@ impl RobotModel {
     /// Parses and validates URDF text.
     pub fn from_urdf_str(text: &str) -> Result<Self> {
         let urdf = urdf_rs::read_from_string(text)
-            .map_err(|e| KinematicsError::MalformedUrdf(e.to_string()))?;
+            .map_err(|e| KinematicsError::MalformedUrdf(e.into()))?;
         Self::from_urdf(&urdf)
     }
 
@@ -134,7 +134,7 @@ impl RobotModel {
     pub fn from_urdf_file(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| KinematicsError::Io {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
         Self::from_urdf_str(&text)
     }

@@ -381,7 +381,7 @@ pub fn check_target(target: &Isometry3<f64>) -> Result<()> {
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| KinematicsError::Io {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        source: e.into(),
     })
 }
 

@@ -39,7 +39,8 @@ fn manufacturer_urdfs_match_pinocchio_reference() {
 #[test]
 fn library_robots_match_pinocchio_reference() {
     let data = robot_data();
-    for (name, dir, file) in LIBRARY_REFERENCES {
+    for name in library::names() {
+        let (dir, file) = library_reference(name);
         let robot = library::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         let r = read_fk_reference(&data.join(dir).join(file));
         let model = robot.model();

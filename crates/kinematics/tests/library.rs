@@ -13,6 +13,7 @@ const EXPECTED: &[(&str, usize, &str)] = &[
     ("panda", 7, "numerical"),
 ];
 
+/// The robots the product promises are there, with their axes and solver.
 #[test]
 fn library_has_the_promised_robots() {
     let names: Vec<&str> = library::names().collect();
@@ -24,10 +25,29 @@ fn library_has_the_promised_robots() {
         let robot = library::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(robot.chain().dof(), *dof, "{name} dof");
         assert_eq!(robot.solver().name(), *solver, "{name} solver");
+    }
+}
+
+/// Every bundled robot (the promised ones and any added since) loads and is usable for
+/// planning and execution.
+#[test]
+fn every_bundled_robot_is_complete() {
+    let names: Vec<&str> = library::names().collect();
+    assert!(names.len() >= EXPECTED.len(), "{names:?}");
+    assert!(names.is_sorted(), "{names:?}");
+    for name in names {
+        let robot = library::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(robot.name(), name);
         assert!(
             robot.named_poses().contains_key("home"),
             "{name} has a home pose"
         );
+        for (pose, q) in robot.named_poses() {
+            robot
+                .chain()
+                .check_limits(q)
+                .unwrap_or_else(|e| panic!("{name} pose '{pose}': {e}"));
+        }
         for (i, d) in robot.dynamic_limits().iter().enumerate() {
             assert!(
                 d.acceleration.is_some_and(|a| a > 0.0),

@@ -63,7 +63,7 @@ pub(crate) fn size_error(e: TrajectoryError, culprit: &Culprit) -> PlanningError
                 seconds(duration)
             ),
         },
-        other @ TrajectoryError::Invalid { .. } => PlanningError::Trajectory(other.to_string()),
+        other @ TrajectoryError::Invalid { .. } => PlanningError::timing(other),
     }
 }
 

@@ -18,7 +18,7 @@
 
 use crate::bounds::{Culprit, cartesian_culprit, check_min_duration, number, size_error};
 use crate::checker::ValidityChecker;
-use crate::error::{PlanningError, Result};
+use crate::error::{PlanningError, Result, TimingError};
 use cella_kinematics::{ArmConfiguration, IkOptions, IkSolutions, Robot};
 use cella_trajectory::{
     CartesianLimits, Limits, MAX_SAMPLES, SampledTrajectory, ScalarProfile, TrajectoryError,
@@ -109,7 +109,7 @@ impl Default for CartesianOptions {
             limits: CartesianLimits::default(),
             velocity_scale: 1.0,
             acceleration_scale: 1.0,
-            period: 0.004,
+            period: cella_trajectory::DEFAULT_PERIOD,
             step: 0.001,
             max_joint_step: 0.05,
             max_samples: MAX_SAMPLES,
@@ -341,7 +341,10 @@ pub fn plan_cartesian<C: ValidityChecker>(
     let cart = options
         .limits
         .scaled(options.velocity_scale, options.acceleration_scale)
-        .map_err(|e| PlanningError::invalid("cartesian limits", e.to_string()))?;
+        .map_err(|source| PlanningError::InvalidLimits {
+            field: "cartesian limits".into(),
+            source,
+        })?;
     let joint_limits =
         crate::plan::scaled_limits(limits, options.velocity_scale, options.acceleration_scale)?;
     cella_kinematics::robot::check_target(path.goal()).map_err(PlanningError::Kinematics)?;
@@ -481,8 +484,7 @@ pub fn plan_cartesian<C: ValidityChecker>(
         )?;
         let ratio = worst_ratio(&samples, &joint_limits);
         if ratio <= 1.0 {
-            validate(&samples, &joint_limits, 1e-6)
-                .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+            validate(&samples, &joint_limits, 1e-6).map_err(PlanningError::timing)?;
             // collision along every sample-to-sample motion
             if let Some(k) = checker.path_first_collision(&mut scratch, &samples.q) {
                 let sigma = profile.evaluate(samples.times[k]).0;
@@ -506,11 +508,10 @@ pub fn plan_cartesian<C: ValidityChecker>(
         }
         speed_factor *= 0.97 / ratio;
     }
-    Err(PlanningError::Trajectory(format!(
-        "{} motion: joint limits still exceeded at {:.1} % of the Cartesian speed",
-        path.name(),
-        100.0 * speed_factor
-    )))
+    Err(PlanningError::timing(TimingError::SpeedLimited {
+        motion: path.name().to_owned(),
+        speed_percent: 100.0 * speed_factor,
+    }))
 }
 
 /// The rotation from orientation `from` to `to`, in the frame of `from`, as its axis scaled
@@ -563,15 +564,18 @@ fn walk_steps(length: f64, rotation: f64, step: f64) -> Result<usize> {
 /// the jerk ramps the acceleration in a tenth of a second (the convention of the bundled
 /// robots' jerk limits).
 fn sigma_profile(limits: &CartesianLimits, length: f64, rotation: f64) -> Result<ScalarProfile> {
-    let trapezoid = limits
-        .profile(length, rotation)
-        .map_err(|e| PlanningError::invalid("cartesian limits", e.to_string()))?;
+    let trapezoid =
+        limits
+            .profile(length, rotation)
+            .map_err(|source| PlanningError::InvalidLimits {
+                field: "cartesian limits".into(),
+                source,
+            })?;
     if trapezoid.duration() == 0.0 {
         return Ok(trapezoid);
     }
     let (v, a) = limits.parameter_rates(length, rotation);
-    ScalarProfile::double_s(1.0, v, a, 10.0 * a)
-        .map_err(|e| PlanningError::Trajectory(e.to_string()))
+    ScalarProfile::double_s(1.0, v, a, 10.0 * a).map_err(PlanningError::timing)
 }
 
 /// How the timed motion is sampled.

@@ -1,6 +1,7 @@
 //! Planning failures: every one is an answer with a reason a cell programmer can act on.
 
 use crate::checker::NamedPair;
+use cella_trajectory::{TrajectoryError, ValidationError};
 
 /// Result of planning operations.
 pub type Result<T> = std::result::Result<T, PlanningError>;
@@ -15,6 +16,16 @@ pub enum PlanningError {
         field: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// Limits, or their scaling, that the trajectory crate refuses (non-positive, a scale
+    /// outside (0, 1], members that do not fit together).
+    #[error("invalid {field}: {source}")]
+    InvalidLimits {
+        /// The offending field (`scaling`, `cartesian limits`, `group`).
+        field: String,
+        /// The trajectory crate's refusal, naming its own field.
+        #[source]
+        source: TrajectoryError,
     },
     /// A joint value lies outside the joint's position limits.
     #[error("{field}: joint '{joint}' = {value} is outside its limits [{lower}, {upper}]")]
@@ -113,11 +124,42 @@ pub enum PlanningError {
         reason: String,
     },
     /// The time parameterization or its validation failed.
-    #[error("trajectory: {0}")]
-    Trajectory(String),
+    #[error("trajectory: {}{source}", step_prefix(*.step))]
+    Trajectory {
+        /// The step of a sequence it failed in (none for a single motion).
+        step: Option<usize>,
+        /// What failed.
+        #[source]
+        source: TimingError,
+    },
     /// A kinematics error (IK/FK input).
     #[error(transparent)]
     Kinematics(#[from] cella_kinematics::KinematicsError),
+}
+
+/// Why a path could not be timed ([`PlanningError::Trajectory`]).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TimingError {
+    /// Trajectory generation refused the path or the limits.
+    #[error(transparent)]
+    Generation(#[from] TrajectoryError),
+    /// The timed trajectory breaks a limit.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A Cartesian motion slowed down to meet the joint limits still breaks them.
+    #[error(
+        "{motion} motion: joint limits still exceeded at {speed_percent:.1} % of the Cartesian speed"
+    )]
+    SpeedLimited {
+        /// LIN or CIRC.
+        motion: String,
+        /// The slowest speed tried, percent of the Cartesian limits'.
+        speed_percent: f64,
+    },
+}
+
+fn step_prefix(step: Option<usize>) -> String {
+    step.map(|s| format!("steps[{s}]: ")).unwrap_or_default()
 }
 
 impl PlanningError {
@@ -126,6 +168,14 @@ impl PlanningError {
         Self::InvalidInput {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// A [`PlanningError::Trajectory`] of a single motion.
+    pub fn timing(source: impl Into<TimingError>) -> Self {
+        Self::Trajectory {
+            step: None,
+            source: source.into(),
         }
     }
 }

@@ -46,8 +46,10 @@ pub fn group_space(members: &[GroupMember<'_>]) -> Result<(JointSpace, Limits)> 
         upper.extend_from_slice(m.space.upper());
     }
     let parts: Vec<(&str, &Limits)> = members.iter().map(|m| (m.name, m.limits)).collect();
-    let limits =
-        Limits::concatenate(&parts).map_err(|e| PlanningError::invalid("group", e.to_string()))?;
+    let limits = Limits::concatenate(&parts).map_err(|source| PlanningError::InvalidLimits {
+        field: "group".into(),
+        source,
+    })?;
     Ok((JointSpace::new(names, lower, upper)?, limits))
 }
 

@@ -49,7 +49,7 @@ impl Default for PlanOptions {
             seed: 1,
             velocity_scale: 1.0,
             acceleration_scale: 1.0,
-            period: 0.004,
+            period: cella_trajectory::DEFAULT_PERIOD,
             range: 0.5,
             shortcut_attempts: 24,
             blend_deviation: 0.05,
@@ -386,7 +386,10 @@ pub(crate) fn scaled_limits(
 ) -> Result<Limits> {
     limits
         .scaled(velocity_scale, acceleration_scale)
-        .map_err(|e| PlanningError::invalid("scaling", e.to_string()))
+        .map_err(|source| PlanningError::InvalidLimits {
+            field: "scaling".into(),
+            source,
+        })
 }
 
 /// `Ok` when `start` is free, else [`PlanningError::StartInCollision`] with the pairs.

@@ -249,7 +249,14 @@ fn prefix(e: PlanningError, step: usize) -> PlanningError {
             position,
             reason,
         },
-        PlanningError::Trajectory(m) => PlanningError::Trajectory(format!("steps[{step}]: {m}")),
+        PlanningError::InvalidLimits { field, source } => PlanningError::InvalidLimits {
+            field: format!("steps[{step}].{field}"),
+            source,
+        },
+        PlanningError::Trajectory { source, .. } => PlanningError::Trajectory {
+            step: Some(step),
+            source,
+        },
         other => other,
     }
 }

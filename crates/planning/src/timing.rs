@@ -201,10 +201,9 @@ pub(crate) fn time_and_validate_sized<C: ValidityChecker>(
         0.0
     };
     loop {
-        let timing = time_path(&distinct, limits, deviation)
-            .map_err(|e| PlanningError::Trajectory(e.to_string()))?;
+        let timing = time_path(&distinct, limits, deviation).map_err(PlanningError::timing)?;
         let samples = timing.sample(sampling).map_err(|e| match e {
-            TrajectoryError::Invalid { .. } => PlanningError::Trajectory(e.to_string()).into(),
+            TrajectoryError::Invalid { .. } => PlanningError::timing(e).into(),
             size => TimingFailure::Size(size),
         })?;
         if let Err(e) = validate(&samples, limits, 1e-6) {
@@ -212,7 +211,7 @@ pub(crate) fn time_and_validate_sized<C: ValidityChecker>(
                 deviation = 0.0;
                 continue;
             }
-            return Err(PlanningError::Trajectory(e.to_string()).into());
+            return Err(PlanningError::timing(e).into());
         }
         if deviation > 0.0 {
             // blended: the sampled motion itself (the blends alone when the segments are

@@ -112,7 +112,7 @@ fn reason(e: &PlanningError) -> &'static str {
         PlanningError::MotionInCollision { .. } => "motion collides",
         PlanningError::CartesianPathFailed { .. } => "cartesian path fails",
         PlanningError::GoalUnreachable { .. } => "goal unreachable",
-        PlanningError::Trajectory(_) => "trajectory",
+        PlanningError::Trajectory { .. } => "trajectory",
         PlanningError::StartInCollision { .. } => "start in collision",
         PlanningError::GoalInCollision { .. } => "goal in collision",
         PlanningError::Kinematics(_) => "kinematics",

@@ -100,6 +100,10 @@ fn request_fields(e: PlanningError) -> PlanningError {
             field: rename(field),
             reason,
         },
+        PlanningError::InvalidLimits { field, source } => PlanningError::InvalidLimits {
+            field: rename(field),
+            source,
+        },
         PlanningError::TooLong { field, reason } => PlanningError::TooLong {
             field: rename(field),
             reason,

@@ -219,7 +219,25 @@ pub fn cell_status(e: cella_cell::CellError) -> Status {
             ref field,
             ref reason,
         } => invalid(field, reason.clone()),
+        CellError::Rejected {
+            ref field,
+            ref source,
+        } => invalid(field, source.to_string()),
+        CellError::Kinematics {
+            ref field,
+            ref source,
+        } => invalid(field, source.to_string()),
         CellError::File(msg) => Status::invalid_argument(msg),
+        CellError::FileSyntax(source) => Status::invalid_argument(source.to_string()),
+        CellError::FileRead { field, source } => {
+            Status::invalid_argument(format!("{field}: {source}"))
+        }
+        CellError::FileRobot { field, source } => {
+            Status::invalid_argument(format!("{field}: {source}"))
+        }
+        CellError::FileGeometry { field, source } => {
+            Status::invalid_argument(format!("{field}: {source}"))
+        }
         CellError::WorldFull { .. } => Status::resource_exhausted(e.to_string()),
     }
 }
@@ -255,7 +273,11 @@ pub fn unit_scale(field: &str, v: f64) -> Result<f64, Status> {
 
 /// A sampling period: [0.5 ms, 1 s], 0 meaning 4 ms.
 pub fn sampling_period(v: f64) -> Result<f64, Status> {
-    let period = if v == 0.0 { 0.004 } else { v };
+    let period = if v == 0.0 {
+        cella_trajectory::DEFAULT_PERIOD
+    } else {
+        v
+    };
     if !(period.is_finite() && (0.0005..=1.0).contains(&period)) {
         return Err(invalid(
             "period",
@@ -281,12 +303,25 @@ pub fn control_status(e: cella_control::ControlError) -> Status {
     }
 }
 
+/// What a motion through space another robot is leaving counts on, as a message.
+pub fn assumption_msg(a: cella_control::Assumption) -> pb::ReservationAssumption {
+    pb::ReservationAssumption {
+        robot_id: a.robot,
+        execution_id: a.execution_id,
+        clear_at: a.clear_at,
+        brake_at: a.brake_at,
+        gate_at: a.gate_at,
+        expected_clear_in: a.expected_clear_in,
+    }
+}
+
 /// Maps planning errors to statuses.
 pub fn planning_status(e: cella_planning::PlanningError) -> Status {
     use cella_planning::PlanningError as P;
     let text = e.to_string();
     match e {
         P::InvalidInput { field, reason } => invalid(&field, reason),
+        P::InvalidLimits { field, source } => invalid(&field, source.to_string()),
         P::OutOfLimits { field, .. } => invalid(&field, text),
         P::StartInCollision { .. } => Status::failed_precondition(format!(
             "{text}; to recover, jog the robot where its clearance grows (a jog from a \
@@ -300,7 +335,7 @@ pub fn planning_status(e: cella_planning::PlanningError) -> Status {
         P::Cancelled => Status::cancelled(text),
         P::TooLong { field, reason } => invalid(&field, reason),
         P::TooLarge { field, reason } => too_large(&field, reason),
-        P::Trajectory(_) => Status::internal(text),
+        P::Trajectory { .. } => Status::internal(text),
         P::Kinematics(_) => Status::invalid_argument(text),
     }
 }

@@ -85,6 +85,7 @@ pub fn stop_event_msg(e: &StopEvent) -> pb::StopEvent {
             StopCause::Client => pb::StopCause::Client,
             StopCause::WorldEdit => pb::StopCause::WorldEdit,
             StopCause::LeaseExpired => pb::StopCause::LeaseExpired,
+            StopCause::ReservationLate => pb::StopCause::ReservationLate,
         } as i32,
         reason: e.reason.clone(),
     }
@@ -99,7 +100,7 @@ const MAX_RATE_HZ: f64 = 1000.0;
 const STREAM_BUFFER: usize = 16;
 
 /// Converts the trajectory message of an Execute request.
-fn samples(
+pub(crate) fn samples(
     traj: Option<&pb::Trajectory>,
     dof: usize,
 ) -> Result<cella_trajectory::SampledTrajectory, Status> {
@@ -289,13 +290,25 @@ impl CellServer {
                     planned_version: (req.world_version != 0).then_some(req.world_version),
                     lease,
                 };
-                let execution_id = control
-                    .execute(&req.robot_id, s, options)
+                let admitted = control
+                    .admit_execution(&req.robot_id, s, options)
                     .map_err(convert::control_status)?;
-                tracing::info!(robot = %req.robot_id, execution_id, duration, "executing");
+                let execution_id = admitted.execution_id;
+                tracing::info!(
+                    robot = %req.robot_id,
+                    execution_id,
+                    duration,
+                    gates = admitted.assumptions.len(),
+                    "executing"
+                );
                 Ok(pb::ExecuteResponse {
                     execution_id,
                     duration,
+                    assumptions: admitted
+                        .assumptions
+                        .into_iter()
+                        .map(convert::assumption_msg)
+                        .collect(),
                 })
             })
         })

@@ -1,11 +1,61 @@
 //! The cella gRPC server: the `cella.v1.CellService` over a cell, with `grpc.health.v1`,
 //! server reflection, message size limits and graceful shutdown.
+//!
+//! # Example
+//!
+//! Serve the demo cell on a port the system picks (bind port 0, then read the bound address
+//! from the listener), ask it for a forward kinematics, and shut it down:
+//!
+//! ```
+//! use cella_cell::{CellFile, DEMO_CELL};
+//! use cella_control::ControlOptions;
+//! use cella_proto::v1::{FkRequest, cell_service_client::CellServiceClient};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! runtime.block_on(async {
+//!     let cell = CellFile::parse(DEMO_CELL)?.build(None)?;
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let url = format!("http://{}", listener.local_addr()?);
+//!     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//!     let server = tokio::spawn(cella_server::serve_on(
+//!         listener,
+//!         cell.clone(),
+//!         ControlOptions::default(),
+//!         async { stopped.await.unwrap_or(()) },
+//!     ));
+//!
+//!     // the UR5e's TCP at its home pose, in the cell frame: its base pose times its FK
+//!     let ur = cell.robot("ur5e")?;
+//!     let mut client = CellServiceClient::connect(url).await?;
+//!     let request = FkRequest {
+//!         robot_id: "ur5e".into(),
+//!         joints: ur.joints.clone(),
+//!         frame: String::new(),
+//!     };
+//!     let pose = client
+//!         .compute_fk(request)
+//!         .await?
+//!         .into_inner()
+//!         .pose
+//!         .ok_or("no pose")?;
+//!     let expected = (ur.base * ur.geometry.robot().fk(&ur.joints)?).translation.vector;
+//!     for (got, want) in pose.position.iter().zip(expected.iter()) {
+//!         assert!((got - want).abs() < 1e-9);
+//!     }
+//!
+//!     let _ = stop.send(());
+//!     server.await??;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })
+//! # }
+//! ```
 
-pub mod cartesian;
-pub mod convert;
-pub mod execution;
-pub mod sequence;
-pub mod service;
+mod cartesian;
+mod convert;
+mod execution;
+mod sequence;
+mod service;
 
 pub use service::CellServer;
 
@@ -31,16 +81,32 @@ pub enum ServeError {
     Control(#[from] cella_control::ControlError),
 }
 
+/// Concurrent CPU-heavy requests a server runs by default: one per core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Serves `cell` on an already bound listener until `shutdown` completes, with a simulated
-/// controller per robot (`control` sets their loops).
+/// controller per robot (`control` sets their loops). [`serve`] serves robots driven by the
+/// drivers a caller chose.
 pub async fn serve_on(
     listener: TcpListener,
     cell: Arc<cella_cell::CellSnapshot>,
     control: cella_control::ControlOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let service = CellServer::new(cell, workers, control)?;
+    let service = CellServer::new(cell, default_workers(), control)?;
+    serve(listener, service, shutdown).await
+}
+
+/// Serves `service` (built with the drivers of its robots, [`CellServer::with_drivers`], or
+/// simulated ones, [`CellServer::new`]) on an already bound listener until `shutdown`
+/// completes.
+pub async fn serve(
+    listener: TcpListener,
+    service: CellServer,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     {
         // say how each executor runs, once its thread has asked for real-time scheduling
         let control = service.control().clone();
@@ -53,15 +119,16 @@ pub async fn serve_on(
                         robot = id,
                         period_ms = stats.period_us / 1000.0,
                         realtime = stats.realtime,
-                        heap_resident = cella_control::memory::keep_heap_resident(),
-                        "executor running (simulated controller)"
+                        heap_resident = cella_control::memory::heap_kept_resident(),
+                        "executor running"
                     );
                 }
             }
         });
     }
     {
-        // executions bound to a client by a lease stop when it lapses
+        // supervision: executions bound to a client by a lease stop when it lapses; braking
+        // at a gate is logged
         let control = service.control().clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(5));
@@ -69,12 +136,12 @@ pub async fn serve_on(
             loop {
                 tick.tick().await;
                 let c = control.clone();
-                let Ok(stopped) = tokio::task::spawn_blocking(move || c.enforce_leases()).await
+                let Ok(stopped) = tokio::task::spawn_blocking(move || c.supervise()).await
                 else {
                     continue;
                 };
                 for e in stopped {
-                    tracing::warn!(robot = %e.robot, execution = e.execution_id, reason = %e.reason, "stopped: lease lapsed");
+                    tracing::warn!(robot = %e.robot, execution = e.execution_id, cause = e.cause.name(), reason = %e.reason, "stopped");
                 }
             }
         });

@@ -36,12 +36,32 @@ impl CellServer {
         workers: usize,
         control: ControlOptions,
     ) -> Result<Self, cella_control::ControlError> {
-        let control = Arc::new(CellControl::simulated(&cell, control)?);
-        Ok(Self {
+        Ok(Self::over(CellControl::simulated(&cell, control)?, workers))
+    }
+
+    /// A service over an initial cell snapshot whose robots are driven by `drivers`
+    /// (`drivers[i]` drives `cell.robots[i]`: a real controller's driver or a
+    /// [`cella_control::SimDriver`]), with `workers` concurrent CPU-heavy requests. Each
+    /// executor loops at its robot's `control_period_ms`.
+    pub fn with_drivers(
+        cell: Arc<CellSnapshot>,
+        workers: usize,
+        drivers: Vec<Box<dyn cella_control::Driver>>,
+        control: ControlOptions,
+    ) -> Result<Self, cella_control::ControlError> {
+        Ok(Self::over(
+            CellControl::with_drivers(&cell, drivers, control)?,
+            workers,
+        ))
+    }
+
+    /// The service over robots already under control.
+    fn over(control: CellControl, workers: usize) -> Self {
+        Self {
             workers: Arc::new(Semaphore::new(workers.max(1))),
-            control,
+            control: Arc::new(control),
             executions: Arc::default(),
-        })
+        }
     }
 
     /// The current snapshot with every robot at its live joint values (from its executor).
@@ -278,13 +298,79 @@ fn plan_once(
         ..PlanOptions::default()
     };
     let (checker, space, limits) = planning_inputs(cell, control, &req.robot_id)?;
-    let motion = match pb::MotionType::try_from(req.motion) {
-        Ok(pb::MotionType::Free) => {
-            plan_joint(&checker, &space, &limits, &start, &goals, &options, None)
+    let plan = |checker: &cella_collision::Checker| {
+        plan_with(
+            cell, req, checker, &space, &limits, &start, &goals, &options,
+        )
+    };
+    let refused = match plan(&checker) {
+        Ok(answer) => return Ok(answer),
+        // a motion in (or a goal, or no path, past) another robot's reservation
+        Err(s)
+            if matches!(
+                s.code(),
+                tonic::Code::FailedPrecondition | tonic::Code::DeadlineExceeded
+            ) =>
+        {
+            s
         }
+        Err(s) => return Err(s),
+    };
+    // through space the other robots are leaving: planned around where they end, kept when
+    // every meeting with their reservations has a safe and timely gate
+    let Some(leaving) = control
+        .leaving_checker(cell, &req.robot_id)
+        .map_err(convert::control_status)?
+    else {
+        return Err(refused);
+    };
+    let Ok(mut answer) = plan(&leaving) else {
+        return Err(refused);
+    };
+    let samples = crate::execution::samples(answer.trajectory.as_ref(), robot.chain().dof())?;
+    match control
+        .assumptions(cell, &req.robot_id, &samples)
+        .map_err(convert::control_status)?
+    {
+        Ok(assumptions) => {
+            answer.assumptions = assumptions
+                .into_iter()
+                .map(convert::assumption_msg)
+                .collect();
+            Ok(answer)
+        }
+        Err(why) => Err(Status::new(
+            refused.code(),
+            format!(
+                "{}; not through space another robot is leaving either: {why}",
+                refused.message()
+            ),
+        )),
+    }
+}
+
+/// Plans one request against `checker`.
+#[allow(clippy::too_many_arguments)]
+fn plan_with(
+    cell: &CellSnapshot,
+    req: &pb::PlanRequest,
+    checker: &cella_collision::Checker,
+    space: &JointSpace,
+    limits: &Limits,
+    start: &[f64],
+    goals: &[Vec<f64>],
+    options: &PlanOptions,
+) -> Result<pb::PlanResponse, Status> {
+    let robot = cell
+        .robot(&req.robot_id)
+        .map_err(convert::cell_status)?
+        .geometry
+        .robot();
+    let motion = match pb::MotionType::try_from(req.motion) {
+        Ok(pb::MotionType::Free) => plan_joint(checker, space, limits, start, goals, options, None),
         Ok(pb::MotionType::Lin | pb::MotionType::Circ) => {
             return crate::cartesian::plan_cartesian_request(
-                cell, req, &start, &checker, &limits, &options,
+                cell, req, start, checker, limits, options,
             );
         }
         Ok(pb::MotionType::Ptp) => {
@@ -292,11 +378,11 @@ fn plan_once(
             let goal = goals
                 .iter()
                 .min_by(|a, b| {
-                    cella_planning::space::squared_distance(&start, a)
-                        .total_cmp(&cella_planning::space::squared_distance(&start, b))
+                    cella_planning::space::squared_distance(start, a)
+                        .total_cmp(&cella_planning::space::squared_distance(start, b))
                 })
                 .ok_or_else(|| invalid("goals", "no goal given"))?;
-            plan_ptp(&checker, &space, &limits, &start, goal, &options)
+            plan_ptp(checker, space, limits, start, goal, options)
         }
         Err(_) => {
             return Err(invalid(
@@ -337,6 +423,7 @@ pub(crate) fn plan_response(
         world_version,
         planning_time: planning_time.as_secs_f64(),
         goal_index: 0,
+        assumptions: Vec::new(),
     }
 }
 

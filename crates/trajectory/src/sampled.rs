@@ -18,6 +18,11 @@ pub struct SampledTrajectory {
     pub qdd: Vec<f64>,
 }
 
+/// Sampling period of planned trajectories when the caller sets none, s: the default control
+/// period (`cella_cell::DEFAULT_CONTROL_PERIOD_MS`), so a plan has one sample per control
+/// cycle.
+pub const DEFAULT_PERIOD: f64 = 0.004;
+
 /// Most samples in one sampled trajectory: 400 s at the default 4 ms period. Every sample
 /// count that follows from a request (a duration divided by a period) is checked against
 /// this, or a caller's tighter bound, before a sample is allocated ([`check_size`]): 100 000

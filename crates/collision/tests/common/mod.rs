@@ -45,12 +45,3 @@ pub fn cluttered_world(base: &Isometry3<f64>, reach: f64, seed: u64) -> World {
     }
     w
 }
-
-/// The MotionBenchMaker Panda problems (`../shared/problems/panda-mbm` from the workspace).
-/// Their absence fails the test (CI provides them).
-pub fn problems_dir() -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/problems/panda-mbm");
-    assert!(dir.is_dir(), "{} is absent", dir.display());
-    dir
-}

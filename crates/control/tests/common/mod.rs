@@ -49,8 +49,10 @@ pub fn demo_cell() -> Arc<CellSnapshot> {
     CellFile::parse(DEMO_CELL).unwrap().build(None).unwrap()
 }
 
-/// The demo cell under control, every robot recorded; logs in cell robot order.
+/// The demo cell under control, every robot recorded; logs in cell robot order. The process
+/// keeps its heap resident, as under `cella serve` (the library leaves that to the program).
 pub fn controlled(cell: &CellSnapshot) -> (CellControl, Vec<Log>) {
+    cella_control::memory::keep_heap_resident();
     let logs: Vec<Log> = cell.robots.iter().map(|_| Log::default()).collect();
     let drivers = cell
         .robots

@@ -154,8 +154,20 @@ pub fn all_references(data: &std::path::Path) -> Vec<(PathBuf, PathBuf)> {
     out
 }
 
+/// The robot-data directory and reference file a bundled robot is checked against; panics
+/// naming a bundled robot that has none (so a new robot cannot go unchecked).
+pub fn library_reference(name: &str) -> (&'static str, &'static str) {
+    LIBRARY_REFERENCES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, dir, file)| (*dir, *file))
+        .unwrap_or_else(|| {
+            panic!("bundled robot '{name}' has no reference in ../shared/robot-data mapped here")
+        })
+}
+
 /// Library robot name → (robot-data dir, reference file) used to check it.
-pub const LIBRARY_REFERENCES: &[(&str, &str, &str)] = &[
+const LIBRARY_REFERENCES: &[(&str, &str, &str)] = &[
     ("ur5e", "ur5e", "fk_reference.json"),
     ("kuka_kr6_r700", "kuka_kr6_r700_sixx", "fk_reference.json"),
     ("abb_irb2400", "abb_irb2400", "fk_reference.json"),
