@@ -2,15 +2,28 @@
 //!
 //! # Exit codes
 //!
-//! | code | meaning |
-//! |------|---------|
-//! | 0 | success |
-//! | 1 | the answer is no: no plan or IK solution (or none within the time budget), start or goal in collision or outside the joint limits, `check` finds the state invalid, `robot check` finds problems, a retimed trajectory fails validation; with `--server`, the server's `FAILED_PRECONDITION`, `DEADLINE_EXCEEDED` or `ABORTED` |
-//! | 2 | bad usage or input: clap's usage errors, unreadable or malformed files, bad values, an unknown robot; with `--server`, the server's `INVALID_ARGUMENT`, `NOT_FOUND`, `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED` or `ALREADY_EXISTS` |
-//! | 3 | server or connection failure: the server cannot be reached or answers `UNAVAILABLE`, `INTERNAL`, `UNKNOWN` and the like, its state stream ends, `exec`'s motion ends in a fault; `serve` cannot bind its address or fails while serving |
+//! | code | meaning                                                                   |
+//! |------|---------------------------------------------------------------------------|
+//! | 0    | success                                                                   |
+//! | 1    | the answer is no: no solution, in collision, outside the limits, invalid  |
+//! | 2    | bad usage or input: arguments, files, values, unknown robot               |
+//! | 3    | server or connection failure                                              |
 //!
-//! `bench` reports unsolved problems in its table and exits 0; `exec` exits 0 when the motion
-//! completed or was stopped. The failure's message is written on stderr.
+//! 1: no plan or IK solution (or none within the time budget), a start or goal in collision or
+//! outside the joint limits, `check` finding the state invalid (in collision or outside the
+//! limits), `robot check` finding problems, a retimed trajectory failing validation.
+//!
+//! 2: clap's usage errors, unreadable or malformed files, bad or non-finite values, wrong joint
+//! counts, an unknown robot, a malformed `--server` address.
+//!
+//! 3: the server cannot be reached or fails, its state stream ends, `exec`'s motion ends in a
+//! fault; `serve` cannot bind its address or fails while serving.
+//!
+//! With `--server`, the server's status decides: `FAILED_PRECONDITION`, `DEADLINE_EXCEEDED`
+//! and `ABORTED` give 1; `INVALID_ARGUMENT`, `NOT_FOUND`, `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED`
+//! and `ALREADY_EXISTS` give 2; every other code (`UNAVAILABLE`, `INTERNAL`, `UNKNOWN`, ...)
+//! gives 3. `bench` reports unsolved problems in its table and exits 0; `exec` exits 0 when the
+//! motion completed or was stopped. The message of a failure is written on stderr.
 
 mod cli;
 

@@ -2,7 +2,7 @@
 //! The exit codes of the `cella` binary, each from real invocations: 0 success, 1 an answer
 //! that says no (no solution, in collision, outside the limits, invalid), 2 bad usage or input,
 //! 3 a server or connection failure. The expected answer of every case is known independently
-//! of the command (a pose 5 m from a 0.85 m arm, a sphere put on the TCP, a wrist below the
+//! of the command (a pose 8.7 m from a 0.85 m arm, a sphere put on the TCP, a wrist below the
 //! table top, a port nobody listens on).
 
 mod common;

@@ -200,7 +200,7 @@ async fn session(
                         motion: motion as i32,
                         time_budget: 0.2,
                         seed: rng.next(),
-                        velocity_scale: rng.uniform(0.3, 1.0),
+                        velocity_scale: rng.uniform(0.1, 1.0),
                         ..Default::default()
                     })
                     .await

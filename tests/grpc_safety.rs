@@ -707,7 +707,8 @@ async fn leaving_round(c: &mut Client, pause: bool) -> (pb::RobotState, pb::Plan
     let over = vec![0.3, -0.9, 1.2, 0.0, 1.0, 0.0];
     let into = vec![0.0, -1.2, 1.2, -1.6, -1.57, 0.0];
     // the UR5e turned away (its way in is then long), the KUKA over the conveyor
-    let away = vec![-2.0, -1.5708, 1.5708, -1.5708, -1.5708, 0.0];
+    let h = std::f64::consts::FRAC_PI_2;
+    let away = vec![-2.0, -h, h, -h, -h, 0.0];
     let p = plan(c, "ur5e", joints_goal(&away)).await.unwrap();
     execute(c, "ur5e", &p).await.unwrap();
     let p = plan(c, "kuka", joints_goal(&over)).await.unwrap();

@@ -166,7 +166,7 @@ impl CellFile {
             }
             .map_err(|source| CellError::FileGeometry {
                 field: format!("{field}.model"),
-                source,
+                source: Box::new(source),
             })?;
             let chain = geometry.robot().chain();
             let joints = match &r.joints {
@@ -210,7 +210,7 @@ impl CellFile {
             .set_padding(self.padding)
             .map_err(|source| CellError::FileGeometry {
                 field: "padding".into(),
-                source,
+                source: Box::new(source),
             })?;
         for (i, o) in self.objects.iter().enumerate() {
             let field = format!("objects[{i}] ('{}')", o.name);
@@ -223,7 +223,7 @@ impl CellFile {
                 })
                 .map_err(|source| CellError::FileGeometry {
                     field: field.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         for (i, o) in self.objects.iter().enumerate() {
@@ -247,7 +247,7 @@ impl CellFile {
                     .allow_contact_for(&o.name, &c.robot, &c.link)
                     .map_err(|source| CellError::FileGeometry {
                         field: field.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             }
         }
@@ -297,4 +297,54 @@ pub(crate) fn static_links(geometry: &RobotGeometry) -> Vec<String> {
 fn object_shape(field: &str, o: &FileObject) -> Result<Shape> {
     Shape::from_fields(&o.kind, o.half_extents, o.radius, o.length)
         .map_err(|reason| CellError::File(format!("{field}.{reason}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn errors_of_lower_layers_are_kept_as_sources_with_the_same_message() {
+        let e = CellFile::parse("robots = 3").unwrap_err();
+        assert!(matches!(e, CellError::FileSyntax(_)), "{e:?}");
+        assert!(e.to_string().starts_with("cell file: "), "{e}");
+        assert!(e.source().is_some());
+
+        let file = CellFile::parse(
+            r#"name = "c"
+            [[robots]]
+            id = "r"
+            model = "ur5e"
+            base = { xyz = [0.0, 0.0, 0.0] }
+            joints = [9.0, 0.0, 0.0, 0.0, 0.0, 0.0]"#,
+        )
+        .unwrap();
+        let e = file.build(None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cell file: robots[0] ('r').joints: "),
+            "{e}"
+        );
+        assert!(
+            e.source()
+                .and_then(|s| s.downcast_ref::<cella_kinematics::KinematicsError>())
+                .is_some_and(|s| matches!(
+                    s,
+                    cella_kinematics::KinematicsError::OutOfLimits { .. }
+                ))
+        );
+
+        let file = CellFile::parse(
+            r#"name = "c"
+            [[robots]]
+            id = "r"
+            model = "missing/robot.toml"
+            base = { xyz = [0.0, 0.0, 0.0] }"#,
+        )
+        .unwrap();
+        let e = file.build(None).unwrap_err();
+        assert!(matches!(e, CellError::FileRobot { .. }), "{e:?}");
+        assert!(e.source().is_some());
+    }
 }

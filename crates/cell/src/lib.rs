@@ -92,9 +92,9 @@ pub enum CellError {
     FileGeometry {
         /// The offending field.
         field: String,
-        /// The collision crate's error.
+        /// The collision crate's error (boxed: it is large, and every cell result carries it).
         #[source]
-        source: cella_collision::CollisionError,
+        source: Box<cella_collision::CollisionError>,
     },
     /// An unknown robot, object or link.
     #[error("unknown {kind} '{name}'")]
@@ -118,9 +118,9 @@ pub enum CellError {
     Rejected {
         /// Offending field.
         field: String,
-        /// The collision crate's error.
+        /// The collision crate's error (boxed: it is large, and every cell result carries it).
         #[source]
-        source: cella_collision::CollisionError,
+        source: Box<cella_collision::CollisionError>,
     },
     /// A robot state the kinematics refuses.
     #[error("invalid {field}: {source}")]
@@ -147,7 +147,7 @@ impl From<cella_collision::CollisionError> for CellError {
             }
             other => CellError::Rejected {
                 field: "object".into(),
-                source: other,
+                source: Box::new(other),
             },
         }
     }

@@ -650,8 +650,8 @@ impl Checker {
     /// back (`states[i * dof .. (i + 1) * dof]`, rad or m), `out[i]` receives the verdict of
     /// state `i`, identical to [`Checker::is_valid`]'s.
     ///
-    /// States go through the `f32` sphere-lane filter [`crate::batch::LANES`] at a time (see
-    /// [`crate::batch`]); only the states it cannot clear are checked one by one (capsules in
+    /// States go through the `f32` sphere-lane filter 8 at a time (the batch path, spheres
+    /// covering the capsules); only the states it cannot clear are checked one by one (capsules in
     /// `f64`, then the exact layer). No allocation. A length mismatch is an error.
     pub fn is_valid_batch(
         &self,
@@ -978,7 +978,7 @@ impl Checker {
     /// free; `None` when the whole path is free, with the guarantee of
     /// [`Checker::motion_valid`] (no robot point moves more than the resolution between two
     /// checked states). Made for densely sampled trajectories: every state is checked once,
-    /// [`crate::batch::LANES`] at a time through the batch path, and only segments whose bound
+    /// 8 at a time through the batch path, and only segments whose bound
     /// sweep exceeds the resolution are checked as motions. Bad input (length, NaN) answers
     /// `Some(0)`.
     pub fn path_first_collision(&self, s: &mut CheckScratch, states: &[f64]) -> Option<usize> {

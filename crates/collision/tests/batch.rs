@@ -10,7 +10,6 @@ use cella_kinematics::{Rng, library};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use std::sync::Arc;
 
-
 mod common;
 use common::cluttered_world;
 

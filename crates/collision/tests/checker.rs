@@ -3,9 +3,9 @@
 //! into each other; bundled robots free at their named poses. (The MotionBenchMaker problems'
 //! start states: `tests/mbm_scenes.rs` of the workspace root, next to the problem format.)
 
-use cella_kinematics::library;
 use cella_collision::shape::{point_segment_distance, segment_segment_distance};
 use cella_collision::{Checker, RobotGeometry, Shape, StaticRobot, World, WorldObject};
+use cella_kinematics::library;
 use nalgebra::{Isometry3, Point3, Translation3, UnitQuaternion, Vector3};
 use std::sync::Arc;
 
@@ -141,7 +141,6 @@ fn segment_distances_match_analytic_cases() {
             < 1e-12
     );
 }
-
 
 #[test]
 fn bundled_robots_are_free_at_their_named_poses() {

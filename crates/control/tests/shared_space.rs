@@ -77,15 +77,20 @@ fn clearance(cell: &CellSnapshot, ur: &[f64], kuka: &[f64]) -> f64 {
     checker.clearance(&mut s, ur).unwrap()
 }
 
-/// The closest the two robots came, replaying both command logs on a common clock (UR5e at
-/// 2 ms, KUKA at 4 ms, both loops started together).
+/// The closest the two robots came, replaying both command logs on their recorded times:
+/// every UR5e command against the KUKA commands just before and after it.
 fn closest_approach(cell: &CellSnapshot, logs: &[Log]) -> f64 {
     let ur_log = logs[UR].lock().unwrap().clone();
     let k_log = logs[KUKA].lock().unwrap().clone();
     let mut worst = f64::INFINITY;
-    for (i, c) in ur_log.iter().enumerate().step_by(2) {
-        let k = (i / 2).min(k_log.len() - 1);
-        worst = worst.min(clearance(cell, &c.q, &k_log[k].q));
+    let mut k = 0;
+    for c in &ur_log {
+        while k + 1 < k_log.len() && k_log[k + 1].at <= c.at {
+            k += 1;
+        }
+        for other in &k_log[k..(k + 2).min(k_log.len())] {
+            worst = worst.min(clearance(cell, &c.q, &other.q));
+        }
     }
     worst
 }
@@ -226,4 +231,122 @@ fn a_motion_through_space_being_left_is_refused_when_the_other_robot_cannot_be_c
         .unwrap_err();
     assert!(why.contains("kuka"), "{why}");
     k.stop(StopKind::Immediate).unwrap();
+}
+
+/// A small deterministic generator (xorshift) for the randomized scenarios.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + (hi - lo) * (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Randomized: the KUKA visits a random spot over the conveyor and comes back; the UR5e,
+/// turned away, reaches at a random speed into a random spot of the same space; the KUKA is
+/// then disturbed at a random time (paused and resumed, slowed, stopped either way, or left
+/// alone). Whatever happens, the two never come closer than the padding, and every UR5e
+/// motion admitted through the KUKA's space either completes or brakes at its gate.
+#[test]
+fn whatever_the_leader_does_a_gated_follower_never_meets_it() {
+    let mut rng = Rng(0x5eed_cafe);
+    let (mut gated, mut braked) = (0, 0);
+    for scenario in 0..10 {
+        let mut cell = (*demo_cell()).clone();
+        let h = std::f64::consts::FRAC_PI_2;
+        let away = vec![-2.0, -h, h, -h, -h, 0.0];
+        cell.robots[UR].joints = away.clone();
+        let cell = std::sync::Arc::new(cell);
+        let (control, logs) = controlled(&cell);
+        let k_home = cell.robot("kuka").unwrap().joints.clone();
+        let over = vec![
+            rng.uniform(0.0, 0.5),
+            rng.uniform(-1.0, -0.7),
+            rng.uniform(1.0, 1.4),
+            rng.uniform(-0.3, 0.3),
+            rng.uniform(0.8, 1.2),
+            0.0,
+        ];
+        let (_, visit) = motion(&limits(&cell, "kuka"), &[k_home.clone(), over, k_home]);
+        let visit_duration = *visit.times.last().unwrap();
+        if control
+            .execute("kuka", visit, ExecuteOptions::default())
+            .is_err()
+        {
+            continue;
+        }
+        let into = vec![
+            rng.uniform(-0.2, 0.2),
+            rng.uniform(-1.3, -0.9),
+            rng.uniform(0.8, 1.3),
+            -1.6,
+            -1.57,
+            0.0,
+        ];
+        let speed = rng.uniform(0.15, 0.6);
+        let (_, ur) = motion(&scaled(&limits(&cell, "ur5e"), speed), &[away, into]);
+        let Ok(admitted) = control.admit_execution("ur5e", ur, ExecuteOptions::default()) else {
+            control
+                .executor("kuka")
+                .unwrap()
+                .stop(StopKind::Immediate)
+                .unwrap();
+            continue;
+        };
+        if !admitted.assumptions.is_empty() {
+            gated += 1;
+        }
+        let k = control.executor("kuka").unwrap();
+        let u = control.executor("ur5e").unwrap();
+        let at = rng.uniform(0.0, 0.8) * visit_duration;
+        let disturbance = scenario % 5;
+        wait_for(k, |s| s.trajectory_time >= at || s.status == Status::Idle);
+        match disturbance {
+            0 => {}
+            1 => {
+                let _ = k.pause();
+                std::thread::sleep(std::time::Duration::from_millis(800));
+                let _ = k.resume();
+            }
+            2 => {
+                let _ = k.set_override(rng.uniform(0.05, 0.5));
+            }
+            3 => {
+                let _ = control.stop("kuka", StopKind::Immediate, "test");
+            }
+            _ => {
+                let _ = control.stop("kuka", StopKind::Smooth, "test");
+            }
+        }
+        let end = wait_for(u, |s| {
+            s.execution_id == admitted.execution_id && s.status == Status::Idle
+        });
+        wait_for(k, |s| s.status == Status::Idle);
+        assert!(
+            end.outcome == Outcome::Completed || (end.outcome == Outcome::Stopped && end.gate_stop),
+            "scenario {scenario}: {end:?}"
+        );
+        if end.gate_stop {
+            braked += 1;
+        }
+        let worst = closest_approach(&cell, &logs);
+        assert!(
+            worst >= 0.0,
+            "scenario {scenario} (disturbance {disturbance}, gates {:?}): the robots came {worst} m \
+             closer than the padding",
+            admitted.assumptions
+        );
+    }
+    eprintln!("{gated} of 10 through the KUKA's space, {braked} braked at their gate");
+    assert!(
+        gated >= 3,
+        "only {gated} scenarios passed through the KUKA's space"
+    );
+    assert!(
+        braked >= 1,
+        "no follower had to brake: the gate was never put to the test"
+    );
 }

@@ -182,3 +182,34 @@ pub fn check_finite(what: &str, values: &[f64]) -> Result<()> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn foreign_errors_are_kept_as_sources_with_the_same_message() {
+        let e = crate::Robot::from_config_file(std::path::Path::new("/nonexistent/robot.toml"))
+            .unwrap_err();
+        let KinematicsError::Io { source, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(source.get().kind(), std::io::ErrorKind::NotFound);
+        assert!(e.to_string().ends_with(&source.get().to_string()), "{e}");
+        assert!(e.source().is_some());
+
+        let e = crate::RobotConfig::from_toml_str("urdf = ", Some("r.toml")).unwrap_err();
+        assert!(matches!(e, KinematicsError::ConfigSyntax { .. }), "{e:?}");
+        assert!(
+            e.to_string().starts_with("invalid robot config 'r.toml': "),
+            "{e}"
+        );
+        assert!(e.source().is_some());
+        assert_eq!(e.clone(), e, "clones are equal");
+
+        let e = crate::RobotModel::from_urdf_str("<robot").unwrap_err();
+        assert!(e.to_string().starts_with("malformed URDF: "), "{e}");
+        assert!(e.source().is_some());
+    }
+}

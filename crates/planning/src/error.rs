@@ -190,3 +190,56 @@ pub(crate) fn pairs_text(pairs: &[NamedPair]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn trajectory_errors_are_kept_as_sources_with_the_same_message() {
+        let refusal = TrajectoryError::invalid("velocity_scale", "2 is not in (0, 1]");
+        let e = PlanningError::InvalidLimits {
+            field: "scaling".into(),
+            source: refusal.clone(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid scaling: invalid velocity_scale: 2 is not in (0, 1]"
+        );
+        assert!(
+            e.source()
+                .and_then(|s| s.downcast_ref::<TrajectoryError>())
+                .is_some_and(|s| *s == refusal)
+        );
+
+        let e = PlanningError::timing(refusal.clone());
+        assert_eq!(
+            e.to_string(),
+            "trajectory: invalid velocity_scale: 2 is not in (0, 1]"
+        );
+        assert!(matches!(
+            e.source().and_then(|s| s.downcast_ref::<TimingError>()),
+            Some(TimingError::Generation(_))
+        ));
+        let PlanningError::Trajectory { source, .. } = e else {
+            unreachable!()
+        };
+        let in_step = PlanningError::Trajectory {
+            step: Some(3),
+            source,
+        };
+        assert_eq!(
+            in_step.to_string(),
+            "trajectory: steps[3]: invalid velocity_scale: 2 is not in (0, 1]"
+        );
+        let slow = PlanningError::timing(TimingError::SpeedLimited {
+            motion: "LIN".into(),
+            speed_percent: 12.345,
+        });
+        assert_eq!(
+            slow.to_string(),
+            "trajectory: LIN motion: joint limits still exceeded at 12.3 % of the Cartesian speed"
+        );
+    }
+}

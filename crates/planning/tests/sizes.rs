@@ -103,7 +103,7 @@ fn ptp_and_free_motions_at_a_vanishing_speed_scale_name_the_scale() {
     };
     let e = plan_ptp(&k.checker, &k.space, &k.limits, &HOME, &G1, &options).unwrap_err();
     assert!(
-        matches!(&e, PlanningError::InvalidInput { reason, .. } if reason.contains("velocity_scale")),
+        matches!(&e, PlanningError::InvalidLimits { source, .. } if source.to_string().contains("velocity_scale")),
         "{e:?}"
     );
 }

@@ -136,8 +136,7 @@ pub async fn serve(
             loop {
                 tick.tick().await;
                 let c = control.clone();
-                let Ok(stopped) = tokio::task::spawn_blocking(move || c.supervise()).await
-                else {
+                let Ok(stopped) = tokio::task::spawn_blocking(move || c.supervise()).await else {
                     continue;
                 };
                 for e in stopped {
@@ -166,4 +165,67 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cella_control::{Driver, DriverError, JointCommand, MeasuredState, SimDriver};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// A simulated controller that counts the commands it is sent.
+    struct Counting {
+        inner: SimDriver,
+        commands: Arc<AtomicU64>,
+    }
+
+    impl Driver for Counting {
+        fn dof(&self) -> usize {
+            self.inner.dof()
+        }
+
+        fn read(&mut self, out: &mut MeasuredState) -> Result<(), DriverError> {
+            self.inner.read(out)
+        }
+
+        fn command(&mut self, command: &JointCommand, dt: f64) -> Result<(), DriverError> {
+            self.commands.fetch_add(1, Ordering::Relaxed);
+            self.inner.command(command, dt)
+        }
+    }
+
+    #[test]
+    fn a_server_drives_its_robots_through_the_drivers_it_is_given() {
+        let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
+            .unwrap()
+            .build(None)
+            .unwrap();
+        let options = cella_control::ControlOptions {
+            realtime: false,
+            ..cella_control::ControlOptions::default()
+        };
+        let counters: Vec<Arc<AtomicU64>> = cell.robots.iter().map(|_| Arc::default()).collect();
+        let drivers = cell
+            .robots
+            .iter()
+            .zip(&counters)
+            .map(|(r, commands)| {
+                Box::new(Counting {
+                    inner: SimDriver::new(&r.joints),
+                    commands: commands.clone(),
+                }) as Box<dyn Driver>
+            })
+            .collect();
+        let server = CellServer::with_drivers(cell.clone(), 1, drivers, options.clone()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while counters.iter().any(|c| c.load(Ordering::Relaxed) == 0) {
+            assert!(Instant::now() < deadline, "a driver was never commanded");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(server.control().robot_ids().count(), cell.robots.len());
+        // one driver per robot, or the server is not built
+        let e = CellServer::with_drivers(cell, 1, Vec::new(), options).unwrap_err();
+        assert!(e.to_string().contains("drivers"), "{e}");
+    }
 }

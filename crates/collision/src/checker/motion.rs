@@ -24,7 +24,7 @@ const RATE_ROUNDING: f64 = 1.0 + 8.0 * f64::EPSILON;
 impl Checker {
     /// True when the whole straight joint-space motion `a → b` is free.
     ///
-    /// Conservative advancement with a resolution floor, [`LANES`] states at a time. At a state
+    /// Conservative advancement with a resolution floor, 8 states at a time. At a state
     /// of the motion, every pair's clearance bounds how far the motion may go, in either
     /// direction, before that pair could touch: a link moves at most `Σ lever_k·|Δq_k|`
     /// (joints above it) per unit of the motion parameter, two links relative to each other at
@@ -32,8 +32,8 @@ impl Checker {
     /// interval around it free. The first batch spreads its states over the whole motion (a
     /// motion through an obstacle usually fails there at once); each later batch puts its
     /// states in the middle of the stretches not yet proven, until none is left. Clearances
-    /// come from the `f32` lanes of [`crate::batch`] (lower bounds); a state whose capsules may
-    /// touch is decided by the scalar check with the exact geometry, and when free covers what
+    /// come from the `f32` sphere lanes of the batch path (lower bounds); a state whose
+    /// capsules may touch is decided by the scalar check with the exact geometry, and when free covers what
     /// the exact clearances of its touching pairs and the lanes' clearances of the others
     /// allow, and at least half the resolution floor around it (no robot point moves more than the resolution between
     /// two such states: the motion cannot pass through an obstacle thicker than the resolution

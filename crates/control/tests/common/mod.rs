@@ -11,9 +11,10 @@ use cella_trajectory::{Limits, SampledTrajectory, SegmentedTrajectory};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// One commanded cycle: positions, velocities, accelerations.
+/// One commanded cycle: when, positions, velocities, accelerations.
 #[derive(Debug, Clone)]
 pub struct Cycle {
+    pub at: Instant,
     pub q: Vec<f64>,
     pub qd: Vec<f64>,
     pub qdd: Vec<f64>,
@@ -37,6 +38,7 @@ impl Driver for Recording {
     }
     fn command(&mut self, c: &JointCommand, dt: f64) -> Result<(), DriverError> {
         self.log.lock().unwrap().push(Cycle {
+            at: Instant::now(),
             q: c.q.as_slice().to_vec(),
             qd: c.qd.as_slice().to_vec(),
             qdd: c.qdd.as_slice().to_vec(),
