@@ -71,9 +71,9 @@ pub enum ProblemError {
         file: String,
         /// The obstacle's field, e.g. `obstacles[3] ('Can1').shape`.
         field: String,
-        /// The world's error.
+        /// The world's error (boxed: it is large).
         #[source]
-        source: CollisionError,
+        source: Box<CollisionError>,
     },
     /// A field is malformed or inconsistent with the robot.
     #[error("problem {file}: {reason}")]
@@ -280,7 +280,7 @@ impl Problem {
                 .map_err(|source| ProblemError::Obstacle {
                     file: label.to_owned(),
                     field: field("shape"),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(Self {
@@ -340,7 +340,7 @@ mod tests {
                 .starts_with("problem p: obstacles[1] ('b').shape: "),
             "{e}"
         );
-        assert!(e.source().is_some_and(|s| s.is::<CollisionError>()));
+        assert!(e.source().is_some_and(|s| s.is::<Box<CollisionError>>()));
 
         let e = Problem::from_file(Path::new("/nonexistent/p.json")).unwrap_err();
         assert!(e.source().is_some_and(|s| s.is::<std::io::Error>()));

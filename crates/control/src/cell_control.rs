@@ -214,7 +214,7 @@ impl CellControl {
         for (r, driver) in cell.robots.iter().zip(drivers) {
             let robot = r.geometry.robot().clone();
             let limits = Limits::of_robot(&robot)
-                .map_err(|e| ControlError::invalid("limits", e.to_string()))?;
+                .map_err(ControlError::RobotLimits)?;
             let config = ExecutorConfig {
                 period: Duration::from_millis(u64::from(r.control_period_ms)),
                 spin: options.spin,
@@ -413,7 +413,7 @@ impl CellControl {
         let robot = self.controlled(id)?;
         let world = cell.world_for(id).map_err(ControlError::Cell)?;
         Checker::new(robot.geometry.clone(), robot.base, &world, others)
-            .map_err(|e| ControlError::invalid("cell", e.to_string()))
+            .map_err(|e| ControlError::Geometry(Box::new(e)))
     }
 
     /// The robots jogging now, but `except`.
@@ -482,7 +482,7 @@ impl CellControl {
         }
         let trajectory = ExecTrajectory::new(samples)?;
         cella_trajectory::validate(trajectory.samples(), &robot.limits, 1e-6)
-            .map_err(|e| ControlError::Limits(e.to_string()))?;
+            .map_err(|e| ControlError::Limits(Box::new(e)))?;
         let _admission = self.admit();
         let cell = self.live_snapshot();
         let state = robot.executor.state();
@@ -889,7 +889,7 @@ impl CellControl {
                         .map_err(ControlError::Cell)?
                         .without_objects();
                     let checker = Checker::new(r.geometry.clone(), r.base, &world, &others)
-                        .map_err(|e| ControlError::invalid("cell", e.to_string()))?;
+                        .map_err(|e| ControlError::Geometry(Box::new(e)))?;
                     let mut scratch = checker.scratch();
                     let q = r.executor.state().q;
                     if !checker.is_valid(&mut scratch, q.as_slice()) {

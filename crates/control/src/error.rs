@@ -30,13 +30,19 @@ pub enum ControlError {
     Collision(String),
     /// The trajectory breaks a joint limit.
     #[error("trajectory breaks a limit: {0}")]
-    Limits(String),
+    Limits(#[source] Box<cella_trajectory::ValidationError>),
+    /// A robot's joint limits cannot be used (from its description).
+    #[error("invalid limits: {0}")]
+    RobotLimits(#[source] cella_trajectory::TrajectoryError),
+    /// The cell's geometry cannot be checked (a robot, an object or a part it carries).
+    #[error("invalid cell: {0}")]
+    Geometry(#[source] Box<cella_collision::CollisionError>),
     /// The executor thread is gone or did not answer.
     #[error("executor: {0}")]
     Executor(String),
     /// The driver failed.
     #[error("driver: {0}")]
-    Driver(String),
+    Driver(#[source] crate::driver::DriverError),
     /// A cell edit or lookup failed (unknown object or link, invalid value).
     #[error(transparent)]
     Cell(#[from] cella_cell::CellError),

@@ -23,13 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Control loop periods an executor may run at.
-pub const PERIODS: [Duration; 4] = [
-    Duration::from_millis(1),
-    Duration::from_millis(2),
-    Duration::from_millis(4),
-    Duration::from_millis(8),
-];
+/// Control loop periods an executor may run at (the cell's list).
+pub use cella_cell::CONTROL_PERIODS as PERIODS;
 
 /// Executor settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,16 +42,17 @@ pub struct ExecutorConfig {
     /// Longest time a jog command may ask to stay valid.
     pub max_deadman: Duration,
     /// Ask the OS for real-time scheduling (SCHED_FIFO) of the loop thread; without the
-    /// privilege the loop runs at normal priority and [`LoopStats::realtime`] says so. Also
-    /// keeps the process heap resident ([`crate::memory::keep_heap_resident`]): memory handed
-    /// back to the kernel by other threads delayed the loop by milliseconds.
+    /// privilege the loop runs at normal priority and [`LoopStats::realtime`] says so. A
+    /// program running loops should also keep its heap resident
+    /// ([`crate::memory::keep_heap_resident`], as `cella serve` does): memory handed back to
+    /// the kernel by other threads delayed the loop by milliseconds.
     pub realtime: bool,
 }
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
-            period: Duration::from_millis(4),
+            period: cella_cell::DEFAULT_CONTROL_PERIOD,
             spin: Duration::ZERO,
             start_tolerance: 1e-3,
             jog_speed_fraction: 0.25,
@@ -261,11 +257,12 @@ impl Executor {
         if !PERIODS.contains(&config.period) {
             return Err(ControlError::invalid(
                 "period",
-                format!("{:?} is not one of 1, 2, 4, 8 ms", config.period),
+                format!(
+                    "{:?} is not one of {}",
+                    config.period,
+                    cella_cell::control_periods_text()
+                ),
             ));
-        }
-        if config.realtime {
-            crate::memory::keep_heap_resident();
         }
         let dof = robot.chain().dof();
         if driver.dof() != dof || limits.dof() != dof || dof > crate::driver::MAX_DOF {
@@ -291,7 +288,7 @@ impl Executor {
         };
         driver
             .read(&mut measured)
-            .map_err(|e| ControlError::Driver(e.to_string()))?;
+            .map_err(ControlError::Driver)?;
         let state = RobotState::at_rest(measured.q.as_slice());
         let shared = Arc::new(Shared {
             state: StateCell::new(&state),

@@ -80,7 +80,8 @@ pub(crate) struct Waiting<'a> {
     pub dt: f64,
 }
 
-/// Why a path cannot pass through a robot's reservation with a gate.
+/// Why a path cannot pass through a robot's reservation with a gate (in words, for the
+/// refusal's message).
 pub(crate) type Refusal = String;
 
 /// The first sample of `path` (joint states, row-major) in contact with `obstacles` (checked

@@ -298,6 +298,8 @@ pub fn control_status(e: cella_control::ControlError) -> Status {
             Status::failed_precondition(text)
         }
         C::Limits(_) => Status::invalid_argument(text),
+        C::RobotLimits(_) => invalid("limits", text),
+        C::Geometry(_) => invalid("cell", text),
         C::Executor(_) | C::Driver(_) => Status::unavailable(text),
         C::Cell(e) => cell_status(e),
     }

@@ -52,6 +52,7 @@
 //! ```
 
 mod cartesian;
+pub mod identity;
 mod convert;
 mod execution;
 mod sequence;
