@@ -59,6 +59,7 @@ pub mod cartesian;
 pub mod checker;
 mod collision_adapter;
 pub mod error;
+pub mod goals;
 pub mod group;
 mod kd_index;
 pub mod plan;
@@ -73,6 +74,7 @@ pub use cartesian::{
 };
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result, TimingError};
+pub use goals::{Goal, nearest_goal, resolve_goals, time_budget};
 pub use group::{GroupMember, group_space, plan_group};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
 pub use sequence::{SequenceMotion, SequenceStep, plan_sequence};

@@ -6,7 +6,7 @@ use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
 use cella_control::{CellControl, ControlOptions, EditKind};
 use cella_kinematics::{IkOptions, IkSolutions};
-use cella_planning::{JointSpace, PlanOptions, plan_joint, plan_ptp};
+use cella_planning::{Goal, JointSpace, PlanOptions, plan_joint, plan_ptp};
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_server::CellService;
 use cella_trajectory::Limits;
@@ -16,7 +16,6 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
 /// Longest planning budget a request may ask for.
-const MAX_TIME_BUDGET: f64 = 60.0;
 /// Most requests in one batch.
 const MAX_BATCH: usize = 256;
 
@@ -179,8 +178,8 @@ fn robot_info(r: &cella_cell::CellRobot) -> pb::RobotInfo {
     }
 }
 
-/// Resolves the goals of a plan request into joint states (TCP poses through every IK
-/// solution within limits).
+/// Resolves the goals of a plan request into joint states (see
+/// [`cella_planning::resolve_goals`]); statuses name the goal.
 fn goal_states(
     cell: &CellSnapshot,
     robot_id: &str,
@@ -188,46 +187,41 @@ fn goal_states(
     seed: &[f64],
 ) -> Result<Vec<Vec<f64>>, Status> {
     let r = cell.robot(robot_id).map_err(convert::cell_status)?;
-    let robot = r.geometry.robot();
-    if goals.is_empty() {
-        return Err(invalid("goals", "no goal given"));
+    let mut given = Vec::with_capacity(goals.len().min(cella_planning::goals::MAX_GOALS + 1));
+    for (i, g) in goals
+        .iter()
+        .take(cella_planning::goals::MAX_GOALS + 1)
+        .enumerate()
+    {
+        let field = format!("goals[{i}]");
+        given.push(match g.kind.as_ref() {
+            None => return Err(invalid(&field, "empty goal")),
+            Some(pb::goal::Kind::Joints(j)) => Goal::Joints(convert::values(&field, &j.values)?),
+            Some(pb::goal::Kind::NamedPose(name)) => {
+                // a named pose the robot does not define: not found
+                r.geometry
+                    .robot()
+                    .named_pose(name)
+                    .map_err(|e| Status::not_found(format!("{field}: {e}")))?;
+                Goal::Named(name.clone())
+            }
+            Some(pb::goal::Kind::Pose(p)) => {
+                Goal::Pose(convert::pose(&format!("{field}.pose"), Some(p))?)
+            }
+        });
     }
-    if goals.len() > 64 {
+    if goals.len() > given.len() {
         return Err(invalid(
             "goals",
-            format!("{} goals is too many (64)", goals.len()),
+            format!(
+                "{} goals is too many ({})",
+                goals.len(),
+                cella_planning::goals::MAX_GOALS
+            ),
         ));
     }
-    let mut out = Vec::new();
-    for (i, g) in goals.iter().enumerate() {
-        let field = format!("goals[{i}]");
-        match g.kind.as_ref() {
-            None => return Err(invalid(&field, "empty goal")),
-            Some(pb::goal::Kind::Joints(j)) => out.push(convert::values(&field, &j.values)?),
-            Some(pb::goal::Kind::NamedPose(name)) => out.push(
-                robot
-                    .named_pose(name)
-                    .map_err(|e| Status::not_found(format!("{field}: {e}")))?
-                    .to_vec(),
-            ),
-            Some(pb::goal::Kind::Pose(p)) => {
-                let world = convert::pose(&format!("{field}.pose"), Some(p))?;
-                let target = r.base.inverse() * world;
-                let mut sols = IkSolutions::new();
-                let options = IkOptions {
-                    max_solutions: 16,
-                    ..IkOptions::default()
-                };
-                robot
-                    .ik(&target, Some(seed), &options, &mut sols)
-                    .map_err(|e| {
-                        Status::failed_precondition(format!("{field}: goal unreachable: {e}"))
-                    })?;
-                out.extend(sols.as_slice().iter().map(|s| s.joints().to_vec()));
-            }
-        }
-    }
-    Ok(out)
+    cella_planning::resolve_goals(r.geometry.robot(), &r.base, &given, seed)
+        .map_err(convert::planning_status)
 }
 
 /// What planning for robot `id` needs: its checker (the current world, the other robots where
@@ -261,25 +255,11 @@ fn plan_once(
     let robot = r.geometry.robot();
     let start = convert::start_state(r, &req.start)?;
     let goals = goal_states(cell, &req.robot_id, &req.goals, &start)?;
-    let mut budget = if req.time_budget == 0.0 {
-        1.0
-    } else {
-        req.time_budget
-    };
-    if !(budget.is_finite() && budget > 0.0 && budget <= MAX_TIME_BUDGET) {
-        return Err(invalid(
-            "time_budget",
-            format!("{budget} s is not in (0, {MAX_TIME_BUDGET}]"),
-        ));
-    }
-    if let Some(d) = deadline {
-        // answer DEADLINE_EXCEEDED ourselves, before the transport's timer cancels the call:
-        // keep a margin for sampling, validation and the response
-        budget = budget.min(0.5 * d.as_secs_f64());
-    }
+    let budget =
+        cella_planning::time_budget(req.time_budget, deadline).map_err(convert::planning_status)?;
     let period = convert::sampling_period(req.period)?;
     let options = PlanOptions {
-        time_budget: Duration::from_secs_f64(budget),
+        time_budget: budget,
         seed: req.seed,
         velocity_scale: convert::unit_scale("velocity_scale", req.velocity_scale)?,
         acceleration_scale: convert::unit_scale("acceleration_scale", req.acceleration_scale)?,
@@ -375,12 +355,7 @@ fn plan_with(
         }
         Ok(pb::MotionType::Ptp) => {
             // the goal state nearest the start (a TCP goal has one per IK solution)
-            let goal = goals
-                .iter()
-                .min_by(|a, b| {
-                    cella_planning::space::squared_distance(start, a)
-                        .total_cmp(&cella_planning::space::squared_distance(start, b))
-                })
+            let goal = cella_planning::nearest_goal(start, goals)
                 .ok_or_else(|| invalid("goals", "no goal given"))?;
             plan_ptp(checker, space, limits, start, goal, options)
         }
