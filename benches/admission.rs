@@ -3,7 +3,10 @@
 //! every iteration sees the same reservation): building that reservation, the UR5e's checker
 //! against it (what planning and every admission use), and a whole Execute admission of a
 //! UR5e motion into the KUKA's reserved path (limits, reservations, jog guards, continuous
-//! collision check; refused, so it can be repeated).
+//! collision check; refused, so it can be repeated). Then the time-aware analysis of a path
+//! through space a robot is leaving (the KUKA moving at 1 % speed: where the UR5e's path first
+//! meets its reservation, which suffix of it the path is clear of, where the UR5e must brake,
+//! and the timing; refused on the timing, so every iteration does the whole analysis).
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use cella_control::{CellControl, ControlOptions, ExecuteOptions};
@@ -59,6 +62,34 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let refused = control.execute("ur5e", into.clone(), ExecuteOptions::default());
             assert!(refused.is_err());
+        })
+    });
+    // the KUKA starts over the conveyor and leaves for its home at 1 % speed
+    let over = vec![0.3, -0.9, 1.2, 0.0, 1.0, 0.0];
+    let mut there = (*cell).clone();
+    let kuka_home = cell.robot("kuka").unwrap().joints.clone();
+    there.robots[1].joints = over;
+    let moving = CellControl::simulated(
+        &there,
+        ControlOptions {
+            realtime: false,
+            ..ControlOptions::default()
+        },
+    )
+    .unwrap();
+    moving.executor("kuka").unwrap().set_override(0.01).unwrap();
+    moving
+        .execute(
+            "kuka",
+            motion(&there, "kuka", kuka_home),
+            ExecuteOptions::default(),
+        )
+        .unwrap();
+    let slow = moving.live_snapshot();
+    c.bench_function("admission/timed_analysis_through_a_leaving_robot", |b| {
+        b.iter(|| {
+            let why = moving.assumptions(&slow, "ur5e", &into).unwrap();
+            assert!(why.is_err_and(|w| w.contains("leaves the space")));
         })
     });
 }
