@@ -7,5 +7,6 @@
 //! The robotics itself lives in the `crates/` libraries; this crate only turns files into their
 //! values. It never prints and never panics on input.
 
+pub mod fuzz_targets;
 pub mod problem;
 pub mod trajectory_file;

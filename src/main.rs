@@ -14,15 +14,19 @@
 //! limits), `robot check` finding problems, a retimed trajectory failing validation.
 //!
 //! 2: clap's usage errors, unreadable or malformed files, bad or non-finite values, wrong joint
-//! counts, an unknown robot, a malformed `--server` address.
+//! counts, an unknown robot, a malformed `--server` address, an `https://` server without
+//! `--ca` or TLS flags on an `http://` one; `serve` on a non-loopback address without TLS and
+//! authentication (and without `--insecure`), or with unusable tokens, certificate or key
+//! files.
 //!
-//! 3: the server cannot be reached or fails, its state stream ends, `exec`'s motion ends in a
-//! fault; `serve` cannot bind its address or fails while serving.
+//! 3: the server cannot be reached or fails (or its certificate is not trusted), its state
+//! stream ends, `exec`'s motion ends in a fault; `serve` cannot bind its address or fails while
+//! serving.
 //!
 //! With `--server`, the server's status decides: `FAILED_PRECONDITION`, `DEADLINE_EXCEEDED`
-//! and `ABORTED` give 1; `INVALID_ARGUMENT`, `NOT_FOUND`, `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED`
-//! and `ALREADY_EXISTS` give 2; every other code (`UNAVAILABLE`, `INTERNAL`, `UNKNOWN`, ...)
-//! gives 3. `bench` reports unsolved problems in its table and exits 0; `exec` exits 0 when the
+//! and `ABORTED` give 1; `INVALID_ARGUMENT`, `NOT_FOUND`, `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED`,
+//! `ALREADY_EXISTS`, `UNAUTHENTICATED` and `PERMISSION_DENIED` give 2; every other code
+//! (`UNAVAILABLE`, `INTERNAL`, `UNKNOWN`, ...) gives 3. `bench` reports unsolved problems in its table and exits 0; `exec` exits 0 when the
 //! motion completed or was stopped. The message of a failure is written on stderr.
 
 mod cli;

@@ -20,6 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use cella_proto::v1 as pb;
 use cella_trajectory::SampledTrajectory;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,48 @@ impl TrajectoryFile {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
     }
+
+    /// A trajectory as the service returns it (`Plan`): its joint names and every point.
+    pub fn from_msg(t: &pb::Trajectory) -> Self {
+        Self {
+            joint_names: t.joint_names.clone(),
+            points: t
+                .points
+                .iter()
+                .map(|p| TrajectoryPoint {
+                    t: p.t,
+                    q: p.q.clone(),
+                    qd: Some(p.qd.clone()),
+                    qdd: Some(p.qdd.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The trajectory as the service takes it (`Execute`): the joint names, so that the
+    /// server refuses a trajectory of another robot's joints, and every point with its
+    /// velocities and accelerations. A point without them is refused, naming it
+    /// (`points[i].qd`): execution needs both.
+    pub fn to_msg(&self) -> Result<pb::Trajectory, String> {
+        let points = self
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let missing = |k: &str| format!("points[{i}].{k} missing");
+                Ok(pb::TrajectoryPoint {
+                    t: p.t,
+                    q: p.q.clone(),
+                    qd: p.qd.clone().ok_or_else(|| missing("qd"))?,
+                    qdd: p.qdd.clone().ok_or_else(|| missing("qdd"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(pb::Trajectory {
+            joint_names: self.joint_names.clone(),
+            points,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +133,22 @@ mod tests {
             v["points"][1],
             serde_json::json!({"t": 0.01, "q": [0.5], "qd": [0.0], "qdd": [0.0]})
         );
+    }
+
+    #[test]
+    fn the_service_message_keeps_the_joint_names_both_ways() {
+        let samples = SampledTrajectory::hold(&[0.5, -0.25], 0.01).unwrap();
+        let file = TrajectoryFile::from_samples(vec!["a".into(), "b".into()], &samples);
+        let msg = file.to_msg().unwrap();
+        assert_eq!(msg.joint_names, ["a", "b"]);
+        assert_eq!(msg.points.len(), 2);
+        assert_eq!(msg.points[1].q, [0.5, -0.25]);
+        assert_eq!(TrajectoryFile::from_msg(&msg), file);
+        // a geometric path cannot be executed: the point is named
+        let path =
+            TrajectoryFile::from_json(r#"{"joint_names": ["j"], "points": [{"t": 0, "q": [1]}]}"#)
+                .unwrap();
+        assert_eq!(path.to_msg().unwrap_err(), "points[0].qd missing");
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //!   INVALID_ARGUMENT for a value that would make the motion last for ages, RESOURCE_EXHAUSTED
 //!   for a result larger than allowed, naming the field;
 //! - item 11: LIN and CIRC goals turned by tiny angles (1e-4 rad was "a configuration flip");
-//! - item 12: a plan to where the robot already is executes and completes.
+//! - item 12: a plan to where the robot already is executes and completes;
+//! - and names: the goal a plan reaches and its refusals name the request's goal (not one of
+//!   the IK solutions a TCP pose goal stands for), sequence refusals the step and the field as
+//!   the proto spells it.
 
 use cella_proto::v1 as pb;
 use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion, Vector3};
@@ -14,7 +17,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 mod common;
-use common::{cell_info, client, start};
+use common::{cell_info, client, sphere, start};
 
 type Client = pb::cell_service_client::CellServiceClient<tonic::transport::Channel>;
 
@@ -492,4 +495,162 @@ async fn a_plan_to_where_the_robot_is_executes_and_completes() {
             "{robot}"
         );
     }
+}
+
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// A TCP pose goal stands for every IK solution of it: the answer names the request's goal
+/// it reached (`goal_index`), and a refusal names the request's goal, not the place of a
+/// state in the list of solutions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_goal_reached_and_refusals_name_the_request_goal() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let home = current(&mut c, "kuka").await;
+    let far = [2.5, -1.5707963, 1.5707963, 0.0, 1.5707963, 0.0];
+    // the pose goal's solutions include KUKA_G1, far nearer home than `far`
+    let pose = pose_goal(&tcp(&mut c, "kuka", &KUKA_G1).await);
+    let request = |goals: Vec<pb::Goal>, motion: pb::MotionType| pb::PlanRequest {
+        robot_id: "kuka".into(),
+        goals,
+        motion: motion as i32,
+        ..Default::default()
+    };
+    for motion in [pb::MotionType::Free, pb::MotionType::Ptp] {
+        let r = c
+            .plan(request(vec![joints(&far), pose.clone()], motion))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.goal_index, 1, "{motion:?}");
+        let end = r.trajectory.unwrap().points.last().unwrap().q.clone();
+        assert!(distance(&end, &KUKA_G1) < 1e-6, "{motion:?}: {end:?}");
+        let r = c
+            .plan(request(vec![pose.clone(), joints(&far)], motion))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.goal_index, 0, "{motion:?}");
+    }
+    // a malformed goal after the pose goal is goals[1], however many solutions come before it
+    let out_of_limits = [9.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    for bad in [&out_of_limits[..], &[0.0; 5]] {
+        let e = c
+            .plan(request(
+                vec![pose.clone(), joints(bad)],
+                pb::MotionType::Free,
+            ))
+            .await
+            .unwrap_err();
+        names(&e, Code::InvalidArgument, "goals[1]");
+    }
+    // the state PTP goes to (the nearest) is named as the request's goal too
+    let mut start = home.clone();
+    start[0] = 2.9;
+    let mut beyond = home.clone();
+    beyond[0] = 3.0;
+    let e = c
+        .plan(pb::PlanRequest {
+            start,
+            ..request(vec![pose.clone(), joints(&beyond)], pb::MotionType::Ptp)
+        })
+        .await
+        .unwrap_err();
+    names(&e, Code::InvalidArgument, "goals[1]");
+    assert!(e.message().contains("joint_a1"), "{}", e.message());
+}
+
+/// PlanSequence refusals name the step, with the field as the proto spells it; a step that
+/// collides is an answer (FAILED_PRECONDITION), not a malformed request; the client's deadline
+/// is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_refusals_name_the_step_and_its_proto_field() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let home = current(&mut c, "kuka").await;
+    let here = tcp(&mut c, "kuka", &home).await.translation.vector;
+    let there = tcp(&mut c, "kuka", &KUKA_G1).await;
+    let sequence = |steps: Vec<pb::SequenceStep>| pb::PlanSequenceRequest {
+        robot_id: "kuka".into(),
+        steps,
+        ..Default::default()
+    };
+    let ptp = |q: &[f64], blend: f64| pb::SequenceStep {
+        goal: Some(joints(q)),
+        motion: pb::MotionType::Ptp as i32,
+        blend_deviation: blend,
+        ..Default::default()
+    };
+    let circ = |via: Option<pb::Pose>, centre: Option<pb::Pose>| pb::SequenceStep {
+        goal: Some(pose_goal(&there)),
+        motion: pb::MotionType::Circ as i32,
+        circ_via: via,
+        circ_centre: centre,
+        ..Default::default()
+    };
+    let point = |p: Vector3<f64>| pb::Pose {
+        position: p.iter().copied().collect(),
+        quaternion_xyzw: vec![0.0, 0.0, 0.0, 1.0],
+    };
+    let e = c
+        .plan_sequence(sequence(vec![ptp(&KUKA_G1, -1.0), ptp(&home, 0.0)]))
+        .await
+        .unwrap_err();
+    names(&e, Code::InvalidArgument, "steps[0].blend_deviation");
+    // a via point on the line from the start to the goal, a centre at the start: no circle
+    let on_the_line = (here + there.translation.vector) / 2.0;
+    let cases = [
+        (Some(point(on_the_line)), None, "steps[1].circ_via"),
+        (None, Some(point(here)), "steps[1].circ_centre"),
+        (None, None, "steps[1].circ_via"),
+        (
+            Some(pb::Pose {
+                position: vec![0.0, 0.0],
+                quaternion_xyzw: Vec::new(),
+            }),
+            None,
+            "steps[1].circ_via.position",
+        ),
+    ];
+    for (via, centre, field) in cases {
+        let e = c
+            .plan_sequence(sequence(vec![ptp(&home, 0.0), circ(via, centre)]))
+            .await
+            .unwrap_err();
+        names(&e, Code::InvalidArgument, field);
+    }
+    // a malformed deadline is refused, not ignored
+    let mut late = tonic::Request::new(sequence(vec![ptp(&KUKA_G1, 0.0)]));
+    late.metadata_mut()
+        .insert("grpc-timeout", "5s".parse().unwrap());
+    let e = c.plan_sequence(late).await.unwrap_err();
+    names(&e, Code::InvalidArgument, "grpc-timeout");
+    // a ball halfway from home to G1: the second PTP step collides
+    let halfway: Vec<f64> = home
+        .iter()
+        .zip(&KUKA_G1)
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
+    let ball = tcp(&mut c, "kuka", &halfway).await;
+    c.add_object(pb::AddObjectRequest {
+        object: Some(sphere("ball", 0.05, pose_msg(&ball))),
+    })
+    .await
+    .unwrap();
+    let e = c
+        .plan_sequence(sequence(vec![ptp(&home, 0.0), ptp(&KUKA_G1, 0.0)]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{}", e.message());
+    assert!(
+        e.message().starts_with("steps[1]: motion collides") && e.message().contains("ball"),
+        "{}",
+        e.message()
+    );
 }

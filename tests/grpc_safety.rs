@@ -386,6 +386,33 @@ async fn an_intrusion_stops_the_motion_and_every_channel_says_why() {
     let event = next_event(&mut events).await;
     assert_eq!(event.cause, pb::StopCause::Client as i32);
     assert_eq!(event.robot_id, "ur5e");
+    // and so is a stop of every robot (an empty robot id)
+    let back = plan(
+        &mut c,
+        "ur5e",
+        joints_goal(&[-0.8, -1.2, 1.2, -1.6, -1.57, 0.0]),
+    )
+    .await
+    .unwrap();
+    let id = execute(&mut c, "ur5e", &back).await.unwrap();
+    c.stop(pb::StopRequest {
+        robot_id: String::new(),
+        immediate: false,
+        reason: "light curtain".into(),
+    })
+    .await
+    .unwrap();
+    let end = settle(&mut c, "ur5e").await;
+    assert_eq!(end.execution_id, id);
+    assert_eq!(end.outcome, pb::ExecutionOutcome::Stopped as i32);
+    assert!(
+        end.stop_reason.contains("every robot") && end.stop_reason.contains("light curtain"),
+        "{}",
+        end.stop_reason
+    );
+    let event = next_event(&mut events).await;
+    assert_eq!(event.execution_id, id);
+    assert!(event.reason.contains("light curtain"), "{}", event.reason);
 }
 
 /// Item 5: a table removed and added again keeps the robots' mounting; an object's own

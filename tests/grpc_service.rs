@@ -549,6 +549,119 @@ async fn deadline_exceeded_when_planning_outlives_the_client() {
     assert!(ok.trajectory.unwrap().points.len() > 10);
 }
 
+/// A cell where no path exists: one arm swinging about a vertical axis, its joint limited to
+/// [-3, 3] rad, and a post in its way at 0 rad. From -2.5 to 2.5 rad every path crosses the
+/// post, so a search always runs for its whole budget.
+fn swing_cell(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("swing.urdf"),
+        r#"<robot name="swing">
+  <link name="base_link"/>
+  <link name="arm">
+    <collision>
+      <origin xyz="0.5 0 0"/>
+      <geometry><box size="0.8 0.05 0.05"/></geometry>
+    </collision>
+  </link>
+  <link name="tip"/>
+  <joint name="swing" type="revolute">
+    <parent link="base_link"/>
+    <child link="arm"/>
+    <axis xyz="0 0 1"/>
+    <limit lower="-3" upper="3" velocity="1" effort="1"/>
+  </joint>
+  <joint name="tip_joint" type="fixed">
+    <parent link="arm"/>
+    <child link="tip"/>
+    <origin xyz="1 0 0"/>
+  </joint>
+</robot>
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("robot.toml"),
+        "name = \"swing\"\nurdf = \"swing.urdf\"\n[group]\nbase = \"base_link\"\ntip = \"tip\"\n\
+         [named_poses]\nhome = [-2.5]\n",
+    )
+    .unwrap();
+    format!(
+        "name = \"a swinging arm and a post\"\n\
+         [[robots]]\nid = \"swing\"\nmodel = {:?}\nbase = {{ xyz = [0.0, 0.0, 1.0] }}\n\
+         [[objects]]\nname = \"post\"\ntype = \"box\"\nhalf_extents = [0.05, 0.05, 0.5]\n\
+         pose = {{ xyz = [0.6, 0.0, 1.0] }}\n",
+        dir.join("robot.toml").display().to_string()
+    )
+}
+
+/// The items of a batch share the client's deadline: each searches for at most half of what
+/// the ones before it left, so the batch answers within the deadline (each item giving half
+/// of the whole deadline made three unsolvable items outlast it, and the transport cut the
+/// call). PlanSequence reads the deadline too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_shares_the_client_deadline_between_its_items() {
+    let dir = std::env::temp_dir().join(format!("cella-swing-{}", std::process::id()));
+    let s = common::start_cell(&swing_cell(&dir)).await;
+    let mut c = client(&s).await;
+    let blocked = pb::PlanRequest {
+        robot_id: "swing".into(),
+        goals: vec![pb::Goal {
+            kind: Some(pb::goal::Kind::Joints(pb::JointValues {
+                values: vec![2.5],
+            })),
+        }],
+        time_budget: 60.0,
+        ..Default::default()
+    };
+    // no deadline: the request's own budget, and still no path
+    let e = c
+        .plan(pb::PlanRequest {
+            time_budget: 0.05,
+            ..blocked.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{}", e.message());
+    let deadline = std::time::Duration::from_secs(3);
+    let mut req = tonic::Request::new(pb::PlanBatchRequest {
+        requests: vec![blocked.clone(); 3],
+    });
+    req.set_timeout(deadline);
+    let began = std::time::Instant::now();
+    let batch = c.plan_batch(req).await;
+    let took = began.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    let batch = batch
+        .unwrap_or_else(|e| panic!("after {took:?}: {:?} {}", e.code(), e.message()))
+        .into_inner();
+    assert!(took < deadline, "{took:?}");
+    // each item searched for half of what was left: about 1.5, 0.75 and 0.375 s
+    let budgets: Vec<f64> = batch
+        .items
+        .iter()
+        .map(|item| {
+            assert_eq!(item.code, Code::DeadlineExceeded as i32, "{}", item.message);
+            let ms = item
+                .message
+                .split("time budget of ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap_or_else(|| panic!("{}", item.message));
+            ms.parse::<f64>().unwrap() / 1e3
+        })
+        .collect();
+    assert_eq!(budgets.len(), 3);
+    assert!((1.4..=1.5).contains(&budgets[0]), "{budgets:?}");
+    for w in budgets.windows(2) {
+        assert!(w[1] <= 0.5 * w[0] + 1e-3, "{budgets:?}");
+    }
+    assert!(
+        budgets.iter().sum::<f64>() < deadline.as_secs_f64(),
+        "{budgets:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_clients_see_consistent_world_versions() {
     let s = Arc::new(start().await);

@@ -1,6 +1,7 @@
-//! Shared argument parsing: number lists and robot resolution.
+//! Shared argument parsing: number lists, robot resolution and the motion of a plan request.
 
 use cella_kinematics::{Robot, library};
+use cella_proto::v1 as pb;
 use std::path::Path;
 
 /// Parses `a,b,c` into numbers, naming the flag and the bad item.
@@ -19,6 +20,65 @@ pub fn parse_list(flag: &str, text: &str) -> Result<Vec<f64>, String> {
             }
         })
         .collect()
+}
+
+/// The motion a plan request asks for: `--motion` and, for a CIRC, its circle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Motion {
+    /// `PlanRequest.motion`.
+    pub motion: pb::MotionType,
+    /// `PlanRequest.circ_via`: a point the TCP passes (cell frame, position only).
+    pub circ_via: Option<pb::Pose>,
+    /// `PlanRequest.circ_centre`: or the arc's centre.
+    pub circ_centre: Option<pb::Pose>,
+}
+
+/// Parses `--motion` (`free`, `ptp`, `lin` or `circ`) with `--circ-via` or `--circ-centre`
+/// (`x,y,z`, m, cell frame): a CIRC needs exactly one of them, the other motions neither.
+pub fn motion(
+    motion: &str,
+    circ_via: Option<&str>,
+    circ_centre: Option<&str>,
+) -> Result<Motion, String> {
+    let kind = match motion {
+        "free" => pb::MotionType::Free,
+        "ptp" => pb::MotionType::Ptp,
+        "lin" => pb::MotionType::Lin,
+        "circ" => pb::MotionType::Circ,
+        other => return Err(format!("--motion {other}: free, ptp, lin or circ")),
+    };
+    let point = |flag: &str, text: Option<&str>| -> Result<Option<pb::Pose>, String> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let v = parse_list(flag, text)?;
+        if v.len() != 3 {
+            return Err(format!("{flag}: 3 values x,y,z (m, cell frame)"));
+        }
+        Ok(Some(pb::Pose {
+            position: v,
+            quaternion_xyzw: vec![0.0, 0.0, 0.0, 1.0],
+        }))
+    };
+    let circ_via = point("--circ-via", circ_via)?;
+    let circ_centre = point("--circ-centre", circ_centre)?;
+    match (kind, circ_via.is_some(), circ_centre.is_some()) {
+        (pb::MotionType::Circ, true, true) | (pb::MotionType::Circ, false, false) => {
+            return Err("--motion circ: give one of --circ-via and --circ-centre".into());
+        }
+        (pb::MotionType::Circ, ..) | (_, false, false) => {}
+        (_, via, _) => {
+            return Err(format!(
+                "{}: only with --motion circ",
+                if via { "--circ-via" } else { "--circ-centre" }
+            ));
+        }
+    }
+    Ok(Motion {
+        motion: kind,
+        circ_via,
+        circ_centre,
+    })
 }
 
 /// Resolves `<NAME|PATH>`: a `.urdf` file, a `robot.toml` (or a directory holding one), or
@@ -81,4 +141,34 @@ fn urdf_text_of(spec: &str, path: &Path) -> Result<String, String> {
         .unwrap_or(Path::new("."))
         .join(cfg.urdf);
     std::fs::read_to_string(&urdf).map_err(|e| format!("{}: {e}", urdf.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_circ_takes_one_circle_point_and_the_other_motions_none() {
+        let m = motion("circ", Some("0.4,-0.1,1.2"), None).unwrap();
+        assert_eq!(m.motion, pb::MotionType::Circ);
+        assert_eq!(m.circ_via.unwrap().position, [0.4, -0.1, 1.2]);
+        assert!(m.circ_centre.is_none());
+        let m = motion("circ", None, Some("0,0,1")).unwrap();
+        assert_eq!(m.circ_centre.unwrap().position, [0.0, 0.0, 1.0]);
+        assert_eq!(
+            motion("lin", None, None).unwrap().motion,
+            pb::MotionType::Lin
+        );
+        for (name, via, centre, needle) in [
+            ("circ", None, None, "--circ-via"),
+            ("circ", Some("0,0,1"), Some("0,0,1"), "one of"),
+            ("circ", Some("0,0"), None, "3 values"),
+            ("ptp", Some("0,0,1"), None, "only with --motion circ"),
+            ("free", None, Some("0,0,1"), "--circ-centre"),
+            ("arc", None, None, "--motion arc"),
+        ] {
+            let e = motion(name, via, centre).unwrap_err();
+            assert!(e.contains(needle), "{name} {via:?} {centre:?}: {e}");
+        }
+    }
 }

@@ -32,8 +32,9 @@ impl CliError {
     /// (`FAILED_PRECONDITION`: in collision, unreachable, robot busy; `DEADLINE_EXCEEDED`: no
     /// path within the budget; `ABORTED`) is [`CliError::Refused`], its verdict on the request
     /// (`INVALID_ARGUMENT`, `NOT_FOUND`, `OUT_OF_RANGE`, `RESOURCE_EXHAUSTED` for an answer too
-    /// large, `ALREADY_EXISTS`) is [`CliError::Input`], and everything else (`UNAVAILABLE`,
-    /// `INTERNAL`, `UNKNOWN`, transport failures) is [`CliError::Server`].
+    /// large, `ALREADY_EXISTS`) and on the caller's credentials (`UNAUTHENTICATED`: none or
+    /// unknown; `PERMISSION_DENIED`: a role too small) is [`CliError::Input`], and everything
+    /// else (`UNAVAILABLE`, `INTERNAL`, `UNKNOWN`, transport failures) is [`CliError::Server`].
     pub fn from_status(status: &tonic::Status) -> Self {
         use tonic::Code;
         let text = format!("server: {:?}: {}", status.code(), status.message());
@@ -45,7 +46,9 @@ impl CliError {
             | Code::NotFound
             | Code::OutOfRange
             | Code::ResourceExhausted
-            | Code::AlreadyExists => Self::Input(text),
+            | Code::AlreadyExists
+            | Code::Unauthenticated
+            | Code::PermissionDenied => Self::Input(text),
             _ => Self::Server(text),
         }
     }
@@ -93,6 +96,11 @@ mod tests {
             (tonic::Status::not_found("unknown robot 'r2d2'"), 2),
             (
                 tonic::Status::resource_exhausted("period: too many samples"),
+                2,
+            ),
+            (tonic::Status::unauthenticated("unknown token"), 2),
+            (
+                tonic::Status::permission_denied("Jog needs the operator role"),
                 2,
             ),
             (tonic::Status::unavailable("driver down"), 3),

@@ -21,6 +21,8 @@ pub struct ExecArgs {
     /// Address of the running `cella serve`.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub server: String,
+    #[command(flatten)]
+    pub connect: crate::cli::client::ConnectArgs,
     /// Robot id in the server's cell.
     #[arg(long)]
     pub robot: String,
@@ -33,10 +35,16 @@ pub struct ExecArgs {
     /// TCP pose goal in the cell frame: x,y,z,qx,qy,qz,qw (m, unit quaternion).
     #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["goal", "named", "trajectory"])]
     pub pose: Option<String>,
-    /// How to move: free (collision-free search), ptp (straight in joint space) or lin
-    /// (straight TCP line).
+    /// How to move: free (collision-free search), ptp (straight in joint space), lin
+    /// (straight TCP line) or circ (TCP arc through --circ-via or about --circ-centre).
     #[arg(long, default_value = "free")]
     pub motion: String,
+    /// With --motion circ: a point the TCP passes on its arc, x,y,z (m, cell frame).
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["circ_centre", "trajectory"])]
+    pub circ_via: Option<String>,
+    /// With --motion circ: the centre of the arc instead, x,y,z (m, cell frame).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "trajectory")]
+    pub circ_centre: Option<String>,
     /// Execute this trajectory file (as `cella plan --out` writes it) instead of planning.
     #[arg(long)]
     pub trajectory: Option<PathBuf>,
@@ -59,25 +67,9 @@ fn read_trajectory(path: &PathBuf) -> Result<pb::Trajectory, String> {
         .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
     let file = TrajectoryFile::from_json(&text)
         .map_err(|e| format!("--trajectory {}: {e}", path.display()))?;
-    // execution needs the velocities and accelerations of every point
-    let points = file
-        .points
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let missing = |k: &str| format!("--trajectory: points[{i}].{k} missing");
-            Ok(pb::TrajectoryPoint {
-                t: p.t,
-                q: p.q,
-                qd: p.qd.ok_or_else(|| missing("qd"))?,
-                qdd: p.qdd.ok_or_else(|| missing("qdd"))?,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(pb::Trajectory {
-        joint_names: Vec::new(),
-        points,
-    })
+    // with its joint names: the server refuses the trajectory of another robot's joints
+    file.to_msg()
+        .map_err(|e| format!("--trajectory {}: {e}", path.display()))
 }
 
 fn progress_line(s: &pb::RobotState) -> String {
@@ -114,7 +106,7 @@ fn progress_line(s: &pb::RobotState) -> String {
 /// What `cella exec` runs: a trajectory file, or a goal to plan to on the server.
 enum Motion {
     Trajectory(pb::Trajectory),
-    Plan(pb::goal::Kind, pb::MotionType),
+    Plan(pb::goal::Kind, crate::cli::args::Motion),
 }
 
 /// The motion the arguments ask for, checked before the server is contacted (a bad argument
@@ -142,12 +134,8 @@ fn motion_of(a: &ExecArgs) -> Result<Motion, CliError> {
             return Err("give --goal, --named, --pose or --trajectory".into());
         }
     };
-    let motion = match a.motion.as_str() {
-        "free" => pb::MotionType::Free,
-        "ptp" => pb::MotionType::Ptp,
-        "lin" => pb::MotionType::Lin,
-        other => return Err(format!("--motion {other}: free, ptp or lin").into()),
-    };
+    let motion =
+        crate::cli::args::motion(&a.motion, a.circ_via.as_deref(), a.circ_centre.as_deref())?;
     Ok(Motion::Plan(goal, motion))
 }
 
@@ -158,7 +146,7 @@ pub fn run(a: &ExecArgs) -> CliResult {
     }
     let what = motion_of(a)?;
     runtime()?.block_on(async {
-        let mut c = connect(&a.server).await?;
+        let mut c = connect(&a.server, &a.connect).await?;
         let (trajectory, world_version, planning_time) = match what {
             Motion::Trajectory(t) => (t, 0, None),
             Motion::Plan(goal, motion) => {
@@ -167,7 +155,9 @@ pub fn run(a: &ExecArgs) -> CliResult {
                         robot_id: a.robot.clone(),
                         goals: vec![pb::Goal { kind: Some(goal) }],
                         velocity_scale: a.velocity_scale,
-                        motion: motion as i32,
+                        motion: motion.motion as i32,
+                        circ_via: motion.circ_via,
+                        circ_centre: motion.circ_centre,
                         ..Default::default()
                     })
                     .await

@@ -27,12 +27,22 @@ pub struct FkArgs {
     /// the pose is in the cell frame).
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    connect: super::client::ConnectArgs,
 }
 
 /// Runs `cella fk`.
 pub fn run(a: FkArgs) -> CliResult {
     if let Some(url) = &a.server {
-        return super::client::fk(url, &a.robot, parse_list("--joints", &a.joints)?, a.json);
+        return super::client::fk(
+            super::client::Target {
+                url,
+                conn: &a.connect,
+            },
+            &a.robot,
+            parse_list("--joints", &a.joints)?,
+            a.json,
+        );
     }
     let robot = load_robot(&a.robot, a.base.as_deref(), a.tip.as_deref())?;
     let q = parse_list("--joints", &a.joints)?;

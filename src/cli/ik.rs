@@ -38,6 +38,8 @@ pub struct IkArgs {
     /// the pose is in the cell frame).
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    connect: super::client::ConnectArgs,
 }
 
 /// Runs `cella ik`.
@@ -51,7 +53,17 @@ pub fn run(a: IkArgs) -> CliResult {
             Some(s) => super::args::parse_list("--seed", s)?,
             None => Vec::new(),
         };
-        return super::client::ik(url, &a.robot, &pose, seed, a.all, a.json);
+        return super::client::ik(
+            super::client::Target {
+                url,
+                conn: &a.connect,
+            },
+            &a.robot,
+            &pose,
+            seed,
+            a.all,
+            a.json,
+        );
     }
     let robot = load_robot(&a.robot, a.base.as_deref(), a.tip.as_deref())?;
     let v = parse_list("--pose", &a.pose)?;

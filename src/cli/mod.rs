@@ -4,17 +4,22 @@
 
 mod acm;
 mod args;
+mod audit;
 mod check;
 mod client;
 mod error;
 mod exec;
 mod fk;
 mod ik;
+mod live;
 mod output;
 mod plan;
 mod retime;
 mod robot;
 mod serve;
+mod serve_limits;
+mod study;
+mod view;
 
 use clap::{Parser, Subcommand};
 pub use error::CliResult;
@@ -55,6 +60,14 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Plan and execute on a running server, with a progress bar; Ctrl-C stops the robot.
     Exec(exec::ExecArgs),
+    /// Print the audit trail of `cella serve --audit FILE`, filtered (one row per command).
+    Audit(audit::AuditArgs),
+    /// Write the viewer page of a problem or cell with a trajectory: one HTML file that opens
+    /// offline (robot, obstacles, animation, clearance, joint plots against the limits).
+    View(view::ViewArgs),
+    /// Run a cell study: sample variants of a cell template, evaluate the task on every core,
+    /// rank them; write the results (JSON) and a report (HTML).
+    Study(study::StudyArgs),
 }
 
 /// Runs a parsed command line.
@@ -69,5 +82,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Check(a) => check::run(&a),
         Command::Retime(a) => retime::run(&a),
         Command::Exec(a) => exec::run(&a),
+        Command::View(a) => view::run(&a),
+        Command::Audit(a) => audit::run(&a),
+        Command::Study(a) => study::run(&a),
     }
 }

@@ -22,6 +22,8 @@ pub struct PlanArgs {
     /// state to --goal or --named.
     #[arg(long, requires = "robot")]
     pub server: Option<String>,
+    #[command(flatten)]
+    pub connect: crate::cli::client::ConnectArgs,
     /// Robot id in the server's cell.
     #[arg(long)]
     pub robot: Option<String>,
@@ -31,10 +33,23 @@ pub struct PlanArgs {
     /// Named pose goal, with --server.
     #[arg(long)]
     pub named: Option<String>,
-    /// With --server: free (collision-free search, default), ptp (straight in joint space) or
-    /// lin (straight TCP line to the goal's TCP pose).
+    /// With --server: free (collision-free search, default), ptp (straight in joint space),
+    /// lin (straight TCP line to the goal's TCP pose) or circ (TCP arc to it through
+    /// --circ-via or about --circ-centre).
     #[arg(long, default_value = "free")]
     pub motion: String,
+    /// With --server and --motion circ: a point the TCP passes on its arc, x,y,z (m, cell
+    /// frame).
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "server",
+        conflicts_with = "circ_centre"
+    )]
+    pub circ_via: Option<String>,
+    /// With --server and --motion circ: the centre of the arc instead, x,y,z (m, cell frame).
+    #[arg(long, allow_hyphen_values = true, requires = "server")]
+    pub circ_centre: Option<String>,
     /// Write the trajectory (joint_names, points with t, q, qd, qdd) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -56,6 +71,10 @@ pub struct PlanArgs {
     /// Sampling period of the written trajectory, seconds.
     #[arg(long, default_value_t = cella_trajectory::DEFAULT_PERIOD)]
     pub period: f64,
+    /// Write the viewer page of the plan (one self-contained HTML file), or of its refusal:
+    /// the offending state with its colliding pair.
+    #[arg(long, conflicts_with = "server")]
+    pub html: Option<PathBuf>,
 }
 
 /// Arguments of `cella bench`.
@@ -75,6 +94,10 @@ pub struct BenchArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Write the report as one self-contained HTML page: per-scene tables and the
+    /// distributions of planning time, path length and duration.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 /// The outcome of planning one problem.
@@ -93,6 +116,8 @@ struct Outcome {
     search_us: f64,
     simplify_us: f64,
     iterations: usize,
+    /// Why it was not solved.
+    error: Option<PlanningError>,
 }
 
 fn options(
@@ -134,6 +159,7 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
         search_us: 0.0,
         simplify_us: 0.0,
         iterations: 0,
+        error: None,
     };
     let result = (|| -> Result<_, PlanningError> {
         let robot = problem.geometry.robot();
@@ -184,6 +210,7 @@ fn solve(problem: &Problem, options: &PlanOptions, keep_trajectory: bool) -> Out
                     | PlanningError::Kinematics(_)
             );
             outcome.reason = e.to_string();
+            outcome.error = Some(e);
         }
     }
     outcome
@@ -209,18 +236,28 @@ pub fn run_plan(a: &PlanArgs) -> CliResult {
             (None, Some(n)) => cella_proto::v1::goal::Kind::NamedPose(n.clone()),
             (None, None) => return Err("--server needs --goal or --named".into()),
         };
-        let motion = match a.motion.as_str() {
-            "free" => cella_proto::v1::MotionType::Free,
-            "ptp" => cella_proto::v1::MotionType::Ptp,
-            "lin" => cella_proto::v1::MotionType::Lin,
-            other => return Err(format!("--motion {other}: free, ptp or lin").into()),
+        let motion =
+            crate::cli::args::motion(&a.motion, a.circ_via.as_deref(), a.circ_centre.as_deref())?;
+        // every tuning flag is sent; the server checks them against its own bounds
+        let request = cella_proto::v1::PlanRequest {
+            robot_id: robot.to_owned(),
+            goals: vec![cella_proto::v1::Goal { kind: Some(goal) }],
+            velocity_scale: a.velocity_scale,
+            acceleration_scale: a.acceleration_scale,
+            seed: a.seed,
+            time_budget: a.time_budget,
+            period: a.period,
+            motion: motion.motion as i32,
+            circ_via: motion.circ_via,
+            circ_centre: motion.circ_centre,
+            ..Default::default()
         };
         return crate::cli::client::plan(
-            url,
-            robot,
-            goal,
-            motion,
-            a.velocity_scale,
+            crate::cli::client::Target {
+                url,
+                conn: &a.connect,
+            },
+            request,
             a.out.as_deref(),
             a.json,
         );
@@ -236,10 +273,19 @@ pub fn run_plan(a: &PlanArgs) -> CliResult {
         a.acceleration_scale,
         a.period,
     )?;
-    let o = solve(&problem, &opts, a.out.is_some());
+    let o = solve(&problem, &opts, a.out.is_some() || a.html.is_some());
     if let (Some(path), Some(traj)) = (&a.out, &o.trajectory) {
         std::fs::write(path, traj.to_json())
             .map_err(|e| format!("--out {}: {e}", path.display()))?;
+    }
+    if let Some(html) = &a.html {
+        crate::cli::view::plan_page(
+            problem_path,
+            &problem,
+            o.trajectory.as_ref(),
+            o.error.as_ref(),
+            html,
+        )?;
     }
     if a.json {
         print_json(&outcome_json(&o));
@@ -368,6 +414,9 @@ pub fn run_bench(a: &BenchArgs) -> CliResult {
     if let Some(path) = &a.out {
         std::fs::write(path, report.to_string())
             .map_err(|e| format!("--out {}: {e}", path.display()))?;
+    }
+    if let Some(path) = &a.html {
+        crate::cli::view::bench_page(&a.dir, &report, path)?;
     }
     if a.json {
         print_json(&report);

@@ -46,9 +46,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod edit;
 mod file;
+mod journal;
 
+pub use edit::WorldEdit;
 pub use file::{CellFile, DEMO_CELL};
+pub use journal::{
+    COMPACT_AFTER, FORMAT, JOURNAL_FILE, Journal, JournalError, LOCK_FILE, Restored,
+};
 
 use cella_collision::{
     AttachedObject, Checker, CompositeChecker, RobotGeometry, Shape, StaticRobot, World,
@@ -392,7 +398,8 @@ impl CellSnapshot {
         Ok(self.next(world))
     }
 
-    /// A new snapshot with object `name` attached to `link` of robot `robot_id`.
+    /// A new snapshot with object `name` attached to `link` of robot `robot_id` (where the
+    /// link is now: [`CellSnapshot::attach_edit`]).
     pub fn with_attached(
         &self,
         name: &str,
@@ -400,35 +407,12 @@ impl CellSnapshot {
         link: &str,
         touch_links: Vec<String>,
     ) -> Result<Arc<Self>> {
-        let pose = self.link_pose(robot_id, link)?;
-        let model = self.robot(robot_id)?.geometry.robot().model().clone();
-        for t in &touch_links {
-            model.link_index(t).map_err(|_| CellError::NotFound {
-                kind: "link",
-                name: t.clone(),
-            })?;
-        }
-        let mut world = self.world.clone();
-        world.attach_to_robot(name, robot_id, link, &pose, touch_links)?;
-        Ok(self.next(world))
+        self.apply(&self.attach_edit(name, robot_id, link, touch_links)?)
     }
 
     /// A new snapshot with object `name` detached and left where it is.
     pub fn with_detached(&self, name: &str) -> Result<Arc<Self>> {
-        let att = self
-            .world
-            .attached()
-            .iter()
-            .find(|a| a.name == name)
-            .ok_or_else(|| CellError::NotFound {
-                kind: "object",
-                name: name.to_owned(),
-            })?;
-        let owner = self.owner(att)?;
-        let pose = self.link_pose(&owner.id, &att.link)?;
-        let mut world = self.world.clone();
-        world.detach(name, &pose)?;
-        Ok(self.next(world))
+        self.apply(&self.detach_edit(name)?)
     }
 }
 

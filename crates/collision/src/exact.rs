@@ -124,17 +124,15 @@ impl std::fmt::Debug for ExactLinks {
     }
 }
 
-/// The hull file of a bundled robot.
+include!(concat!(env!("OUT_DIR"), "/library_hulls.rs"));
+
+/// The hull file of a bundled robot: `robots/<name>/hulls.txt`, embedded at build time
+/// (`crates/collision/build.rs`) for every robot directory of the library that has one.
 pub fn library_hulls(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "ur5e" => include_str!("../../../robots/ur5e/hulls.txt"),
-        "kuka_kr6_r700" => include_str!("../../../robots/kuka_kr6_r700/hulls.txt"),
-        "abb_irb2400" => include_str!("../../../robots/abb_irb2400/hulls.txt"),
-        "fanuc_lrmate200id" => include_str!("../../../robots/fanuc_lrmate200id/hulls.txt"),
-        "staubli_tx2_60" => include_str!("../../../robots/staubli_tx2_60/hulls.txt"),
-        "panda" => include_str!("../../../robots/panda/hulls.txt"),
-        _ => return None,
-    })
+    LIBRARY_HULLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 impl ExactLinks {

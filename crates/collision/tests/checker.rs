@@ -142,6 +142,23 @@ fn segment_distances_match_analytic_cases() {
     );
 }
 
+/// Every robot of the library has its exact layer (`robots/<name>/hulls.txt`, embedded by
+/// the build script for each library robot that has one): a robot added without the file
+/// fails here instead of being checked on its capsules alone.
+#[test]
+fn every_bundled_robot_has_its_hulls() {
+    let names: Vec<&str> = library::names().collect();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in names {
+        let g = RobotGeometry::library(name).unwrap();
+        let exact = g
+            .exact()
+            .unwrap_or_else(|| panic!("{name}: no robots/{name}/hulls.txt, only capsules"));
+        let hulls = format!("{exact:?}");
+        assert!(!hulls.starts_with("ExactLinks(0 "), "{name}: {hulls}");
+    }
+}
+
 #[test]
 fn bundled_robots_are_free_at_their_named_poses() {
     for name in library::names() {

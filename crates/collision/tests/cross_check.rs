@@ -10,8 +10,10 @@
 //! checker's final verdict (`is_valid`) must never either. The rate of fast "colliding"
 //! verdicts the exact geometry overturns is printed.
 //!
-//! `CELLA_CROSS_STATES` sets the number of states per robot (default 5 000 in CI; the README
-//! records a 100 000-state run).
+//! `CELLA_CROSS_STATES` sets the number of states per robot (default 5 000 in CI). A run of
+//! 100 000 states per robot found no state called free that collides, for any bundled robot
+//! (it did find two parry faults, since fixed: cylinder and capsule distances calling
+//! penetrating hulls free).
 
 mod common;
 

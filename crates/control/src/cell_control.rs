@@ -213,8 +213,7 @@ impl CellControl {
         let mut robots = Vec::with_capacity(drivers.len());
         for (r, driver) in cell.robots.iter().zip(drivers) {
             let robot = r.geometry.robot().clone();
-            let limits = Limits::of_robot(&robot)
-                .map_err(ControlError::RobotLimits)?;
+            let limits = Limits::of_robot(&robot).map_err(ControlError::RobotLimits)?;
             let config = ExecutorConfig {
                 period: Duration::from_millis(u64::from(r.control_period_ms)),
                 spin: options.spin,
@@ -869,6 +868,19 @@ impl CellControl {
         kind: EditKind,
         edit: impl FnOnce(&CellSnapshot) -> std::result::Result<Arc<CellSnapshot>, CellError>,
     ) -> Result<EditOutcome> {
+        self.edit_committed(kind, edit, |_| Ok::<(), ControlError>(()))
+    }
+
+    /// [`CellControl::edit`] with `commit` called on the next cell once every check has
+    /// passed and before anyone can see it, under the admission lock (so commits come in
+    /// version order): the edit is made only when `commit` succeeds. A journal writes the
+    /// edit to disk there.
+    pub fn edit_committed<E: From<ControlError>>(
+        &self,
+        kind: EditKind,
+        edit: impl FnOnce(&CellSnapshot) -> std::result::Result<Arc<CellSnapshot>, CellError>,
+        commit: impl FnOnce(&CellSnapshot) -> std::result::Result<(), E>,
+    ) -> std::result::Result<EditOutcome, E> {
         let _admission = self.admit();
         let live = self.live_snapshot();
         let next = edit(&live).map_err(ControlError::Cell)?;
@@ -877,7 +889,8 @@ impl CellControl {
             if let Some((robot, _, reason)) = blocked.first() {
                 return Err(ControlError::Collision(format!(
                     "the edit would put the motion of robot '{robot}' in collision: {reason}"
-                )));
+                ))
+                .into());
             }
             // a robot at rest may hold a part that touches the surface it was taken from;
             // it must not touch another robot
@@ -897,11 +910,13 @@ impl CellControl {
                             "robot '{}' would touch another robot where it stands: {}",
                             r.id,
                             describe_contacts(&checker, &mut scratch, q.as_slice(), q.as_slice())
-                        )));
+                        ))
+                        .into());
                     }
                 }
             }
         }
+        commit(&next)?;
         *self.cell.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
         let mut stopped = Vec::new();
         for (robot, execution, reason) in blocked {
@@ -1016,11 +1031,17 @@ impl CellControl {
         Ok(())
     }
 
-    /// Stops every robot at a client's request.
-    pub fn stop_all(&self, kind: StopKind) -> Result<()> {
+    /// Stops every robot at a client's request, each logged with "a client stopped every
+    /// robot" and the client's `reason` (when not empty).
+    pub fn stop_all(&self, kind: StopKind, reason: &str) -> Result<()> {
+        let reason = if reason.is_empty() {
+            "a client stopped every robot".to_owned()
+        } else {
+            format!("a client stopped every robot: {reason}")
+        };
         let mut first_error = None;
         for r in &self.robots {
-            if let Err(e) = self.stop(&r.id, kind, "a client stopped every robot") {
+            if let Err(e) = self.stop(&r.id, kind, &reason) {
                 first_error.get_or_insert(e);
             }
         }

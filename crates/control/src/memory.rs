@@ -5,7 +5,8 @@
 //! block, the kernel frees and later re-faults those pages, and on a non-real-time kernel
 //! (measured here on the 2-core CI machine class, a VM) that work delayed even an independent
 //! SCHED_FIFO thread (`cyclictest`) by up to 2.6 ms while the service answered plan requests.
-//! With the heap kept resident the same load gave at most 0.5 ms (see README, "Execution").
+//! With the heap kept resident the same load gave at most 0.5 ms (the measurement is stated
+//! here; `docs/execution.md`, "The executor", says what `cella serve` does about it).
 //!
 //! The remedy is the one of the Linux real-time HOWTO: tell glibc's allocator never to trim
 //! its heaps and to serve blocks up to 32 MiB from the heap instead of fresh mappings. Memory
@@ -15,8 +16,9 @@
 //! decides, once at start-up (`cella serve` calls [`keep_heap_resident`] before it starts the
 //! executors), and a program embedding the library may leave the allocator alone.
 //!
-//! This module holds cella's only `unsafe` code: the `mallopt` call. It changes allocator
-//! parameters only (no pointer is involved) and glibc documents it as thread-safe.
+//! This module's one `unsafe` use is the `mallopt` call (the other files allowed `unsafe` are
+//! listed in ARCHITECTURE.md, "Inventory of `unsafe`"). It changes allocator parameters only
+//! (no pointer is involved) and glibc documents it as thread-safe.
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;

@@ -72,12 +72,14 @@ pub enum PlanningError {
         reason: String,
     },
     /// A straight or interpolated motion collides.
-    #[error("motion collides at {fraction:.3} of the path: {}", pairs_text(.pairs))]
+    #[error("{}motion collides at {fraction:.3} of the path: {}", step_prefix(*.step), pairs_text(.pairs))]
     MotionInCollision {
         /// Fraction of the motion (0-1) where the first collision is.
         fraction: f64,
         /// Colliding pairs there.
         pairs: Vec<NamedPair>,
+        /// The step of a sequence whose motion it is (none for a single motion).
+        step: Option<usize>,
     },
     /// The search ran out of time. The best effort so far: how close the tree grown from the
     /// start came to a goal.
@@ -168,6 +170,47 @@ impl PlanningError {
         Self::InvalidInput {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// The error with the request field it names (of [`PlanningError::InvalidInput`],
+    /// [`PlanningError::InvalidLimits`], [`PlanningError::OutOfLimits`],
+    /// [`PlanningError::TooLong`] and [`PlanningError::TooLarge`]) renamed by `rename`: how a
+    /// front end names a planner's field as its request does (`goals[k]` of a goal state as
+    /// the goal it comes from, `via` as `circ_via`).
+    #[must_use]
+    pub fn map_field(self, rename: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Self::InvalidInput { field, reason } => Self::InvalidInput {
+                field: rename(field),
+                reason,
+            },
+            Self::InvalidLimits { field, source } => Self::InvalidLimits {
+                field: rename(field),
+                source,
+            },
+            Self::OutOfLimits {
+                field,
+                joint,
+                value,
+                lower,
+                upper,
+            } => Self::OutOfLimits {
+                field: rename(field),
+                joint,
+                value,
+                lower,
+                upper,
+            },
+            Self::TooLong { field, reason } => Self::TooLong {
+                field: rename(field),
+                reason,
+            },
+            Self::TooLarge { field, reason } => Self::TooLarge {
+                field: rename(field),
+                reason,
+            },
+            other => other,
         }
     }
 

@@ -27,19 +27,68 @@ pub enum Goal {
     Pose(Isometry3<f64>),
 }
 
+/// Goal states resolved from a request's goals ([`resolve_goals_indexed`]): a TCP pose goal
+/// gives one state per IK solution, so the states' indices are not the request's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedGoals {
+    /// The joint states, in the order of the goals they come from.
+    pub states: Vec<Vec<f64>>,
+    /// `goal_of[k]`: the index, in the request's goals, of the goal `states[k]` comes from.
+    pub goal_of: Vec<usize>,
+}
+
+impl ResolvedGoals {
+    /// The index in the request's goals of the goal state `k` comes from (`k` itself past the
+    /// states).
+    pub fn goal_index(&self, k: usize) -> usize {
+        self.goal_of.get(k).copied().unwrap_or(k)
+    }
+
+    /// `e` with a field that names goal state `k` (`goals[k]`, as [`plan_joint`] names the
+    /// states it is given, possibly followed by more: `goals[k][j]`) naming the request's goal
+    /// that state comes from instead.
+    ///
+    /// [`plan_joint`]: crate::plan_joint
+    pub fn request_fields(&self, e: PlanningError) -> PlanningError {
+        e.map_field(|field| {
+            match field
+                .strip_prefix("goals[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(k, rest)| Some((k.parse::<usize>().ok()?, rest)))
+            {
+                Some((k, rest)) => format!("goals[{}]{rest}", self.goal_index(k)),
+                None => field,
+            }
+        })
+    }
+}
+
 /// Resolves `goals` for `robot` standing at `base` (its base pose in the cell frame) into
 /// joint states: joint goals as given, named poses from the robot's configuration, TCP poses
 /// through every IK solution within the joint limits (at most
 /// [`MAX_SOLUTIONS_PER_POSE`] each, the first nearest `seed`). Errors name the goal
 /// (`goals[i]`): none given or too many (invalid input), a named pose the robot does not
 /// define ([`PlanningError::Kinematics`]), a pose no IK solution reaches
-/// ([`PlanningError::GoalUnreachable`]).
+/// ([`PlanningError::GoalUnreachable`]). [`resolve_goals_indexed`] also says which goal each
+/// state comes from.
 pub fn resolve_goals(
     robot: &Robot,
     base: &Isometry3<f64>,
     goals: &[Goal],
     seed: &[f64],
 ) -> Result<Vec<Vec<f64>>> {
+    resolve_goals_indexed(robot, base, goals, seed).map(|r| r.states)
+}
+
+/// [`resolve_goals`], with the index of the goal each state comes from: what maps a state the
+/// planner reached ([`PlannedMotion::goal_index`](crate::PlannedMotion::goal_index)), or a
+/// state it refused, back to the request's goal.
+pub fn resolve_goals_indexed(
+    robot: &Robot,
+    base: &Isometry3<f64>,
+    goals: &[Goal],
+    seed: &[f64],
+) -> Result<ResolvedGoals> {
     if goals.is_empty() {
         return Err(PlanningError::invalid("goals", "no goal given"));
     }
@@ -50,11 +99,14 @@ pub fn resolve_goals(
         ));
     }
     let to_base = base.inverse();
-    let mut out = Vec::new();
+    let mut out = ResolvedGoals {
+        states: Vec::new(),
+        goal_of: Vec::new(),
+    };
     for (i, g) in goals.iter().enumerate() {
         match g {
-            Goal::Joints(q) => out.push(q.clone()),
-            Goal::Named(name) => out.push(robot.named_pose(name)?.to_vec()),
+            Goal::Joints(q) => out.states.push(q.clone()),
+            Goal::Named(name) => out.states.push(robot.named_pose(name)?.to_vec()),
             Goal::Pose(world) => {
                 let target = to_base * world;
                 let mut sols = IkSolutions::new();
@@ -72,9 +124,11 @@ pub fn resolve_goals(
                         reason: format!("goals[{i}]: no IK solution within the joint limits"),
                     });
                 }
-                out.extend(sols.as_slice().iter().map(|s| s.joints().to_vec()));
+                out.states
+                    .extend(sols.as_slice().iter().map(|s| s.joints().to_vec()));
             }
         }
+        out.goal_of.resize(out.states.len(), i);
     }
     Ok(out)
 }
@@ -82,13 +136,15 @@ pub fn resolve_goals(
 /// The goal state nearest `start` (squared joint distance), if any: what a PTP motion to a
 /// TCP goal with several IK solutions goes to.
 pub fn nearest_goal<'a>(start: &[f64], goals: &'a [Vec<f64>]) -> Option<&'a [f64]> {
-    goals
-        .iter()
-        .min_by(|a, b| {
-            crate::space::squared_distance(start, a)
-                .total_cmp(&crate::space::squared_distance(start, b))
-        })
-        .map(Vec::as_slice)
+    nearest_goal_index(start, goals).map(|k| goals[k].as_slice())
+}
+
+/// The index of [`nearest_goal`] in `goals`.
+pub fn nearest_goal_index(start: &[f64], goals: &[Vec<f64>]) -> Option<usize> {
+    (0..goals.len()).min_by(|&a, &b| {
+        crate::space::squared_distance(start, &goals[a])
+            .total_cmp(&crate::space::squared_distance(start, &goals[b]))
+    })
 }
 
 /// The planning time budget for a request asking for `requested` s (0: the default) with
@@ -178,6 +234,57 @@ mod tests {
         }
         let many = vec![Goal::Joints(home.clone()); MAX_GOALS + 1];
         assert!(resolve_goals(&robot, &id, &many, &home).is_err());
+    }
+
+    #[test]
+    fn states_map_back_to_the_goal_they_come_from_and_errors_name_it() {
+        let robot = ur5e();
+        let home = robot.named_pose("home").unwrap().to_vec();
+        let id = Isometry3::identity();
+        let mut q = home.clone();
+        q[0] += 0.1;
+        let tcp = robot.fk(&q).unwrap();
+        let goals = [
+            Goal::Joints(vec![0.1; 6]),
+            Goal::Pose(tcp),
+            Goal::Named("home".into()),
+        ];
+        let r = resolve_goals_indexed(&robot, &id, &goals, &home).unwrap();
+        let n = r.states.len();
+        assert!(n > 3, "the UR5e reaches a TCP pose in several ways: {n}");
+        assert_eq!(r.goal_of.len(), n);
+        assert_eq!(r.goal_of[0], 0);
+        assert!(
+            r.goal_of[1..n - 1].iter().all(|&i| i == 1),
+            "{:?}",
+            r.goal_of
+        );
+        assert_eq!(r.goal_of[n - 1], 2);
+        assert_eq!(r.states, resolve_goals(&robot, &id, &goals, &home).unwrap());
+        // the planner names the state (after the pose's solutions); the request's goal is 2
+        let e = r.request_fields(PlanningError::invalid(
+            format!("goals[{}]", n - 1),
+            "5 values for 6 joints",
+        ));
+        assert!(
+            matches!(e, PlanningError::InvalidInput { ref field, .. } if field == "goals[2]"),
+            "{e}"
+        );
+        let e = r.request_fields(PlanningError::OutOfLimits {
+            field: format!("goals[{}][3]", n - 2),
+            joint: "wrist_1_joint".into(),
+            value: 9.0,
+            lower: -6.28,
+            upper: 6.28,
+        });
+        assert!(e.to_string().starts_with("goals[1][3]: "), "{e}");
+        let e = r.request_fields(PlanningError::invalid("goals", "no goal given"));
+        assert!(matches!(e, PlanningError::InvalidInput { ref field, .. } if field == "goals"));
+        // the pose's solution that is `q` is nearer `q` than home is
+        assert_eq!(
+            nearest_goal_index(&q, &r.states).map(|k| r.goal_of[k]),
+            Some(1)
+        );
     }
 
     #[test]

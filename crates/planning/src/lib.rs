@@ -74,9 +74,12 @@ pub use cartesian::{
 };
 pub use checker::{NamedPair, ValidityChecker};
 pub use error::{PlanningError, Result, TimingError};
-pub use goals::{Goal, nearest_goal, resolve_goals, time_budget};
+pub use goals::{
+    Goal, ResolvedGoals, nearest_goal, nearest_goal_index, resolve_goals, resolve_goals_indexed,
+    time_budget,
+};
 pub use group::{GroupMember, group_space, plan_group};
 pub use plan::{PlanOptions, PlannedMotion, plan_joint, plan_ptp};
-pub use sequence::{SequenceMotion, SequenceStep, plan_sequence};
+pub use sequence::{SequenceMotion, SequenceStep, plan_sequence, plan_sequence_within};
 pub use space::JointSpace;
 pub use timing::{Sampling, Segments, Timing, time_and_validate};

@@ -363,7 +363,11 @@ pub fn plan_ptp<C: ValidityChecker>(
     }
     if !checker.motion_valid(&mut scratch, start, goal) {
         let (fraction, pairs) = first_collision(checker, &mut scratch, start, goal);
-        return Err(PlanningError::MotionInCollision { fraction, pairs });
+        return Err(PlanningError::MotionInCollision {
+            fraction,
+            pairs,
+            step: None,
+        });
     }
     let path = vec![start.to_vec(), goal.to_vec()];
     let search = Search {

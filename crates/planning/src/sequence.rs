@@ -54,7 +54,11 @@ pub struct SequenceMotion {
 /// [`MAX_DURATION`]; each step gets what the steps before it left, so a step that would
 /// exceed them is refused ([`PlanningError::TooLarge`], [`PlanningError::TooLong`], naming the
 /// step) before its samples are allocated. A step to where the robot already is holds it for
-/// one period.
+/// one period. A PTP step whose motion collides is
+/// [`PlanningError::MotionInCollision`] naming the step.
+///
+/// There is no search, so `options.time_budget` is not used: [`plan_sequence_within`] bounds
+/// the wall time.
 pub fn plan_sequence<C: ValidityChecker>(
     checker: &C,
     robot: &Robot,
@@ -63,6 +67,24 @@ pub fn plan_sequence<C: ValidityChecker>(
     start: &[f64],
     steps: &[SequenceStep],
     options: &PlanOptions,
+) -> Result<SequenceMotion> {
+    plan_sequence_within(checker, robot, space, limits, start, steps, options, None)
+}
+
+/// [`plan_sequence`] within `time_budget` of wall time (none: no bound), checked before each run of
+/// PTP steps and each Cartesian step (each is bounded by its samples and IK steps): a step
+/// not begun when the budget is spent is refused ([`PlanningError::NoPath`] naming it). A
+/// service gives it at most half of the client's deadline, as it does a search.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_sequence_within<C: ValidityChecker>(
+    checker: &C,
+    robot: &Robot,
+    space: &JointSpace,
+    limits: &Limits,
+    start: &[f64],
+    steps: &[SequenceStep],
+    options: &PlanOptions,
+    time_budget: Option<Duration>,
 ) -> Result<SequenceMotion> {
     let began = Instant::now();
     if steps.is_empty() {
@@ -80,6 +102,21 @@ pub fn plan_sequence<C: ValidityChecker>(
     let mut used = 0;
     let mut i = 0;
     while i < steps.len() {
+        if let Some(time_budget) = time_budget
+            && began.elapsed() >= time_budget
+        {
+            return Err(PlanningError::NoPath {
+                reason: format!(
+                    "steps[{i}] not planned: the time budget of {:.1} ms was spent{}",
+                    time_budget.as_secs_f64() * 1e3,
+                    if i == 0 {
+                        String::new()
+                    } else {
+                        format!(" on the steps before it ({i} of {})", steps.len())
+                    }
+                ),
+            });
+        }
         // what is left for the next piece: its first sample replaces the last one's
         let left = budget.saturating_sub(used) + usize::from(!pieces.is_empty());
         match &steps[i] {
@@ -200,13 +237,11 @@ fn segment_collision<C: ValidityChecker>(
     step: usize,
 ) -> PlanningError {
     let (fraction, pairs) = first_collision(checker, scratch, from, to);
-    PlanningError::invalid(
-        format!("steps[{step}]"),
-        format!(
-            "the PTP motion collides at {fraction:.3} of its path: {}",
-            crate::error::pairs_text(&pairs)
-        ),
-    )
+    PlanningError::MotionInCollision {
+        fraction,
+        pairs,
+        step: Some(step),
+    }
 }
 
 /// A size refusal of a step after others: says what the steps before it already took.
@@ -256,6 +291,13 @@ fn prefix(e: PlanningError, step: usize) -> PlanningError {
         PlanningError::Trajectory { source, .. } => PlanningError::Trajectory {
             step: Some(step),
             source,
+        },
+        PlanningError::MotionInCollision {
+            fraction, pairs, ..
+        } => PlanningError::MotionInCollision {
+            fraction,
+            pairs,
+            step: Some(step),
         },
         other => other,
     }

@@ -285,6 +285,7 @@ fn segments_free<C: ValidityChecker>(
             return Err(PlanningError::MotionInCollision {
                 fraction: travelled / total,
                 pairs: Vec::new(),
+                step: None,
             });
         }
         travelled += distance(&w[0], &w[1]);

@@ -293,7 +293,11 @@ fn ptp_moves_straight_or_says_where_it_collides() {
     )
     .unwrap_err();
     match e {
-        PlanningError::MotionInCollision { fraction, pairs } => {
+        PlanningError::MotionInCollision {
+            fraction,
+            pairs,
+            step: None,
+        } => {
             assert!((fraction - 0.35 / 0.8).abs() < 2e-3, "{fraction}");
             assert_eq!(pairs[0].1, "wall0");
         }

@@ -5,12 +5,13 @@
 use cella_collision::{Checker, RobotGeometry, Shape, World, WorldObject};
 use cella_planning::{
     CartesianOptions, CartesianPath, JointSpace, PlanOptions, PlanningError, SequenceStep,
-    plan_sequence,
+    plan_sequence, plan_sequence_within,
 };
 use cella_trajectory::{Limits, validate};
 use nalgebra::{Isometry3, Translation3, Vector3};
 use std::f64::consts::FRAC_PI_2;
 use std::sync::Arc;
+use std::time::Duration;
 
 fn kuka(objects: Vec<WorldObject>) -> (Arc<RobotGeometry>, Checker, Limits, JointSpace) {
     let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
@@ -153,10 +154,18 @@ fn a_step_that_collides_or_is_malformed_is_named() {
         &PlanOptions::default(),
     )
     .unwrap_err();
+    // the answer is no (a collision), not a malformed request: named by its step
     match e {
-        PlanningError::InvalidInput { field, reason } => {
-            assert_eq!(field, "steps[1]");
-            assert!(reason.contains("post"), "{reason}");
+        PlanningError::MotionInCollision {
+            ref pairs,
+            step: Some(1),
+            ..
+        } => {
+            assert!(
+                pairs.iter().any(|(a, b)| a == "post" || b == "post"),
+                "{pairs:?}"
+            );
+            assert!(e.to_string().starts_with("steps[1]: "), "{e}");
         }
         other => panic!("expected steps[1] to be named, got {other}"),
     }
@@ -192,4 +201,31 @@ fn a_step_that_collides_or_is_malformed_is_named() {
         )
         .is_err()
     );
+}
+
+#[test]
+fn a_sequence_stops_between_steps_once_its_time_budget_is_spent() {
+    let (g, checker, limits, space) = kuka(vec![]);
+    let plan = |budget| {
+        plan_sequence_within(
+            &checker,
+            g.robot(),
+            &space,
+            &limits,
+            &HOME,
+            &steps(0.1),
+            &PlanOptions::default(),
+            budget,
+        )
+    };
+    // no time at all: not even the first step is begun
+    match plan(Some(Duration::ZERO)).unwrap_err() {
+        PlanningError::NoPath { reason } => assert!(reason.starts_with("steps[0]"), "{reason}"),
+        other => panic!("{other}"),
+    }
+    // time enough: the same answer as without a bound
+    let bounded = plan(Some(Duration::from_secs(600))).unwrap();
+    let free = plan(None).unwrap();
+    assert_eq!(bounded.samples.q, free.samples.q);
+    assert_eq!(bounded.step_ends, free.step_ends);
 }

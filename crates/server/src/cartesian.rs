@@ -62,7 +62,7 @@ pub(crate) fn plan_cartesian_request(
     let path = cartesian_path(
         robot,
         &to_base,
-        "goals[0]",
+        None,
         &req.goals[0],
         req.motion,
         req.circ_via.as_ref(),
@@ -83,51 +83,40 @@ pub(crate) fn plan_cartesian_request(
         &motion.samples,
         cell.version,
         motion.planning_time,
+        0,
     ))
 }
 
 /// A Cartesian planning error with its field named as in the PlanRequest: the planner's
 /// `goal`, `via` and `centre` are `goals[0]`, `circ_via` and `circ_centre`.
 fn request_fields(e: PlanningError) -> PlanningError {
-    let rename = |field: String| match field.as_str() {
+    e.map_field(|field| match field.as_str() {
         "goal" => "goals[0]".to_owned(),
         "via" => "circ_via".to_owned(),
         "centre" => "circ_centre".to_owned(),
         _ => field,
-    };
-    match e {
-        PlanningError::InvalidInput { field, reason } => PlanningError::InvalidInput {
-            field: rename(field),
-            reason,
-        },
-        PlanningError::InvalidLimits { field, source } => PlanningError::InvalidLimits {
-            field: rename(field),
-            source,
-        },
-        PlanningError::TooLong { field, reason } => PlanningError::TooLong {
-            field: rename(field),
-            reason,
-        },
-        PlanningError::TooLarge { field, reason } => PlanningError::TooLarge {
-            field: rename(field),
-            reason,
-        },
-        other => other,
-    }
+    })
 }
 
-/// The Cartesian path of a LIN or CIRC goal (`field` names it in errors): the goal as a TCP
-/// pose in the robot's base frame (`to_base` takes world poses there; a joint or named goal
-/// gives its TCP pose), the circle by its via point or centre.
+/// The Cartesian path of a LIN or CIRC goal: the goal as a TCP pose in the robot's base frame
+/// (`to_base` takes world poses there; a joint or named goal gives its TCP pose), the circle by
+/// its via point or centre. Errors name the fields of a PlanRequest (`goals[0]`, `circ_via`,
+/// `circ_centre`), or of `steps[i]` of a PlanSequenceRequest for `step` `Some(i)`
+/// (`steps[i].goal`, `steps[i].circ_via`, `steps[i].circ_centre`).
 pub(crate) fn cartesian_path(
     robot: &cella_kinematics::Robot,
     to_base: &Isometry3<f64>,
-    field: &str,
+    step: Option<usize>,
     goal: &pb::Goal,
     motion: i32,
     circ_via: Option<&pb::Pose>,
     circ_centre: Option<&pb::Pose>,
 ) -> Result<CartesianPath, Status> {
+    let (field, prefix) = match step {
+        None => ("goals[0]".to_owned(), String::new()),
+        Some(i) => (format!("steps[{i}].goal"), format!("steps[{i}].")),
+    };
+    let field = field.as_str();
     let goal: Isometry3<f64> = match goal.kind.as_ref() {
         None => return Err(invalid(field, "empty goal")),
         Some(pb::goal::Kind::Pose(p)) => {
@@ -149,9 +138,12 @@ pub(crate) fn cartesian_path(
         }
     };
     let point = |name: &str, p: &pb::Pose| -> Result<Point3<f64>, Status> {
-        let v = convert::values(&format!("{name}.position"), &p.position)?;
+        let v = convert::values(&format!("{prefix}{name}.position"), &p.position)?;
         if v.len() != 3 {
-            return Err(invalid(&format!("{name}.position"), "3 values: x, y, z"));
+            return Err(invalid(
+                &format!("{prefix}{name}.position"),
+                "3 values: x, y, z",
+            ));
         }
         Ok(to_base * Point3::new(v[0], v[1], v[2]))
     };
@@ -168,7 +160,7 @@ pub(crate) fn cartesian_path(
             },
             _ => {
                 return Err(invalid(
-                    "circ_via",
+                    &format!("{prefix}circ_via"),
                     "CIRC needs exactly one of circ_via and circ_centre",
                 ));
             }

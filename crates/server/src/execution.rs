@@ -95,6 +95,9 @@ pub fn stop_event_msg(e: &StopEvent) -> pb::StopEvent {
 const MAX_DEADMAN: f64 = 1.0;
 /// Highest state streaming rate, Hz.
 const MAX_RATE_HZ: f64 = 1000.0;
+/// Lowest state streaming rate, Hz (a state every 1000 s): the period of a slower one would
+/// not be a duration (found by fuzzing: 8.3e-149 Hz panicked the subscriber's task).
+const MIN_RATE_HZ: f64 = 0.001;
 /// States buffered per subscriber; a subscriber that does not read loses the oldest ticks
 /// (the stream skips), never the executor's time.
 const STREAM_BUFFER: usize = 16;
@@ -317,7 +320,9 @@ impl CellServer {
 
     /// StreamEvents: the stop log from `after_seq` (0: from now on), polled every
     /// [`EVENT_POLL`].
-    pub(crate) fn stream_events_rpc(&self, after_seq: u64) -> EventStream {
+    /// A subscriber past [`crate::Limits::max_subscribers`] is refused.
+    pub(crate) fn stream_events_rpc(&self, after_seq: u64) -> Result<EventStream, Status> {
+        let slot = self.limiter.subscriber("StreamEvents")?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let control = self.control.clone();
         let mut seq = if after_seq == 0 {
@@ -341,7 +346,10 @@ impl CellServer {
                 }
             }
         });
-        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+        Ok(Box::pin(crate::limits::Held::new(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+            slot,
+        )))
     }
 
     /// Pause, Resume, Reset, SetSpeedOverride, Stop of one robot (blocking until the loop
@@ -372,24 +380,24 @@ impl CellServer {
         } else {
             StopKind::Smooth
         };
+        let given: String = req.reason.chars().take(256).collect();
         if req.robot_id.is_empty() {
             let control = self.control.clone();
+            tracing::warn!(?kind, reason = %given, "stop: every robot");
             tokio::task::spawn_blocking(move || {
-                control.stop_all(kind).map_err(convert::control_status)
+                control
+                    .stop_all(kind, &given)
+                    .map_err(convert::control_status)
             })
             .await
             .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
-            tracing::warn!(?kind, "stop: every robot");
             return Ok(pb::CommandResponse {});
         }
         tracing::warn!(robot = %req.robot_id, ?kind, "stop");
-        let reason = if req.reason.is_empty() {
+        let reason = if given.is_empty() {
             "stopped by a client".to_owned()
         } else {
-            format!(
-                "stopped by a client: {}",
-                req.reason.chars().take(256).collect::<String>()
-            )
+            format!("stopped by a client: {given}")
         };
         let control = self.control.clone();
         tokio::task::spawn_blocking(move || {
@@ -464,6 +472,8 @@ impl CellServer {
 
     /// StreamState: a task per subscriber samples the executors' states at the asked rate and
     /// sends them through a small buffer; a full buffer drops ticks for that subscriber only.
+    /// The task ends as soon as the subscriber is gone, whatever the rate; a subscriber past
+    /// [`crate::Limits::max_subscribers`] is refused.
     pub(crate) fn stream_state_rpc(
         &self,
         req: pb::StreamStateRequest,
@@ -473,13 +483,14 @@ impl CellServer {
         } else {
             req.rate_hz
         };
-        if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE_HZ) {
+        if !(rate.is_finite() && (MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate)) {
             return Err(invalid(
                 "rate_hz",
-                format!("{rate} Hz is not in (0, {MAX_RATE_HZ}]"),
+                format!("{rate} Hz is not in [{MIN_RATE_HZ}, {MAX_RATE_HZ}] (or 0: 50 Hz)"),
             ));
         }
         let ids = robot_ids(&self.control, &req.robot_ids)?;
+        let slot = self.limiter.subscriber("StreamState")?;
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         let control = self.control.clone();
         let server = self.clone();
@@ -487,7 +498,10 @@ impl CellServer {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = tx.closed() => return,
+                }
                 let cell = server.snapshot();
                 for id in &ids {
                     let Ok(ex) = control.executor(id) else {
@@ -501,7 +515,10 @@ impl CellServer {
                 }
             }
         });
-        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        Ok(Box::pin(crate::limits::Held::new(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+            slot,
+        )))
     }
 
     /// GetLoopHealth.
@@ -532,5 +549,46 @@ impl CellServer {
     /// The cell's executors.
     pub fn control(&self) -> &Arc<CellControl> {
         &self.control
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    fn server() -> CellServer {
+        let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
+            .unwrap()
+            .build(None)
+            .unwrap();
+        let control = cella_control::ControlOptions {
+            realtime: false,
+            ..cella_control::ControlOptions::default()
+        };
+        CellServer::new(cell, 1, control).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_state_stream_too_slow_for_a_period_is_invalid_not_a_panic() {
+        let s = server();
+        // the fuzzer's input: rate_hz of bits 0x2131111111111111 (8.3e-149 Hz), whose period
+        // `Duration::from_secs_f64(1 / rate)` panicked in the subscriber's task
+        let found = f64::from_bits(0x2131_1111_1111_1111);
+        for rate in [found, 5e-324, f64::MIN_POSITIVE, 1e-20, 0.000_999] {
+            let request = pb::StreamStateRequest {
+                robot_ids: Vec::new(),
+                rate_hz: rate,
+            };
+            let e = s.stream_state_rpc(request).err().expect("refused");
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{rate}");
+            assert!(e.message().starts_with("rate_hz"), "{e:?}");
+        }
+        for rate in [0.0, MIN_RATE_HZ, 50.0, MAX_RATE_HZ] {
+            let request = pb::StreamStateRequest {
+                robot_ids: Vec::new(),
+                rate_hz: rate,
+            };
+            assert!(s.stream_state_rpc(request).is_ok(), "{rate}");
+        }
     }
 }

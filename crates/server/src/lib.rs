@@ -51,13 +51,18 @@
 //! # }
 //! ```
 
+pub mod auth;
+pub mod audit;
 mod cartesian;
 pub mod identity;
 mod convert;
 mod execution;
+mod journal;
+pub mod limits;
 mod sequence;
 mod service;
 
+pub use limits::Limits;
 pub use service::CellServer;
 
 use cella_proto::v1::cell_service_server::CellServiceServer;
@@ -102,10 +107,22 @@ pub async fn serve_on(
 
 /// Serves `service` (built with the drivers of its robots, [`CellServer::with_drivers`], or
 /// simulated ones, [`CellServer::new`]) on an already bound listener until `shutdown`
-/// completes.
+/// completes, in plaintext and without authentication (see [`serve_secured`]).
 pub async fn serve(
     listener: TcpListener,
     service: CellServer,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    serve_secured(listener, service, auth::Security::default(), shutdown).await
+}
+
+/// Serves `service` like [`serve`], secured by `security`: TLS on every connection when it
+/// has a TLS configuration, and every request authenticated and authorized by an
+/// [`auth::AuthLayer`] (the caller's identity in its extensions).
+pub async fn serve_secured(
+    listener: TcpListener,
+    service: CellServer,
+    security: auth::Security,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     {
@@ -150,14 +167,25 @@ pub async fn serve(
     health_reporter
         .set_serving::<CellServiceServer<CellServer>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(cella_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    // no Nagle: a response written in several segments must not wait for a delayed ACK
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    // reflection in both versions: grpc.reflection.v1, and v1alpha for the clients that only
+    // speak it (Google's Python reflection client, older grpcurl and Postman)
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(cella_proto::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection, reflection_v1alpha) =
+        (reflection().build_v1()?, reflection().build_v1alpha()?);
+    // the limits on clients (`limits`): connections, streams, idle and keepalive timeouts
+    let incoming = service.limiter.incoming(listener);
+    let mut builder = service.limits().server_builder();
+    if let Some(tls) = security.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
+        .layer(auth::AuthLayer::new(security.authenticator, security.warnings))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(
             CellServiceServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -7,19 +7,21 @@ use crate::convert::{self, invalid};
 use cella_cell::CellSnapshot;
 use cella_control::CellControl;
 use cella_kinematics::{IkOptions, IkSolutions};
-use cella_planning::{CartesianOptions, PlanOptions, SequenceStep, plan_sequence};
+use cella_planning::{CartesianOptions, PlanOptions, PlanningError, SequenceStep};
 use cella_proto::v1 as pb;
+use std::time::Duration;
 use tonic::Status;
 
 /// Most steps in one sequence.
 const MAX_STEPS: usize = 64;
 
 /// Plans a sequence request on `cell` (live robot states) with `control`'s view of the other
-/// robots.
+/// robots, within half of the client's `deadline` (as a search gets at most half of it).
 pub(crate) fn plan_sequence_request(
     cell: &CellSnapshot,
     control: &CellControl,
     req: &pb::PlanSequenceRequest,
+    deadline: Option<Duration>,
 ) -> Result<pb::PlanResponse, Status> {
     let r = cell.robot(&req.robot_id).map_err(convert::cell_status)?;
     let robot = r.geometry.robot();
@@ -79,7 +81,7 @@ pub(crate) fn plan_sequence_request(
                 let path = cartesian_path(
                     robot,
                     &to_base,
-                    &format!("{field}.goal"),
+                    Some(i),
                     goal,
                     step.motion,
                     step.circ_via.as_ref(),
@@ -108,12 +110,43 @@ pub(crate) fn plan_sequence_request(
         ..PlanOptions::default()
     };
     let (checker, space, limits) = crate::service::planning_inputs(cell, control, &req.robot_id)?;
-    let motion = plan_sequence(&checker, robot, &space, &limits, &start, &steps, &options)
-        .map_err(convert::planning_status)?;
+    let motion = cella_planning::plan_sequence_within(
+        &checker,
+        robot,
+        &space,
+        &limits,
+        &start,
+        &steps,
+        &options,
+        deadline.map(|d| d / 2),
+    )
+    .map_err(|e| convert::planning_status(request_fields(e)))?;
     Ok(crate::service::plan_response(
         robot,
         &motion.samples,
         cell.version,
         motion.planning_time,
+        0,
     ))
+}
+
+/// A sequence planning error with its field named as in the PlanSequenceRequest: the
+/// planner's `steps[i].blend`, `steps[i].via` and `steps[i].centre` are
+/// `steps[i].blend_deviation`, `steps[i].circ_via` and `steps[i].circ_centre`.
+fn request_fields(e: PlanningError) -> PlanningError {
+    e.map_field(|field| {
+        let Some((step, name)) = field
+            .strip_prefix("steps[")
+            .and_then(|rest| rest.split_once("]."))
+        else {
+            return field;
+        };
+        let name = match name {
+            "blend" => "blend_deviation",
+            "via" => "circ_via",
+            "centre" => "circ_centre",
+            _ => return field,
+        };
+        format!("steps[{step}].{name}")
+    })
 }

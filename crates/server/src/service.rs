@@ -3,10 +3,10 @@
 //! against one immutable cell snapshot (its version is returned with it).
 
 use crate::convert::{self, invalid};
-use cella_cell::CellSnapshot;
+use cella_cell::{CellSnapshot, WorldEdit};
 use cella_control::{CellControl, ControlOptions, EditKind};
 use cella_kinematics::{IkOptions, IkSolutions};
-use cella_planning::{Goal, JointSpace, PlanOptions, plan_joint, plan_ptp};
+use cella_planning::{Goal, JointSpace, PlanOptions, ResolvedGoals, plan_joint, plan_ptp};
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_server::CellService;
 use cella_trajectory::Limits;
@@ -25,6 +25,12 @@ pub struct CellServer {
     workers: Arc<Semaphore>,
     pub(crate) control: Arc<CellControl>,
     pub(crate) executions: Arc<crate::execution::RecentExecutions>,
+    /// The audit trail ([`CellServer::with_audit`]).
+    pub(crate) audit: Option<Arc<crate::audit::AuditLog>>,
+    /// The world edit journal ([`CellServer::with_journal`]).
+    pub(crate) journal: Option<Arc<std::sync::Mutex<cella_cell::Journal>>>,
+    /// The limits on clients and what they hold ([`CellServer::with_limits`]).
+    pub(crate) limiter: Arc<crate::limits::Limiter>,
 }
 
 impl CellServer {
@@ -60,6 +66,9 @@ impl CellServer {
             workers: Arc::new(Semaphore::new(workers.max(1))),
             control: Arc::new(control),
             executions: Arc::default(),
+            audit: None,
+            journal: None,
+            limiter: Arc::new(crate::limits::Limiter::new(crate::Limits::default())),
         }
     }
 
@@ -90,20 +99,18 @@ impl CellServer {
     }
 
     /// Applies an edit atomically with every admission (the cell's safety authority decides:
-    /// see [`CellControl::edit`]); the new snapshot replaces the old one only when the whole
-    /// edit succeeded. The response names the motions it stopped.
+    /// see [`CellControl::edit`]), `resolve` making it from the live cell; the new snapshot
+    /// replaces the old one only when the whole edit succeeded (and is journaled, with a
+    /// journal: [`CellServer::commit_edit`]). The response names the motions it stopped.
     async fn edit(
         &self,
         kind: EditKind,
-        f: impl FnOnce(&CellSnapshot) -> Result<Arc<CellSnapshot>, cella_cell::CellError>
-        + Send
-        + 'static,
+        resolve: impl FnOnce(&CellSnapshot) -> Result<WorldEdit, cella_cell::CellError> + Send + 'static,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let control = self.control.clone();
-        let outcome = tokio::task::spawn_blocking(move || control.edit(kind, f))
+        let server = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || server.commit_edit(kind, resolve))
             .await
-            .map_err(|e| Status::internal(format!("worker failed: {e}")))?
-            .map_err(convert::control_status)?;
+            .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
         let version = outcome.cell.version;
         tracing::info!(version, "world edited");
         for e in &outcome.stopped {
@@ -120,20 +127,99 @@ impl CellServer {
     }
 }
 
-/// The client's deadline (`grpc-timeout` header), if any.
-pub(crate) fn deadline<T>(request: &Request<T>) -> Option<Duration> {
-    let v = request.metadata().get("grpc-timeout")?.to_str().ok()?;
-    let (num, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
+/// The client's deadline (the `grpc-timeout` header), if it sent one.
+///
+/// The gRPC over HTTP/2 spec defines the header as `TimeoutValue TimeoutUnit`: a positive
+/// integer of at most 8 ASCII digits, then one of `H` (hours), `M` (minutes), `S` (seconds),
+/// `m` (milliseconds), `u` (microseconds) or `n` (nanoseconds); `0` is read as a deadline
+/// already passed. Anything else (a sign, a space, a ninth digit, another unit) is no
+/// `grpc-timeout` at all, and the RPCs that honour a deadline (Plan, PlanBatch, PlanSequence,
+/// Execute) refuse it as INVALID_ARGUMENT naming the header rather than run without the
+/// deadline the client meant to set; the spec leaves the reaction open and input validation is
+/// this service's rule. The RPCs that take no deadline ignore the header, as tonic's transport does.
+pub(crate) fn deadline<T>(request: &Request<T>) -> Result<Option<Duration>, Status> {
+    let Some(value) = request.metadata().get("grpc-timeout") else {
+        return Ok(None);
+    };
+    let malformed = |why: &str| {
+        invalid(
+            "grpc-timeout",
+            format!("{value:?} is not a gRPC timeout ({why})"),
+        )
+    };
+    let text = value.to_str().map_err(|_| malformed("not ASCII"))?;
+    parse_grpc_timeout(text)
+        .map(Some)
+        .map_err(|e| malformed(e.reason()))
+}
+
+/// Why a `grpc-timeout` value is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeoutError {
+    /// No digits before the unit (or nothing at all).
+    Empty,
+    /// More than the 8 digits the spec allows.
+    TooLong,
+    /// A character that is not an ASCII digit before the unit.
+    NotDigits,
+    /// The unit is not one of `H M S m u n`.
+    Unit,
+    /// The value does not fit a duration (cannot happen within 8 digits; checked anyway).
+    Overflow,
+}
+
+impl TimeoutError {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Empty => "no digits",
+            Self::TooLong => "more than 8 digits",
+            Self::NotDigits => "a character that is not an ASCII digit",
+            Self::Unit => "the unit is not one of H, M, S, m, u, n",
+            Self::Overflow => "too large",
+        }
+    }
+}
+
+/// Most digits of a `grpc-timeout` value.
+const TIMEOUT_DIGITS: usize = 8;
+
+/// Parses a `grpc-timeout` value (`TimeoutValue TimeoutUnit`, see [`deadline`]) with checked
+/// arithmetic: never panics, never wraps.
+pub(crate) fn parse_grpc_timeout(text: &str) -> Result<Duration, TimeoutError> {
+    let bytes = text.as_bytes();
+    let Some((&unit, digits)) = bytes.split_last() else {
+        return Err(TimeoutError::Empty);
+    };
+    if digits.is_empty() {
+        return Err(TimeoutError::Empty);
+    }
+    if digits.len() > TIMEOUT_DIGITS {
+        return Err(TimeoutError::TooLong);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return Err(TimeoutError::NotDigits);
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .ok_or(TimeoutError::Overflow)?;
+    }
+    let secs = |per: u64| {
+        n.checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or(TimeoutError::Overflow)
+    };
+    match unit {
+        b'H' => secs(3600),
+        b'M' => secs(60),
+        b'S' => secs(1),
+        b'm' => Ok(Duration::from_millis(n)),
+        b'u' => Ok(Duration::from_micros(n)),
+        b'n' => Ok(Duration::from_nanos(n)),
+        _ => Err(TimeoutError::Unit),
+    }
 }
 
 fn robot_info(r: &cella_cell::CellRobot) -> pb::RobotInfo {
@@ -178,14 +264,15 @@ fn robot_info(r: &cella_cell::CellRobot) -> pb::RobotInfo {
     }
 }
 
-/// Resolves the goals of a plan request into joint states (see
-/// [`cella_planning::resolve_goals`]); statuses name the goal.
+/// Resolves the goals of a plan request into joint states, each with the index of the
+/// request's goal it comes from (see [`cella_planning::resolve_goals_indexed`]); statuses
+/// name the goal.
 fn goal_states(
     cell: &CellSnapshot,
     robot_id: &str,
     goals: &[pb::Goal],
     seed: &[f64],
-) -> Result<Vec<Vec<f64>>, Status> {
+) -> Result<ResolvedGoals, Status> {
     let r = cell.robot(robot_id).map_err(convert::cell_status)?;
     let mut given = Vec::with_capacity(goals.len().min(cella_planning::goals::MAX_GOALS + 1));
     for (i, g) in goals
@@ -220,7 +307,7 @@ fn goal_states(
             ),
         ));
     }
-    cella_planning::resolve_goals(r.geometry.robot(), &r.base, &given, seed)
+    cella_planning::resolve_goals_indexed(r.geometry.robot(), &r.base, &given, seed)
         .map_err(convert::planning_status)
 }
 
@@ -338,7 +425,7 @@ fn plan_with(
     space: &JointSpace,
     limits: &Limits,
     start: &[f64],
-    goals: &[Vec<f64>],
+    goals: &ResolvedGoals,
     options: &PlanOptions,
 ) -> Result<pb::PlanResponse, Status> {
     let robot = cell
@@ -346,18 +433,29 @@ fn plan_with(
         .map_err(convert::cell_status)?
         .geometry
         .robot();
-    let motion = match pb::MotionType::try_from(req.motion) {
-        Ok(pb::MotionType::Free) => plan_joint(checker, space, limits, start, goals, options, None),
+    // errors and the goal reached name the request's goal, not the goal state (a TCP goal
+    // has one state per IK solution)
+    let (motion, goal_index) = match pb::MotionType::try_from(req.motion) {
+        Ok(pb::MotionType::Free) => {
+            plan_joint(checker, space, limits, start, &goals.states, options, None)
+                .map(|m| {
+                    let k = m.goal_index;
+                    (m, goals.goal_index(k))
+                })
+                .map_err(|e| goals.request_fields(e))
+        }
         Ok(pb::MotionType::Lin | pb::MotionType::Circ) => {
             return crate::cartesian::plan_cartesian_request(
                 cell, req, start, checker, limits, options,
             );
         }
         Ok(pb::MotionType::Ptp) => {
-            // the goal state nearest the start (a TCP goal has one per IK solution)
-            let goal = cella_planning::nearest_goal(start, goals)
+            // the goal state nearest the start
+            let k = cella_planning::nearest_goal_index(start, &goals.states)
                 .ok_or_else(|| invalid("goals", "no goal given"))?;
-            plan_ptp(checker, space, limits, start, goal, options)
+            plan_ptp(checker, space, limits, start, &goals.states[k], options)
+                .map(|m| (m, goals.goal_index(k)))
+                .map_err(|e| goals.request_fields(ptp_goal_field(e, k)))
         }
         Err(_) => {
             return Err(invalid(
@@ -372,16 +470,26 @@ fn plan_with(
         &motion.samples,
         cell.version,
         motion.planning_time,
+        goal_index,
     ))
 }
 
+/// A PTP planning error naming its `goal` as goal state `k` (`goals[k]`).
+fn ptp_goal_field(e: cella_planning::PlanningError, k: usize) -> cella_planning::PlanningError {
+    e.map_field(|field| match field.strip_prefix("goal") {
+        Some(rest) if !rest.starts_with('s') => format!("goals[{k}]{rest}"),
+        _ => field,
+    })
+}
+
 /// The answer to a plan request: the sampled trajectory with the world version it was planned
-/// against.
+/// against and the index of the request's goal it reaches.
 pub(crate) fn plan_response(
     robot: &cella_kinematics::Robot,
     s: &cella_trajectory::SampledTrajectory,
     world_version: u64,
     planning_time: Duration,
+    goal_index: usize,
 ) -> pb::PlanResponse {
     pb::PlanResponse {
         trajectory: Some(pb::Trajectory {
@@ -397,7 +505,8 @@ pub(crate) fn plan_response(
         }),
         world_version,
         planning_time: planning_time.as_secs_f64(),
-        goal_index: 0,
+        // at most MAX_GOALS
+        goal_index: u32::try_from(goal_index).unwrap_or(u32::MAX),
         assumptions: Vec::new(),
     }
 }
@@ -408,7 +517,7 @@ impl CellService for CellServer {
 
     async fn get_cell_info(
         &self,
-        _request: Request<pb::GetCellInfoRequest>,
+        request: Request<pb::GetCellInfoRequest>,
     ) -> Result<Response<pb::CellInfo>, Status> {
         let cell = self.live_snapshot();
         let mut objects: Vec<pb::WorldObject> = cell
@@ -452,6 +561,7 @@ impl CellService for CellServer {
             robots: cell.robots.iter().map(robot_info).collect(),
             objects,
             padding: cell.world.padding(),
+            warnings: crate::auth::warnings_of(&request),
         }))
     }
 
@@ -595,77 +705,98 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::AddObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let msg = request.into_inner().object;
-        let object = convert::world_object(msg.as_ref())?;
-        let allowed: Vec<(String, String)> = msg
-            .map(|o| {
-                o.allowed_contacts
-                    .into_iter()
-                    .map(|c| (c.robot_id, c.link))
-                    .collect()
+        let audit = self.audit(&request, "AddObject").await?;
+        let edit = async {
+            let msg = request.into_inner().object;
+            let object = convert::world_object(msg.as_ref())?;
+            let allowed: Vec<(String, String)> = msg
+                .map(|o| {
+                    o.allowed_contacts
+                        .into_iter()
+                        .map(|c| (c.robot_id, c.link))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if allowed.len() > 1024 {
+                return Err(invalid("object.allowed_contacts", "more than 1024 entries"));
+            }
+            self.edit(EditKind::Objects, move |_| {
+                Ok(WorldEdit::AddObject { object, allowed })
             })
-            .unwrap_or_default();
-        if allowed.len() > 1024 {
-            return Err(invalid("object.allowed_contacts", "more than 1024 entries"));
-        }
-        self.edit(EditKind::Objects, move |c| {
-            c.with_object_allowing(object, &allowed)
-        })
-        .await
+            .await
+        };
+        audit.end(edit.await)
     }
 
     async fn move_object(
         &self,
         request: Request<pb::MoveObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let req = request.into_inner();
-        let pose = convert::pose("pose", req.pose.as_ref())?;
-        self.edit(EditKind::Objects, move |c| {
-            c.with_moved_object(&req.name, pose)
-        })
-        .await
+        let audit = self.audit(&request, "MoveObject").await?;
+        let edit = async {
+            let req = request.into_inner();
+            let pose = convert::pose("pose", req.pose.as_ref())?;
+            let name = req.name;
+            self.edit(EditKind::Objects, move |_| {
+                Ok(WorldEdit::MoveObject { name, pose })
+            })
+            .await
+        };
+        audit.end(edit.await)
     }
 
     async fn remove_object(
         &self,
         request: Request<pb::RemoveObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let audit = self.audit(&request, "RemoveObject").await?;
         let name = request.into_inner().name;
-        self.edit(EditKind::Objects, move |c| c.without_object(&name))
-            .await
+        audit.end(
+            self.edit(EditKind::Objects, move |_| {
+                Ok(WorldEdit::RemoveObject { name })
+            })
+            .await,
+        )
     }
 
     async fn attach_object(
         &self,
         request: Request<pb::AttachObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
-        let req = request.into_inner();
-        if req.robot_id.is_empty() {
-            return Err(invalid(
-                "robot_id",
-                "name the robot that carries the object",
-            ));
-        }
-        self.edit(EditKind::Attachment, move |c| {
-            c.with_attached(&req.name, &req.robot_id, &req.link, req.touch_links)
-        })
-        .await
+        let audit = self.audit(&request, "AttachObject").await?;
+        let edit = async {
+            let req = request.into_inner();
+            if req.robot_id.is_empty() {
+                return Err(invalid(
+                    "robot_id",
+                    "name the robot that carries the object",
+                ));
+            }
+            self.edit(EditKind::Attachment, move |c| {
+                c.attach_edit(&req.name, &req.robot_id, &req.link, req.touch_links)
+            })
+            .await
+        };
+        audit.end(edit.await)
     }
 
     async fn detach_object(
         &self,
         request: Request<pb::DetachObjectRequest>,
     ) -> Result<Response<pb::WorldEditResponse>, Status> {
+        let audit = self.audit(&request, "DetachObject").await?;
         let name = request.into_inner().name;
-        self.edit(EditKind::Attachment, move |c| c.with_detached(&name))
-            .await
+        audit.end(
+            self.edit(EditKind::Attachment, move |c| c.detach_edit(&name))
+                .await,
+        )
     }
 
     async fn plan(
         &self,
         request: Request<pb::PlanRequest>,
     ) -> Result<Response<pb::PlanResponse>, Status> {
-        let deadline = deadline(&request);
+        let deadline = deadline(&request)?;
         let req = request.into_inner();
         let cell = self.live_snapshot();
         let control = self.control.clone();
@@ -679,7 +810,8 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::PlanBatchRequest>,
     ) -> Result<Response<pb::PlanBatchResponse>, Status> {
-        let deadline = deadline(&request);
+        // the items share the client's deadline (one past what the clock can count is none)
+        let end = deadline(&request)?.and_then(|d| std::time::Instant::now().checked_add(d));
         let reqs = request.into_inner().requests;
         if reqs.len() > MAX_BATCH {
             return Err(invalid(
@@ -700,6 +832,10 @@ impl CellService for CellServer {
                         .robot(&r.robot_id)
                         .map_or(0, |x| x.geometry.robot().chain().dof());
                     let budget = convert::batch_item_samples(left, dof);
+                    // and the time: each item searches for at most half of what the ones
+                    // before it left of the deadline
+                    let time_left =
+                        end.map(|e| e.saturating_duration_since(std::time::Instant::now()));
                     let answer = if budget < 2 {
                         Err(convert::too_large(
                             "requests",
@@ -708,8 +844,12 @@ impl CellService for CellServer {
                                  in another batch"
                             ),
                         ))
+                    } else if time_left == Some(Duration::ZERO) {
+                        Err(Status::deadline_exceeded(format!(
+                            "requests[{i}]: the client's deadline passed before it was planned"
+                        )))
                     } else {
-                        plan_once(&cell, &control, r, deadline, Some(budget))
+                        plan_once(&cell, &control, r, time_left, Some(budget))
                     };
                     let points = answer
                         .as_ref()
@@ -818,12 +958,18 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteResponse>, Status> {
-        let deadline = deadline(&request).map(|d| std::time::Instant::now() + d);
-        Ok(Response::new(
-            self.execute_rpc(request.into_inner(), deadline).await?,
-        ))
+        // a deadline past what the clock can count is no deadline
+        let deadline = deadline(&request)?.and_then(|d| std::time::Instant::now().checked_add(d));
+        let audit = self.audit(&request, "Execute").await?;
+        audit.end(
+            self.execute_rpc(request.into_inner(), deadline)
+                .await
+                .map(Response::new),
+        )
     }
 
+    /// Not audited: a client renews its lease many times a second, and a renewal changes
+    /// nothing a person decided (the Execute that took the lease is audited).
     async fn heartbeat(
         &self,
         request: Request<pb::HeartbeatRequest>,
@@ -845,7 +991,7 @@ impl CellService for CellServer {
         request: Request<pb::StreamEventsRequest>,
     ) -> Result<Response<Self::StreamEventsStream>, Status> {
         Ok(Response::new(
-            self.stream_events_rpc(request.into_inner().after_seq),
+            self.stream_events_rpc(request.into_inner().after_seq)?,
         ))
     }
 
@@ -853,50 +999,70 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::RobotRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let audit = self.audit(&request, "Pause").await?;
         let id = request.into_inner().robot_id;
-        Ok(Response::new(self.robot_command(id, |e| e.pause()).await?))
+        audit.end(
+            self.robot_command(id, |e| e.pause())
+                .await
+                .map(Response::new),
+        )
     }
 
     async fn resume(
         &self,
         request: Request<pb::RobotRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let audit = self.audit(&request, "Resume").await?;
         let id = request.into_inner().robot_id;
-        Ok(Response::new(self.robot_command(id, |e| e.resume()).await?))
+        audit.end(
+            self.robot_command(id, |e| e.resume())
+                .await
+                .map(Response::new),
+        )
     }
 
     async fn stop(
         &self,
         request: Request<pb::StopRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        Ok(Response::new(self.stop_rpc(request.into_inner()).await?))
+        // a stop is never held back by the audit trail (a failure to write it is logged)
+        let audit = self.audit(&request, "Stop").await.unwrap_or_default();
+        audit.end(self.stop_rpc(request.into_inner()).await.map(Response::new))
     }
 
     async fn set_speed_override(
         &self,
         request: Request<pb::SpeedOverrideRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let audit = self.audit(&request, "SetSpeedOverride").await?;
         let req = request.into_inner();
         let value = req.speed_override;
-        Ok(Response::new(
+        audit.end(
             self.robot_command(req.robot_id, move |e| e.set_override(value))
-                .await?,
-        ))
+                .await
+                .map(Response::new),
+        )
     }
 
     async fn jog(
         &self,
         request: Request<pb::JogRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        Ok(Response::new(self.jog_rpc(request.into_inner()).await?))
+        let audit = self.audit_jog(&request).await?;
+        audit.end(self.jog_rpc(request.into_inner()).await.map(Response::new))
     }
 
     async fn reset(
         &self,
         request: Request<pb::RobotRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let audit = self.audit(&request, "Reset").await?;
         let id = request.into_inner().robot_id;
-        Ok(Response::new(self.robot_command(id, |e| e.reset()).await?))
+        audit.end(
+            self.robot_command(id, |e| e.reset())
+                .await
+                .map(Response::new),
+        )
     }
 
     async fn stream_state(
@@ -917,12 +1083,127 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::PlanSequenceRequest>,
     ) -> Result<Response<pb::PlanResponse>, Status> {
+        let deadline = deadline(&request)?;
         let req = request.into_inner();
         let cell = self.live_snapshot();
         let control = self.control.clone();
         let answer = self
-            .blocking(move || crate::sequence::plan_sequence_request(&cell, &control, &req))
+            .blocking(move || {
+                crate::sequence::plan_sequence_request(&cell, &control, &req, deadline)
+            })
             .await?;
         Ok(Response::new(answer))
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    fn with_timeout(value: &str) -> Request<()> {
+        let mut r = Request::new(());
+        r.metadata_mut().insert(
+            "grpc-timeout",
+            value.parse().expect("an ASCII header value"),
+        );
+        r
+    }
+
+    #[test]
+    fn every_unit_of_the_spec_is_read() {
+        let cases = [
+            ("1H", Duration::from_secs(3600)),
+            ("2M", Duration::from_secs(120)),
+            ("3S", Duration::from_secs(3)),
+            ("250m", Duration::from_millis(250)),
+            ("7u", Duration::from_micros(7)),
+            ("9n", Duration::from_nanos(9)),
+            ("0S", Duration::ZERO),
+            ("00000001m", Duration::from_millis(1)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_grpc_timeout(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_largest_values_of_eight_digits_do_not_overflow() {
+        // the input that overflowed `n * 3600` before: 18446744073709551615H (u64::MAX hours)
+        // is no longer read at all, and 8 digits of hours fit a Duration exactly
+        assert_eq!(
+            parse_grpc_timeout("99999999H"),
+            Ok(Duration::from_secs(99_999_999 * 3600))
+        );
+        assert_eq!(
+            parse_grpc_timeout("99999999M"),
+            Ok(Duration::from_secs(99_999_999 * 60))
+        );
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Ok(Duration::from_nanos(99_999_999))
+        );
+        assert_eq!(
+            parse_grpc_timeout("18446744073709551615H"),
+            Err(TimeoutError::TooLong)
+        );
+        assert_eq!(
+            parse_grpc_timeout("5124095576030431H"),
+            Err(TimeoutError::TooLong),
+            "u64::MAX / 3600 + 1 hours: overflowed the multiplication before"
+        );
+        assert_eq!(parse_grpc_timeout("100000000S"), Err(TimeoutError::TooLong));
+    }
+
+    #[test]
+    fn malformed_values_are_errors_not_panics() {
+        let cases = [
+            ("", TimeoutError::Empty),
+            ("S", TimeoutError::Empty),
+            ("H", TimeoutError::Empty),
+            ("5", TimeoutError::Empty),
+            ("5s", TimeoutError::Unit),
+            ("5h", TimeoutError::Unit),
+            ("5ms", TimeoutError::NotDigits),
+            ("+5S", TimeoutError::NotDigits),
+            ("-5S", TimeoutError::NotDigits),
+            (" 5S", TimeoutError::NotDigits),
+            ("5 S", TimeoutError::NotDigits),
+            ("1.5S", TimeoutError::NotDigits),
+            ("0x10S", TimeoutError::NotDigits),
+            ("5é", TimeoutError::NotDigits),
+            ("é5S", TimeoutError::NotDigits),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_grpc_timeout(text), Err(want), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_without_the_header_has_no_deadline() {
+        assert_eq!(deadline(&Request::new(())).ok(), Some(None));
+    }
+
+    #[test]
+    fn a_malformed_header_is_invalid_argument_naming_it() {
+        for text in ["5s", "999999999H", "18446744073709551615H", "-1S", "S"] {
+            let e = deadline(&with_timeout(text)).expect_err(text);
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{text}");
+            assert!(e.message().starts_with("grpc-timeout"), "{e:?}");
+        }
+        assert_eq!(
+            deadline(&with_timeout("99999999H")).ok(),
+            Some(Some(Duration::from_secs(99_999_999 * 3600)))
+        );
+    }
+
+    #[test]
+    fn a_header_value_that_is_not_ascii_is_invalid_argument() {
+        let mut r = Request::new(());
+        r.metadata_mut().insert(
+            "grpc-timeout",
+            tonic::metadata::MetadataValue::try_from(&b"5\xffS"[..]).expect("opaque bytes"),
+        );
+        let e = deadline(&r).expect_err("not ASCII");
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
     }
 }
