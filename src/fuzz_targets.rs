@@ -23,17 +23,20 @@ use cella_collision::mesh::{TriMesh, parse_obj, parse_stl};
 use cella_collision::robot_geometry::bounding_capsule;
 use cella_collision::{MeshSource, RobotGeometry};
 use cella_kinematics::{IkOptions, IkSolutions, Rng, Robot, RobotConfig, RobotModel, library};
+use cella_proto::prost::Message;
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_server::CellService;
 use cella_server::{CellServer, Limits};
-use prost::Message;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_stream::StreamExt;
 use tonic::Request;
 
+/// A target's body: one input, any bytes.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `fuzz/fuzz_targets/` names them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("urdf", urdf),
     ("robot_toml", robot_toml),
     ("cell_toml", cell_toml),

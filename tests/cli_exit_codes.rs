@@ -250,6 +250,22 @@ fn bad_usage_and_bad_input_exit_2() {
         2,
         "--motion",
     );
+    // a CIRC names its circle by --circ-via or --circ-centre
+    expect(
+        &[
+            "exec",
+            "--server",
+            "http://127.0.0.1:9",
+            "--robot",
+            "kuka",
+            "--goal",
+            "0,0,0,0,0,0",
+            "--motion",
+            "circ",
+        ],
+        2,
+        "--circ-via",
+    );
 }
 
 /// A local TCP port that refuses connections for as long as the socket lives: bound (so no
@@ -378,4 +394,92 @@ async fn server_answers_map_to_their_codes() {
     assert!(stderr(&out).contains("r2d2"), "{}", stderr(&out));
     let (code, out) = run_async(args(&["plan", "--robot", "ur5e", "--goal", "0.1,0.2"])).await;
     assert_eq!(code, Some(2), "{}", stderr(&out));
+
+    // every tuning flag of `plan` reaches the server, which refuses values out of its bounds
+    for (flag, value, field) in [
+        ("--time-budget", "100", "time_budget"),
+        ("--period", "2", "period"),
+        ("--acceleration-scale", "1.5", "acceleration_scale"),
+        ("--velocity-scale", "1.5", "velocity_scale"),
+    ] {
+        let (code, out) = run_async(args(&[
+            "plan", "--robot", "ur5e", "--named", "home", flag, value,
+        ]))
+        .await;
+        assert_eq!(code, Some(2), "{flag}: {}", stderr(&out));
+        assert!(stderr(&out).contains(field), "{flag}: {}", stderr(&out));
+    }
+
+    // CIRC: the KUKA's base turning 0.3 rad moves its TCP on a circle about the base axis,
+    // through the TCP of the base turned halfway
+    let mut c = common::client(&s).await;
+    let info = common::cell_info(&mut c).await;
+    let kuka = info.robots.iter().find(|r| r.id == "kuka").unwrap();
+    let start = kuka.current.as_ref().unwrap().values.clone();
+    let turned = |a: f64| {
+        let mut q = start.clone();
+        q[0] += a;
+        q
+    };
+    let via = c
+        .compute_fk(cella_proto::v1::FkRequest {
+            robot_id: "kuka".into(),
+            joints: turned(0.15),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .pose
+        .unwrap()
+        .position;
+    let (code, out) = run_async(args(&[
+        "plan",
+        "--robot",
+        "kuka",
+        "--goal",
+        &common::csv(&turned(0.3)),
+        "--motion",
+        "circ",
+        "--circ-via",
+        &common::csv(&via),
+        "--json",
+    ]))
+    .await;
+    assert_eq!(code, Some(0), "{}", stderr(&out));
+
+    // a trajectory file keeps its joint names: the KUKA's names on a UR5e trajectory are
+    // refused (2); the UR5e's own run (0)
+    let ur5e = info.robots.iter().find(|r| r.id == "ur5e").unwrap();
+    let here = ur5e.current.as_ref().unwrap().values.clone();
+    let zeros = [0.0; 6];
+    let file = |names: Vec<String>| {
+        json!({
+            "joint_names": names,
+            "points": [
+                {"t": 0.0, "q": here, "qd": zeros, "qdd": zeros},
+                {"t": 0.004, "q": here, "qd": zeros, "qdd": zeros},
+            ],
+        })
+        .to_string()
+    };
+    let names = |r: &cella_proto::v1::RobotInfo| -> Vec<String> {
+        r.joints.iter().map(|j| j.name.clone()).collect()
+    };
+    let dir = Scratch::new("server");
+    let wrong = dir.file("kuka_names.json", &file(names(kuka)));
+    let right = dir.file("ur5e_names.json", &file(names(ur5e)));
+    let (code, out) = run_async(args(&["exec", "--robot", "ur5e", "--trajectory", &wrong])).await;
+    assert_eq!(code, Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("joint_names"), "{}", stderr(&out));
+    let (code, out) = run_async(args(&[
+        "exec",
+        "--robot",
+        "ur5e",
+        "--trajectory",
+        &right,
+        "--json",
+    ]))
+    .await;
+    assert_eq!(code, Some(0), "{}", stderr(&out));
 }

@@ -12,6 +12,7 @@
 
 use cella_proto::v1 as pb;
 use nalgebra::{Isometry3, Quaternion, Translation3, UnitQuaternion, Vector3};
+use std::f64::consts::FRAC_PI_2;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -513,7 +514,7 @@ async fn the_goal_reached_and_refusals_name_the_request_goal() {
     let s = start().await;
     let mut c = client(&s).await;
     let home = current(&mut c, "kuka").await;
-    let far = [2.5, -1.5707963, 1.5707963, 0.0, 1.5707963, 0.0];
+    let far = [2.5, -FRAC_PI_2, FRAC_PI_2, 0.0, FRAC_PI_2, 0.0];
     // the pose goal's solutions include KUKA_G1, far nearer home than `far`
     let pose = pose_goal(&tcp(&mut c, "kuka", &KUKA_G1).await);
     let request = |goals: Vec<pb::Goal>, motion: pb::MotionType| pb::PlanRequest {

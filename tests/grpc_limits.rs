@@ -413,3 +413,41 @@ fn every_limit_has_a_documented_default() {
     assert_eq!(l.tcp_keepalive, Some(Duration::from_secs(60)));
     assert_eq!(l.request_timeout, None);
 }
+
+#[test]
+fn cella_serve_takes_the_limits_as_flags_and_refuses_bad_ones_before_it_starts() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--max-connections",
+        "--max-streams",
+        "--max-subscribers",
+        "--idle-timeout",
+        "--keepalive-interval",
+        "--keepalive-timeout",
+        "--tcp-keepalive",
+        "--request-timeout",
+    ] {
+        assert!(help.contains(flag), "{flag} is not in `cella serve --help`");
+    }
+    for (flag, value) in [
+        ("--idle-timeout", "-1"),
+        ("--keepalive-timeout", "0"),
+        ("--max-connections", "0"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
+            .args(["serve", "--addr", "127.0.0.1:0", &format!("{flag}={value}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // refused by the limits, not by the parser
+        assert!(
+            stderr.contains(&format!("{flag} {value}")) || stderr.contains("at least 1"),
+            "{flag} {value}: {stderr}"
+        );
+    }
+}

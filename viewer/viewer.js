@@ -117,10 +117,11 @@
   // ---------------------------------------------------------------- robots
   var HULL = '#2f9e44', CAPSULE = '#e8590c', HOT = '#d1242f', NEAR = '#f08c00';
 
+  var GHOST = '#6f9fe6';
   function standard(color, ghost) {
     return new THREE.MeshStandardMaterial({
-      color: color, flatShading: true, metalness: 0.05, roughness: 0.65,
-      transparent: !!ghost, opacity: ghost ? 0.22 : 1, depthWrite: !ghost
+      color: ghost ? GHOST : color, flatShading: true, metalness: 0.05, roughness: 0.65,
+      transparent: !!ghost, opacity: ghost ? 0.28 : 1, depthWrite: !ghost
     });
   }
 
@@ -157,7 +158,7 @@
     var parts = rd.visuals.length ? rd.visuals : rd.hulls.map(function (h) { return { link: h.link, mesh: h.mesh, color: '#a5adba' }; });
     parts.forEach(function (p) {
       var m = new THREE.Mesh(meshGeometry(p.mesh), standard(p.color, ghost));
-      m.userData.baseColor = p.color;
+      m.userData.baseColor = ghost ? GHOST : p.color;
       attach(p.link, m, 'visual');
     });
     if (!ghost) {
@@ -418,7 +419,7 @@
           if (name.indexOf('/') < 0 && !objects[name]) {
             meshesNamed(name, ghost).forEach(function (m) {
               m.material.color.set(on ? pairColor : m.userData.baseColor);
-              m.material.opacity = on ? 0.6 : 0.22;
+              m.material.opacity = on ? 0.7 : 0.28;
               if (ghostHighlights.indexOf(m) < 0) ghostHighlights.push(m);
             });
           } else if (on) {
@@ -469,7 +470,7 @@
     fact('samples', traj.t.length + ' (' + traj.dof + ' joints)');
     if (clear && clear.min != null) {
       var dm = clear.d[clear.min];
-      var b = fact('closest approach', mm(dm) + ' at ' + sec(clear.t[clear.min]), dm < 0 ? 'bad' : 'good');
+      var b = fact('closest approach', mm(dm) + ' at ' + sec(clear.t[clear.min]), dm < 0 ? 'bad' : (dm < 0.005 ? 'warn' : 'good'));
       b.id = 'closest';
       side.appendChild(el('div', { class: 'fact' }, [
         'between ', el('b', { text: pairText(clear.pairs[clear.pair[clear.min]]), id: 'closest-pair' }), ' ',
@@ -617,7 +618,8 @@
   // ---------------------------------------------------------------- live feed
   hook.liveUpdates = 0;
   var liveLog = {};
-  /* Every state the page applied to robot `id` (wall-clock ms, joints), the last 5000. */
+  /* Every state the page applied to robot `id` (wall-clock ms, the executor's time, joints),
+   * the last 5000. */
   hook.liveLog = function (id) { return (liveLog[id] || []).slice(); };
   if (data.live) {
     var version = data.live.version;
@@ -631,7 +633,7 @@
         if (!r) return;
         r.setQ(s.q);
         var log = liveLog[s.id] = liveLog[s.id] || [];
-        log.push({ ms: Date.now(), q: s.q });
+        log.push({ ms: Date.now(), time: s.time, q: s.q });
         if (log.length > 5000) log.splice(0, log.length - 5000);
         if (c) {
           c.status.textContent = s.status + (s.outcome && s.status === 'idle' && s.execution ? ' (' + s.outcome + ')' : '');

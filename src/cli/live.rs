@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `/` | the page (`text/html`) |
 //! | `/events` | server-sent events: the robots' states (`/state`'s JSON) every 40 ms |
-//! | `/state` | the robots' states once: `{"version", "robots": [{"id", "q", "status", "execution", "outcome", "progress", "trajectory_time", "duration", "speed"}]}` |
+//! | `/state` | the robots' states once: `{"version", "robots": [{"id", "time", "q", "status", "execution", "outcome", "progress", "trajectory_time", "duration", "speed"}]}` (`time`: the executor's clock, s) |
 //! | `/world` | the world's objects and attached parts (re-read by the page when `version` changes) |
 //!
 //! Nothing else: other paths are 404, other methods 405. Nothing here changes the cell.
@@ -197,6 +197,7 @@ fn state_json(control: &CellControl) -> String {
             let s = control.executor(id).ok()?.state();
             Some(serde_json::json!({
                 "id": id,
+                "time": s.time,
                 "q": s.q.as_slice(),
                 "status": s.status.name(),
                 "execution": s.execution_id,

@@ -128,7 +128,7 @@ pub fn problem_page(
                 .map_err(input)?;
             let mut p = PageData::new(Mode::Motion, &title, scene);
             p.subtitle = format!("{model}{scene_note}: {label}");
-            p.trajectory = Some(motion::trajectory_data(0, samples));
+            p.trajectory = Some(motion::trajectory_data(0, samples).map_err(input)?);
             p.clearance = Some(motion::clearance_data(
                 &checker,
                 samples,
@@ -182,7 +182,7 @@ fn offending_state(problem: &Problem, error: &PlanningError) -> (&'static str, V
     }
 }
 
-/// Writes a page; says where on stdout unless `quiet`. Returns its size in bytes.
+/// Writes a page (`what` names the flag in errors); returns its size in bytes.
 pub fn write_page(path: &Path, html: &str, what: &str) -> Result<usize, CliError> {
     std::fs::write(path, html)
         .map_err(|e| CliError::Input(format!("{what} {}: {e}", path.display())))?;
@@ -259,7 +259,7 @@ fn cell_page(
     let checker = cell.checker(id).map_err(input)?;
     let mut p = PageData::new(Mode::Motion, name, scene);
     p.subtitle = format!("{id} ({}): {label}", robot.model);
-    p.trajectory = Some(motion::trajectory_data(index, samples));
+    p.trajectory = Some(motion::trajectory_data(index, samples).map_err(input)?);
     p.clearance = Some(motion::clearance_data(
         &checker,
         samples,

@@ -80,7 +80,7 @@ for (const p of spec.pages || []) {
     closest: window.cellaViewer.closest || null,
     highlighted: window.cellaViewer.highlighted ? window.cellaViewer.highlighted() : [],
   }));
-  const out = { name: p.name, loadMs, ...info, tcp: [], ink: null, plots: [] };
+  const out = { name: p.name, url, loadMs, ...info, tcp: [], ink: null, plots: [] };
   if (info.mode !== 'bench') {
     // the robot where it stands: ink inside its projected box
     out.box = await page.evaluate(() => window.cellaViewer.robotScreenBox(0));

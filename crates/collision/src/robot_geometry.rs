@@ -10,6 +10,12 @@ use nalgebra::{Isometry3, Matrix3, Point3, SymmetricEigen, Translation3, UnitQua
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Largest extent of a robot's geometry, m: every capsule's end points and radius, and the
+/// reach of its kinematic tree (its joint offsets and prismatic travel added up), lie within
+/// it. Far beyond any robot, and far inside where the f32 geometry of the exact layer and its
+/// contact queries stay sound (a URDF box of 1e110 m made parry's EPA panic: found by fuzzing).
+pub const MAX_EXTENT: f64 = 1e3;
+
 /// A capsule fixed to a link: the segment `a → b` (link frame, metres) swept by `radius`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinkCapsule {
@@ -117,6 +123,7 @@ impl RobotGeometry {
                 reason: format!("{} capsules is too many", capsules.len()),
             });
         }
+        check_extent(&robot, &capsules)?;
         let lever = lever_arms(&robot, &capsules);
         let mut geometry = Self {
             robot,
@@ -252,6 +259,47 @@ impl RobotGeometry {
         geometry.robot_capsule_count = self.robot_capsule_count;
         Ok((geometry, new_index))
     }
+}
+
+/// Refuses geometry larger than [`MAX_EXTENT`]: a capsule (end points, radius) or the reach
+/// of the kinematic tree (joint offsets and prismatic travel, added up).
+fn check_extent(robot: &Robot, capsules: &[LinkCapsule]) -> Result<()> {
+    let model = robot.model();
+    for c in capsules {
+        let within =
+            c.a.coords
+                .iter()
+                .chain(c.b.coords.iter())
+                .chain(std::iter::once(&c.radius))
+                .all(|v| v.abs() <= MAX_EXTENT);
+        if !within {
+            let link = model.links().get(c.link).map_or("?", |l| l.name.as_str());
+            return Err(CollisionError::BadGeometry {
+                what: format!("link '{link}' collision"),
+                reason: format!("larger than {MAX_EXTENT} m"),
+            });
+        }
+    }
+    let reach: f64 = model
+        .joints()
+        .iter()
+        .map(|j| {
+            let travel = if matches!(j.kind, cella_kinematics::JointKind::Prismatic) {
+                let (lo, hi) = cella_kinematics::chain::finite_range(&j.limits);
+                lo.abs().max(hi.abs())
+            } else {
+                0.0
+            };
+            j.origin.translation.vector.norm() + travel
+        })
+        .sum();
+    if reach.is_nan() || reach > MAX_EXTENT {
+        return Err(CollisionError::BadGeometry {
+            what: robot.name().to_owned(),
+            reason: format!("its joints reach {reach} m from the root: larger than {MAX_EXTENT} m"),
+        });
+    }
+    Ok(())
 }
 
 fn isometry_of(pose: &urdf_rs::Pose) -> Isometry3<f64> {

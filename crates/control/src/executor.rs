@@ -286,9 +286,7 @@ impl Executor {
             q: JointVector::zeros(dof),
             qd: JointVector::zeros(dof),
         };
-        driver
-            .read(&mut measured)
-            .map_err(ControlError::Driver)?;
+        driver.read(&mut measured).map_err(ControlError::Driver)?;
         let state = RobotState::at_rest(measured.q.as_slice());
         let shared = Arc::new(Shared {
             state: StateCell::new(&state),

@@ -274,8 +274,8 @@ mod tests {
             field: format!("goals[{}][3]", n - 2),
             joint: "wrist_1_joint".into(),
             value: 9.0,
-            lower: -6.28,
-            upper: 6.28,
+            lower: -6.5,
+            upper: 6.5,
         });
         assert!(e.to_string().starts_with("goals[1][3]: "), "{e}");
         let e = r.request_fields(PlanningError::invalid("goals", "no goal given"));

@@ -372,6 +372,7 @@ impl PyCell {
     /// straight line). The trajectory is validated against every limit and checked for
     /// collision along its whole length; the GIL is released while planning.
     #[pyo3(signature = (robot_id, goal, start=None, motion="free", velocity_scale=1.0, acceleration_scale=1.0, time_budget=1.0, seed=1, period=0.004))]
+    // each argument is a Python keyword argument with its default
     #[allow(clippy::too_many_arguments)]
     fn plan(
         &self,

@@ -237,6 +237,8 @@ impl PyRobot {
     /// within `max_deviation` rad; sampled every `period` s and validated (`cella.Refused`
     /// when the result breaks a limit), as `cella retime` does.
     #[pyo3(signature = (path, velocity_scale=1.0, acceleration_scale=1.0, max_deviation=0.05, period=0.004, method="auto"))]
+    // each argument is a Python keyword argument with its default
+    #[allow(clippy::too_many_arguments)]
     fn retime(
         &self,
         py: Python<'_>,

@@ -28,7 +28,7 @@ impl PyStudy {
     }
 
     fn results(&self, json: &str) -> Result<Results, Error> {
-        serde_json::from_str(json).map_err(|e| Error::invalid("results", e.to_string()))
+        Ok(Results::from_json(&self.study, json, self.variants.len())?)
     }
 }
 

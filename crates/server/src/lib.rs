@@ -51,12 +51,12 @@
 //! # }
 //! ```
 
-pub mod auth;
 pub mod audit;
+pub mod auth;
 mod cartesian;
-pub mod identity;
 mod convert;
 mod execution;
+pub mod identity;
 mod journal;
 pub mod limits;
 mod sequence;
@@ -182,7 +182,10 @@ pub async fn serve_secured(
         builder = builder.tls_config(tls)?;
     }
     builder
-        .layer(auth::AuthLayer::new(security.authenticator, security.warnings))
+        .layer(auth::AuthLayer::new(
+            security.authenticator,
+            security.warnings,
+        ))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)

@@ -796,12 +796,16 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::PlanRequest>,
     ) -> Result<Response<pb::PlanResponse>, Status> {
-        let deadline = deadline(&request)?;
+        // the deadline counts from the request, not from when a worker takes it up
+        let end = deadline(&request)?.and_then(|d| std::time::Instant::now().checked_add(d));
         let req = request.into_inner();
         let cell = self.live_snapshot();
         let control = self.control.clone();
         let answer = self
-            .blocking(move || plan_once(&cell, &control, &req, deadline, None))
+            .blocking(move || {
+                let left = end.map(|e| e.saturating_duration_since(std::time::Instant::now()));
+                plan_once(&cell, &control, &req, left, None)
+            })
             .await?;
         Ok(Response::new(answer))
     }
@@ -1083,13 +1087,14 @@ impl CellService for CellServer {
         &self,
         request: Request<pb::PlanSequenceRequest>,
     ) -> Result<Response<pb::PlanResponse>, Status> {
-        let deadline = deadline(&request)?;
+        let end = deadline(&request)?.and_then(|d| std::time::Instant::now().checked_add(d));
         let req = request.into_inner();
         let cell = self.live_snapshot();
         let control = self.control.clone();
         let answer = self
             .blocking(move || {
-                crate::sequence::plan_sequence_request(&cell, &control, &req, deadline)
+                let left = end.map(|e| e.saturating_duration_since(std::time::Instant::now()));
+                crate::sequence::plan_sequence_request(&cell, &control, &req, left)
             })
             .await?;
         Ok(Response::new(answer))

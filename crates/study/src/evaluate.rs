@@ -101,9 +101,10 @@ pub struct VariantResult {
     pub complete: bool,
     /// The cycle time: the stages one after the other, each as long as its longest robot, s.
     pub cycle_time: Option<f64>,
-    /// The smallest clearance over the cycle (every robot against the objects, the other
-    /// robots where they are at that time, and itself; beyond the cell's padding), measured
-    /// every `task.clearance_period`, m.
+    /// The smallest clearance over the cycle: every robot against the objects and the other
+    /// robots where they are at that time (not its own links: the robot's self-collision is
+    /// part of `collision_free`, and its own closeness does not change with where it stands),
+    /// beyond the cell's padding, measured every `task.clearance_period`, m.
     pub min_clearance: Option<f64>,
     /// The smallest distance of any joint to its position limits over every sample of every
     /// motion, rad (m for prismatic joints).
@@ -297,6 +298,34 @@ fn cell_at(cell: &CellSnapshot, states: &[Vec<f64>]) -> CellSnapshot {
     out
 }
 
+/// `cell` with every robot's own link pairs left out of its checks: its checkers measure a
+/// robot against the objects and the other robots only.
+pub fn without_self_pairs(
+    cell: &CellSnapshot,
+) -> Result<CellSnapshot, cella_collision::CollisionError> {
+    let mut out = cell.clone();
+    for r in &mut out.robots {
+        let mut geometry = (*r.geometry).clone();
+        let model = geometry.robot().model().clone();
+        let mut links: Vec<&str> = geometry
+            .capsules()
+            .iter()
+            .map(|c| model.links()[c.link].name.as_str())
+            .collect();
+        links.sort_unstable();
+        links.dedup();
+        let mut acm = geometry.acm().clone();
+        for (i, a) in links.iter().enumerate() {
+            for b in &links[i + 1..] {
+                acm.allow(a, b, "clearance to the cell only");
+            }
+        }
+        geometry.set_acm(acm)?;
+        r.geometry = Arc::new(geometry);
+    }
+    Ok(out)
+}
+
 /// Smallest distance of `q` to the finite position limits.
 fn margin_of(limits: &Limits, q: &[f64]) -> f64 {
     q.iter()
@@ -407,6 +436,8 @@ struct Run<'a> {
     variant: &'a Variant,
     instance: Instance,
     cell: Arc<CellSnapshot>,
+    /// The cell whose checkers measure clearance ([`without_self_pairs`]).
+    clearance_cell: CellSnapshot,
     limits: Vec<Limits>,
     spaces: Vec<JointSpace>,
     /// Each robot's whole cycle so far.
@@ -466,10 +497,18 @@ fn run(study: &Study, variant: &Variant, keep: bool) -> (VariantResult, Option<C
         .iter()
         .map(|r| Timeline::at_rest(&r.joints, 0.0))
         .collect();
+    let clearance_cell = match without_self_pairs(&cell) {
+        Ok(c) => c,
+        Err(e) => {
+            result.failure = Some(input_failure(e.to_string()));
+            return (result, None);
+        }
+    };
     let mut state = Run {
         variant,
         instance,
         cell,
+        clearance_cell,
         limits,
         spaces,
         timelines,
@@ -607,7 +646,8 @@ impl Run<'_> {
         if moving.len() > 1 {
             self.check_together(si, &stage.name, &lines, duration)?;
         }
-        self.measure_clearance(&at_start, &moving, &lines, duration);
+        let measured_at_start = cell_at(&self.clearance_cell, &states);
+        self.measure_clearance(&measured_at_start, &moving, &lines, duration);
         for (whole, line) in self.timelines.iter_mut().zip(&lines) {
             let mut shifted = line.clone();
             for t in &mut shifted.times {
@@ -677,8 +717,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Clearance of every robot over the stage, every `task.clearance_period` and at its
-    /// end: a robot that stands still against what stands still is measured once.
+    /// Clearance of every robot over the stage (`at_start`: the clearance cell with the
+    /// robots where the stage starts), every `task.clearance_period` and at its end: a robot
+    /// that stands still against what stands still is measured once.
     fn measure_clearance(
         &mut self,
         at_start: &CellSnapshot,
@@ -720,7 +761,7 @@ impl Run<'_> {
                 for (line, q) in lines.iter().zip(&mut states) {
                     line.position(t, q);
                 }
-                let now = cell_at(&self.cell, &states);
+                let now = cell_at(&self.clearance_cell, &states);
                 for &ri in moving {
                     if let Ok(checker) = now.checker(&self.cell.robots[ri].id) {
                         let mut s = checker.scratch();

@@ -72,6 +72,32 @@ impl Results {
         })
     }
 
+    /// Reads a results document of `study` (as [`Results::to_json`] writes it), checking
+    /// that it is one: its format, every variant once in index order, the ranking a
+    /// permutation of them, the seeds of the study.
+    pub fn from_json(study: &Study, text: &str, variants: usize) -> Result<Self> {
+        let doc: Self = serde_json::from_str(text).map_err(|e| StudyError::Results {
+            reason: e.to_string(),
+        })?;
+        if doc.format != RESULTS_FORMAT {
+            return Err(StudyError::Results {
+                reason: format!("format '{}' is not {RESULTS_FORMAT}", doc.format),
+            });
+        }
+        let checked = Self::new(study, doc.results.clone(), variants)?;
+        let mut ranking = doc.ranking.clone();
+        ranking.sort_unstable();
+        if ranking != (0..variants).collect::<Vec<_>>() {
+            return Err(StudyError::Results {
+                reason: "the ranking is not every variant once".into(),
+            });
+        }
+        Ok(Self {
+            ranking: doc.ranking,
+            ..checked
+        })
+    }
+
     /// The document as JSON text (pretty, stable).
     pub fn to_json(&self) -> String {
         // plain data: serialization cannot fail (non-finite numbers become null)
@@ -82,7 +108,7 @@ impl Results {
     pub fn best(&self) -> Option<&VariantResult> {
         self.ranking
             .first()
-            .map(|&i| &self.results[i])
+            .and_then(|&i| self.results.get(i))
             .filter(|r| r.feasible)
     }
 
@@ -107,7 +133,9 @@ impl Results {
             "parameters / why not"
         )];
         for (rank, &i) in self.ranking.iter().take(top).enumerate() {
-            let r = &self.results[i];
+            let Some(r) = self.results.get(i) else {
+                continue;
+            };
             let yes = |b: bool| if b { "yes" } else { "no" };
             let num = |v: Option<f64>, scale: f64, digits: usize| {
                 v.map_or("-".to_owned(), |v| format!("{:.*}", digits, v * scale))

@@ -151,14 +151,13 @@ fn page(
         results.feasible(),
         study.objective.name()
     );
-    if let Some(i) = shown {
-        let r = &results.results[i];
+    if let Some((i, r)) = shown.and_then(|i| Some((i, results.results.get(i)?))) {
         let title = if r.feasible {
             format!("Best variant: {i}")
         } else {
             format!("No variant is feasible; the first ranked: {i}")
         };
-        let _ = write!(h, "<h2>{}</h2>\n", esc(&title));
+        let _ = writeln!(h, "<h2>{}</h2>", esc(&title));
         h.push_str(&variant_summary(r));
         if !links.is_empty() {
             h.push_str("<p>Its data: ");
@@ -661,7 +660,9 @@ fn ranking_table(results: &Results) -> String {
     }
     h.push_str("<th class=\"l\">why not</th></tr>\n");
     for (rank, &i) in results.ranking.iter().enumerate() {
-        let r = &results.results[i];
+        let Some(r) = results.results.get(i) else {
+            continue;
+        };
         let class = if rank == 0 && r.feasible {
             " class=\"best\""
         } else if !r.feasible {

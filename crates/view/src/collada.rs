@@ -62,10 +62,8 @@ impl Document {
                 Event::Empty(e) => {
                     push_element(&mut elements, &mut ids, &stack, &e);
                 }
-                Event::End(_) => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
+                Event::End(_) if stack.len() > 1 => {
+                    stack.pop();
                 }
                 Event::Text(t) => {
                     let s = t.decode().map_err(|e| format!("text: {e}"))?;

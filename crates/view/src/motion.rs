@@ -46,7 +46,11 @@ impl Samples {
                 self.q.len()
             ));
         }
-        if let Some(k) = self.t.windows(2).position(|w| !(w[1] > w[0])) {
+        if let Some(k) = self
+            .t
+            .windows(2)
+            .position(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+        {
             return bad(format!("points[{}].t does not increase", k + 1));
         }
         if self.t.iter().any(|t| !t.is_finite()) {
@@ -174,8 +178,9 @@ fn thin(n: usize, max: usize) -> Vec<usize> {
     idx
 }
 
-/// The joint series of a validated trajectory ([`Samples::validate`]) for robot `robot`.
-pub fn trajectory_data(robot: usize, s: &Samples) -> TrajectoryData {
+/// The joint series of a trajectory for robot `robot` (checked with [`Samples::validate`]).
+pub fn trajectory_data(robot: usize, s: &Samples) -> Result<TrajectoryData, MotionError> {
+    s.validate(s.q.first().map_or(0, Vec::len))?;
     let mut derived = Vec::new();
     let qd = match &s.qd {
         Some(v) => v.clone(),
@@ -201,7 +206,7 @@ pub fn trajectory_data(robot: usize, s: &Samples) -> TrajectoryData {
             .collect();
         crate::meshcode::base64(&bytes)
     };
-    TrajectoryData {
+    Ok(TrajectoryData {
         robot,
         t: keep.iter().map(|&k| s.t[k]).collect(),
         q: flat(&s.q),
@@ -211,11 +216,12 @@ pub fn trajectory_data(robot: usize, s: &Samples) -> TrajectoryData {
         dof: s.q.first().map_or(0, Vec::len),
         derived,
         duration: s.t.last().copied().unwrap_or(0.0) - s.t.first().copied().unwrap_or(0.0),
-    }
+    })
 }
 
-/// The clearance at (at most [`MAX_CLEARANCE_SAMPLES`] evenly spread) samples of a validated
-/// trajectory, with the closest pair at each, and the closest state.
+/// The clearance at (at most [`MAX_CLEARANCE_SAMPLES`] evenly spread) samples of a trajectory,
+/// with the closest pair at each, and the closest state. A state that does not fit the checker
+/// has no clearance (`null`).
 pub fn clearance_data(checker: &Checker, s: &Samples, padding: f64) -> ClearanceData {
     let mut scratch = checker.scratch();
     let mut out = ClearanceData {
@@ -227,7 +233,7 @@ pub fn clearance_data(checker: &Checker, s: &Samples, padding: f64) -> Clearance
         padding,
     };
     let mut best = f64::INFINITY;
-    for k in thin(s.t.len(), MAX_CLEARANCE_SAMPLES) {
+    for k in thin(s.t.len().min(s.q.len()), MAX_CLEARANCE_SAMPLES) {
         let proximity = checker.distance(&mut scratch, &s.q[k]);
         out.t.push(s.t[k]);
         match proximity {
@@ -299,7 +305,7 @@ mod tests {
             t,
         };
         s.validate(1).unwrap();
-        let d = trajectory_data(0, &s);
+        let d = trajectory_data(0, &s).unwrap();
         assert_eq!(d.derived, vec!["qdd", "jerk"]);
         let qdd = derivative(&s.t, s.qd.as_ref().unwrap());
         let jerk = derivative(&s.t, &qdd);

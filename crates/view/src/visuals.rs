@@ -245,6 +245,9 @@ fn reduce(raw: Vec<RawPart>, options: &VisualOptions) -> Vec<BundlePart> {
         .collect()
 }
 
+/// A mesh with the colour its file gives, if any.
+type ColouredPart = (Option<[u8; 3]>, IndexedMesh);
+
 /// The meshes of one `<visual>` or `<collision>` geometry in the target link frame, with the
 /// colour the mesh file gives (COLLADA materials).
 fn geometry_parts(
@@ -252,7 +255,7 @@ fn geometry_parts(
     frame: &Isometry3<f64>,
     dir: &Path,
     search: &[PathBuf],
-) -> Result<Vec<(Option<[u8; 3]>, IndexedMesh)>, String> {
+) -> Result<Vec<ColouredPart>, String> {
     let place = |m: &Matrix4<f64>, points: &[Point3<f64>]| -> Vec<[f64; 3]> {
         points
             .iter()

@@ -1,7 +1,8 @@
 """The example study on a real local Ray cluster: a head node and a worker node started with
 `ray start` (each one CPU, each in its own process group), `python -m cella.study --ray`, the
-worker node killed (SIGKILL to its whole process group) while it evaluates a chunk: the study
-completes by Ray's task retries and writes the same bytes as the local run.
+worker node killed while it evaluates a chunk (SIGKILL to its process group: raylet and
+services, and to the worker process running the task): the study completes by Ray's task
+retries and writes the same bytes as the local run.
 
 Needs `ray` (`pip install ray`; `.ci/run` installs it). Without it this test fails, it does
 not skip: set CELLA_RAY_TESTS=0 to leave it out deliberately."""
@@ -122,8 +123,14 @@ def test_the_study_survives_a_killed_worker_and_matches_the_local_run(cluster, t
     try:
         on_worker = lambda: [p.name for p in trace.iterdir() if p.name.startswith("worker-")]
         wait_for("a chunk started on the worker node", on_worker, READY)
-        killed_chunk = on_worker()[0].rsplit("-", 1)[1]
+        _, pid, killed_chunk = on_worker()[0].split("-")
+        # the node (raylet and its services: their process group) and the worker process
+        # evaluating the chunk (Ray gives each worker a process group of its own)
         kill_node(worker)
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         output, _ = study.communicate(timeout=STUDY)
     finally:
         if study.poll() is None:

@@ -132,3 +132,8 @@ def test_study_mistakes_are_errors_naming_the_field():
     with pytest.raises(cella.InvalidInput) as e:
         study.evaluate_json([2])
     assert e.value.field == "indices"
+    document = json.loads(study.rank_json(study.evaluate_json()))
+    document["ranking"] = [0, 0]
+    with pytest.raises(cella.InvalidInput) as e:
+        study.table(json.dumps(document))
+    assert e.value.field == "results" and "ranking" in e.value.reason
