@@ -3,7 +3,7 @@
 //! the limit, the connection past `max_connections` is refused (closed at once) while the
 //! others go on, every connection is told `max_concurrent_streams` and a stream past it is
 //! reset, a silent connection is closed after `idle_timeout` while one that answers the
-//! keepalive pings is not. Waits are on events (a count changing, a frame arriving), never on
+//! keepalive pings is not, and a request still running after `request_timeout` is ended. Waits are on events (a count changing, a frame arriving), never on
 //! the clock.
 #![allow(clippy::unwrap_used)]
 
@@ -151,9 +151,11 @@ async fn the_connection_past_the_limit_is_refused_and_the_others_go_on() {
     };
     if let Some(e) = refused {
         // tonic says UNAVAILABLE or UNKNOWN "transport error", as it notices the close
+        // or CANCELLED "operation was canceled", when hyper sees the close first
         assert!(
-            matches!(e.code(), Code::Unavailable | Code::Unknown)
-                && e.message().contains("transport"),
+            matches!(e.code(), Code::Cancelled)
+                || (matches!(e.code(), Code::Unavailable | Code::Unknown)
+                    && e.message().contains("transport")),
             "{e:?}"
         );
     }
@@ -180,6 +182,7 @@ mod h2 {
     pub const PING: u8 = 0x6;
     pub const GOAWAY: u8 = 0x7;
     pub const ACK: u8 = 0x1;
+    pub const END_STREAM: u8 = 0x1;
     pub const END_HEADERS: u8 = 0x4;
     pub const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 0x3;
     pub const SETTINGS_MAX_HEADER_LIST_SIZE: u16 = 0x6;
@@ -311,7 +314,7 @@ async fn each_connection_is_told_the_stream_limit_and_a_stream_past_it_is_reset(
 
     // the open ones are still served: stream 1's body (an empty GetCellInfoRequest) ends it,
     // and its answer comes
-    h2::write(&mut io, h2::DATA, 0x1, 1, &[0, 0, 0, 0, 0]).await;
+    h2::write(&mut io, h2::DATA, h2::END_STREAM, 1, &[0, 0, 0, 0, 0]).await;
     let answered = tokio::time::timeout(GUARD, async {
         loop {
             let f = h2::read(&mut io).await.expect("the connection stays open");
@@ -398,6 +401,30 @@ async fn a_client_that_stops_answering_pings_is_closed() {
     .await;
     assert!(closed.is_ok(), "the connection was never closed");
     until(s.service.open_connections(), |n| *n == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_still_running_after_the_request_timeout_is_ended_by_the_server() {
+    let s = serve(Limits {
+        request_timeout: Some(Duration::from_millis(50)),
+        ..Limits::default()
+    })
+    .await;
+    let (mut io, _) = h2::handshake(s.addr).await;
+    // a call whose request body never comes cannot finish by itself: the server ends it with
+    // a trailers-only answer (HEADERS with END_STREAM) once the timeout has passed
+    h2::open_call(&mut io, 1, "/cella.v1.CellService/GetCellInfo").await;
+    let ended = tokio::time::timeout(GUARD, async {
+        loop {
+            let f = h2::read(&mut io).await.expect("the connection stays open");
+            if f.stream == 1 && f.kind == h2::HEADERS {
+                return f;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended.flags & h2::END_STREAM, h2::END_STREAM, "{ended:?}");
 }
 
 #[test]

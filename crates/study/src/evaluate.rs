@@ -16,12 +16,15 @@ use cella_planning::{
     CartesianOptions, CartesianPath, Goal, JointSpace, PlanOptions, PlanningError, nearest_goal,
     plan_cartesian, plan_joint, plan_ptp, resolve_goals,
 };
-use cella_trajectory::{Limits, SampledTrajectory};
+use cella_trajectory::{Limits, MAX_DURATION, MAX_SAMPLES, SampledTrajectory};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Motions of the robots moving together checked at once (a window of the stage's timeline).
+const CHECK_WINDOW: usize = 4096;
 
 /// What kind of failure stopped a variant's task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,12 +605,16 @@ impl Run<'_> {
                 reason: e.to_string(),
             })?;
             for (k, m) in moves.iter().enumerate() {
+                // each robot's whole cycle takes at most MAX_SAMPLES samples: a motion that
+                // would need more than its robot has left is refused before it is sampled
+                let used = self.timelines[ri].times.len() + lines[ri].times.len();
                 let options = PlanOptions {
                     time_budget: Duration::from_secs_f64(self.task().time_budget),
                     seed: motion_seed(self.variant.seed, self.motions),
                     velocity_scale: self.task().velocity_scale,
                     acceleration_scale,
                     period: self.task().period,
+                    max_samples: MAX_SAMPLES.saturating_sub(used).max(2),
                     ..PlanOptions::default()
                 };
                 self.motions += 1;
@@ -640,6 +647,19 @@ impl Run<'_> {
             }
         }
         let duration = lines.iter().map(Timeline::end).fold(0.0, f64::max);
+        if start_time + duration > MAX_DURATION {
+            return Err(Failure {
+                kind: FailureKind::Input,
+                stage: Some(si),
+                robot: None,
+                step: None,
+                reason: format!(
+                    "stage {si} '{}': the cycle would last {:.1} s, longer than the {MAX_DURATION} s allowed",
+                    stage.name,
+                    start_time + duration
+                ),
+            });
+        }
         for line in &mut lines {
             line.hold_until(duration);
         }
@@ -693,14 +713,27 @@ impl Run<'_> {
         let steps = (duration / period).ceil() as usize;
         let mut path = Vec::new();
         let mut state = Vec::new();
-        for k in 0..=steps {
-            Self::states_at(lines, (k as f64 * period).min(duration), &mut state);
-            path.extend_from_slice(&state);
-        }
         let mut scratch = composite.scratch();
-        if let Some(k) =
-            cella_planning::ValidityChecker::path_first_collision(&composite, &mut scratch, &path)
-        {
+        // the timeline in windows of CHECK_WINDOW motions, each starting where the last one
+        // ended: memory stays bounded however long the stage
+        let mut first_collision = None;
+        let mut from = 0;
+        while from < steps && first_collision.is_none() {
+            let to = (from + CHECK_WINDOW).min(steps);
+            path.clear();
+            for k in from..=to {
+                Self::states_at(lines, (k as f64 * period).min(duration), &mut state);
+                path.extend_from_slice(&state);
+            }
+            first_collision = cella_planning::ValidityChecker::path_first_collision(
+                &composite,
+                &mut scratch,
+                &path,
+            )
+            .map(|j| from + j);
+            from = to;
+        }
+        if let Some(k) = first_collision {
             let t = (k as f64 * period).min(duration);
             Self::states_at(lines, t, &mut state);
             let pairs = composite.contacts(&mut scratch, &state);
@@ -777,8 +810,9 @@ impl Run<'_> {
 
     /// The whole cycle, for reports.
     fn cycle(&self, stages: Vec<(String, f64)>) -> Cycle {
-        let period = self.task().period;
         let end = self.timelines.iter().map(Timeline::end).fold(0.0, f64::max);
+        // at most MAX_SAMPLES samples a robot
+        let period = self.task().period.max(end / (MAX_SAMPLES - 1) as f64);
         let robots = self
             .cell
             .robots

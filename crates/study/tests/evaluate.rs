@@ -198,3 +198,25 @@ base = { xyz = [-0.5"#,
     assert!(ranked.ranking[0] == 1 || ranked.ranking[0] == 3);
     assert!(Results::new(&study, Vec::new(), 4).is_err());
 }
+
+#[test]
+fn a_cycle_longer_than_an_hour_is_refused_before_it_is_sampled() {
+    let text = two_arms(
+        r#"
+clearance_period = 10.0
+[[task.stages]]
+name = "a long wait"
+a = [{ dwell = 2000.0 }]
+[[task.stages]]
+name = "a longer wait"
+b = [{ dwell = 2000.0 }]
+"#,
+        "",
+    );
+    let study = Study::parse(&text, None).unwrap();
+    let r = evaluate(&study, &variants(&study).unwrap()[0]);
+    let f = r.failure.unwrap();
+    assert_eq!((f.kind, f.stage), (FailureKind::Input, Some(1)));
+    assert!(f.reason.contains("3600"), "{}", f.reason);
+    assert!(!r.complete && r.cycle_time.is_none());
+}

@@ -80,7 +80,10 @@ def run_ray(study, address, chunk_size=0, max_retries=5, progress=True, trace_di
     (0: about four chunks per CPU of the cluster), each retried up to ``max_retries`` times
     when its worker or node dies; ranks them: the results document (JSON text), the same
     bytes as :func:`run_local` gives."""
-    import ray
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError("running a study on Ray needs the ray package: pip install ray") from e
 
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     try:
@@ -177,7 +180,7 @@ def main(argv=None):
                 f.write(text)
         if a.html:
             study.report(text, a.html)
-    except CellaError as e:
+    except (CellaError, ImportError) as e:
         sys.stderr.write(f"error: {e}\n")
         return 2
     for row in study.table(text, a.top):
