@@ -113,9 +113,16 @@ fn bench_batches(c: &mut Criterion, label: &str, name: &str, checker: &Checker, 
     println!("is_valid_batch/{label}/{name}: the filter clears {cleared}/{n}");
 }
 
-fn problems() -> Option<PathBuf> {
+/// The MotionBenchMaker problems; a benchmark run without them fails rather than reporting
+/// fewer benchmarks than it names.
+fn problems() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
-    d.is_dir().then_some(d)
+    assert!(
+        d.is_dir(),
+        "{} is missing: the scene benchmarks need ../shared (see README.md)",
+        d.display()
+    );
+    d
 }
 
 fn benches(c: &mut Criterion) {
@@ -168,14 +175,11 @@ fn benches(c: &mut Criterion) {
             black_box(synthetic.motion_valid(&mut s, pairs[i].0, pairs[i].1))
         })
     });
-    if let Some(dir) = problems() {
-        for scene in ["table_pick", "bookshelf_small", "cage"] {
-            let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
-            let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
-            bench_checker(c, &format!("mbm_{scene}"), &checker);
-        }
-    } else {
-        println!("MBM problems absent (../shared): scene benchmarks skipped");
+    let dir = problems();
+    for scene in ["table_pick", "bookshelf_small", "cage"] {
+        let p = Problem::from_file(&dir.join(format!("{scene}/{scene}_0001.json"))).unwrap();
+        let checker = Checker::new(p.geometry.clone(), p.base, &p.world, &[]).unwrap();
+        bench_checker(c, &format!("mbm_{scene}"), &checker);
     }
 }
 

@@ -101,10 +101,11 @@ fn cartesian(c: &mut Criterion) {
 
 fn benches(c: &mut Criterion) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/problems/panda-mbm");
-    if !dir.is_dir() {
-        println!("MBM problems absent (../shared): planning benchmarks skipped");
-        return;
-    }
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the planning benchmarks need ../shared (see README.md)",
+        dir.display()
+    );
     for (scene, index) in [
         ("table_pick", 1),
         ("bookshelf_small", 1),

@@ -365,12 +365,11 @@ fn plan_once(
         ..PlanOptions::default()
     };
     let (checker, space, limits) = planning_inputs(cell, control, &req.robot_id)?;
-    let plan = |checker: &cella_collision::Checker| {
-        plan_with(
-            cell, req, checker, &space, &limits, &start, &goals, &options,
-        )
+    let started = std::time::Instant::now();
+    let plan = |checker: &cella_collision::Checker, options: &PlanOptions| {
+        plan_with(cell, req, checker, &space, &limits, &start, &goals, options)
     };
-    let refused = match plan(&checker) {
+    let refused = match plan(&checker, &options) {
         Ok(answer) => return Ok(answer),
         // a motion in (or a goal, or no path, past) another robot's reservation
         Err(s)
@@ -391,7 +390,16 @@ fn plan_once(
     else {
         return Err(refused);
     };
-    let Ok(mut answer) = plan(&leaving) else {
+    // the second attempt has what the first left of the one budget (and of the deadline)
+    let left = budget.saturating_sub(started.elapsed());
+    if left.is_zero() {
+        return Err(refused);
+    }
+    let second = PlanOptions {
+        time_budget: left,
+        ..options.clone()
+    };
+    let Ok(mut answer) = plan(&leaving, &second) else {
         return Err(refused);
     };
     let samples = crate::execution::samples(answer.trajectory.as_ref(), robot.chain().dof())?;
