@@ -149,6 +149,11 @@ impl Drop for Server {
 }
 
 async fn start(security: Security) -> Server {
+    start_audited(security, None).await
+}
+
+/// [`start`], writing the audit trail to `audit` when given.
+async fn start_audited(security: Security, audit: Option<&Path>) -> Server {
     let cell = cella_cell::CellFile::parse(cella_cell::DEMO_CELL)
         .unwrap()
         .build(None)
@@ -169,6 +174,10 @@ async fn start(security: Security) -> Server {
         },
     )
     .unwrap();
+    let service = match audit {
+        Some(path) => service.with_audit(cella_server::audit::AuditLog::open(path).unwrap()),
+        None => service,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         cella_server::serve_secured(listener, service, security, async {
@@ -524,6 +533,100 @@ async fn without_tokens_every_caller_is_the_local_administrator() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_are_audited_without_credentials_and_bursts_are_counted() {
+    let d = dir("refusals");
+    let file = d.join("audit.jsonl");
+    let server = start_audited(
+        Security {
+            tls: None,
+            authenticator: Some(Arc::new(Authenticator::from_toml(TOKENS).unwrap())),
+            warnings: Vec::new(),
+        },
+        Some(&file),
+    )
+    .await;
+    let ch = Endpoint::from_shared(server.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    // a viewer reads (not audited) and tries to move a robot (refused, audited with its name)
+    let mut viewer = client(ch.clone(), Some(VIEWER));
+    viewer
+        .get_cell_info(pb::GetCellInfoRequest {})
+        .await
+        .unwrap();
+    assert_denied(viewer.jog(jog()).await, "operator");
+    // an unknown token, and a burst of calls without credentials
+    let mut stranger = client(ch.clone(), Some("guessed-token-0000"));
+    let e = stranger.jog(jog()).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    let mut anonymous = client(ch, None);
+    let burst = 3 * cella_server::audit::MAX_REFUSALS_PER_SECOND as usize;
+    for _ in 0..burst {
+        let e = anonymous
+            .get_cell_info(pb::GetCellInfoRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+    }
+    // after the window, a refusal is written again and carries the count of those left out
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let e = anonymous
+        .stop(pb::StopRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    for token in [VIEWER, OPERATOR, ADMIN, "guessed-token-0000"] {
+        assert!(!text.contains(token), "a credential was written");
+    }
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["phase"] == "refused"), "{text}");
+    let denied = &lines[0];
+    assert_eq!(denied["who"], "hmi");
+    assert_eq!(denied["role"], "viewer");
+    assert_eq!(denied["rpc"], "Jog");
+    assert_eq!(denied["code"], "PERMISSION_DENIED");
+    assert!(denied["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    let unknown = &lines[1];
+    assert_eq!(
+        (unknown["who"].as_str(), unknown["code"].as_str()),
+        (Some(""), Some("UNAUTHENTICATED"))
+    );
+    assert_eq!(unknown["message"], "unknown token");
+    // every refusal is either a line or counted in a later line's `suppressed`
+    let refusals = 2 + burst + 1;
+    let suppressed: u64 = lines.iter().filter_map(|l| l["suppressed"].as_u64()).sum();
+    assert_eq!(lines.len() as u64 + suppressed, refusals as u64, "{text}");
+    assert!(
+        suppressed > 0,
+        "a burst of {burst} in well under a second was all written"
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last["rpc"].as_str(), last["suppressed"].as_u64().is_some()),
+        (Some("Stop"), true)
+    );
+
+    // `cella audit` shows them as refused
+    let (code, out, _) = cella(&["audit", file.to_str().unwrap(), "--rpc", "Jog"], None);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("hmi (viewer)") && out.contains("refused, PERMISSION_DENIED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(unidentified)") && out.contains("unknown token"),
+        "{out}"
+    );
 }
 
 // ---- the `cella` binary ----

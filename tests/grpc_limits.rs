@@ -478,3 +478,31 @@ fn cella_serve_takes_the_limits_as_flags_and_refuses_bad_ones_before_it_starts()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_16_mib_is_refused_undecoded_and_the_server_goes_on() {
+    let s = serve(Limits::default()).await;
+    let ch = connect(&s).await.unwrap();
+    let mut c = CellServiceClient::new(ch.clone());
+    // 2.2 million joint values: 17.6 MB on the wire
+    let joints = vec![0.0; 2_200_000];
+    let e = c
+        .check_state(pb::CheckStateRequest {
+            robot_id: "ur5e".into(),
+            joints,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
+    assert!(e.message().contains("too large"), "{e:?}");
+    // one just under the bound is decoded, and refused for what it says
+    let e = c
+        .check_state(pb::CheckStateRequest {
+            robot_id: "ur5e".into(),
+            joints: vec![0.0; 2_000_000],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    cell_info(&ch).await.unwrap();
+}

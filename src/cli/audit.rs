@@ -94,7 +94,11 @@ fn row(c: &AuditCommand) -> [String; 7] {
     [
         i.seq.to_string(),
         i.time.clone(),
-        format!("{} ({})", i.who, i.role),
+        if i.who.is_empty() {
+            "(unidentified)".into()
+        } else {
+            format!("{} ({})", i.who, i.role)
+        },
         i.rpc.clone(),
         target(i),
         c.outcome
@@ -102,6 +106,13 @@ fn row(c: &AuditCommand) -> [String; 7] {
             .and_then(|o| o.world_version)
             .map_or_else(|| "-".into(), |v| v.to_string()),
         match &c.outcome {
+            None if c.refused() => {
+                let suppressed = i
+                    .suppressed
+                    .map(|n| format!(" ({n} earlier refusals not written)"))
+                    .unwrap_or_default();
+                format!("refused, {}: {}{suppressed}", i.code, i.message)
+            }
             None => "(no outcome: in flight when the server stopped)".into(),
             Some(o) if o.outcome == "ok" => match o.execution_id {
                 Some(id) => format!("ok (execution {id})"),

@@ -22,6 +22,13 @@
 //! `code`, `message` and `world_version`. Credentials are never written: no field is read
 //! from request metadata. Strings from the client are cut at 256 characters.
 //!
+//! A request the authentication layer refuses (no or unknown credentials:
+//! `UNAUTHENTICATED`; too small a role: `PERMISSION_DENIED`) is one `"phase":"refused"` line
+//! with `who` and `role` when the caller was identified, its `peer`, `rpc`, `code` and
+//! `message`, for every RPC (a read refused is as telling as a command). At most
+//! [`MAX_REFUSALS_PER_SECOND`] are written a second; the line after a burst says how many were
+//! left out (`suppressed`).
+//!
 //! # What is audited
 //!
 //! Execute, Jog (the first command of each jog sequence: see [`CellServer::audit_jog`]),
@@ -79,6 +86,9 @@ pub enum Phase {
     Intent,
     /// Written once it has been answered.
     Outcome,
+    /// A request the authentication layer refused (`UNAUTHENTICATED`, `PERMISSION_DENIED`):
+    /// one line, never executed.
+    Refused,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -153,6 +163,22 @@ pub struct AuditRecord {
     /// The world version after the command (outcome lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world_version: Option<u64>,
+    /// Refused lines: how many refusals before this one were not written (more than
+    /// [`MAX_REFUSALS_PER_SECOND`] in a second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<u64>,
+}
+
+/// Refusals written in one second at most; the others are counted and the count written
+/// with the next refusal, so that a client hammering the port cannot fill the disk.
+pub const MAX_REFUSALS_PER_SECOND: u32 = 20;
+
+/// The refusals of the current one-second window.
+#[derive(Debug)]
+struct RefusalWindow {
+    start: std::time::Instant,
+    written: u32,
+    suppressed: u64,
 }
 
 /// An open audit trail: appends [`AuditRecord`]s to a file.
@@ -162,6 +188,7 @@ pub struct AuditLog {
     file: Mutex<Trail>,
     /// The identity whose jog was last audited, by robot.
     jogs: Mutex<HashMap<String, String>>,
+    refusals: Mutex<RefusalWindow>,
 }
 
 #[derive(Debug)]
@@ -188,6 +215,11 @@ impl AuditLog {
             path: path.to_owned(),
             file: Mutex::new(Trail { file, next_seq }),
             jogs: Mutex::default(),
+            refusals: Mutex::new(RefusalWindow {
+                start: std::time::Instant::now(),
+                written: 0,
+                suppressed: 0,
+            }),
         })
     }
 
@@ -214,6 +246,35 @@ impl AuditLog {
         record.phase = Phase::Outcome;
         stamp(&mut record);
         self.write(&mut trail.file, &record, false)
+    }
+
+    /// Writes `record` as a refused line (its `seq`, `phase` and time set here), without
+    /// waiting for the disk; beyond [`MAX_REFUSALS_PER_SECOND`] the line is not written, only
+    /// counted (in the next written line's `suppressed`). Returns whether it was written.
+    pub fn write_refusal(&self, mut record: AuditRecord) -> Result<bool, AuditError> {
+        {
+            let mut window = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+            if window.start.elapsed() >= std::time::Duration::from_secs(1) {
+                window.start = std::time::Instant::now();
+                window.written = 0;
+            }
+            if window.written >= MAX_REFUSALS_PER_SECOND {
+                window.suppressed += 1;
+                return Ok(false);
+            }
+            window.written += 1;
+            if window.suppressed > 0 {
+                record.suppressed = Some(std::mem::take(&mut window.suppressed));
+            }
+        }
+        let mut trail = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        record.seq = trail.next_seq;
+        record.phase = Phase::Refused;
+        record.outcome = "error".into();
+        stamp(&mut record);
+        self.write(&mut trail.file, &record, false)?;
+        trail.next_seq += 1;
+        Ok(true)
     }
 
     fn write(&self, file: &mut File, record: &AuditRecord, sync: bool) -> Result<(), AuditError> {
@@ -272,7 +333,7 @@ fn stamp(record: &mut AuditRecord) {
     record.unix = ms as f64 / 1000.0;
 }
 
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     s.chars().take(MAX_FIELD).collect()
 }
 
@@ -524,13 +585,21 @@ impl CellServer {
 }
 
 /// A command as read back: its intent line and, unless it was in flight when the server
-/// died, its outcome line.
+/// died, its outcome line; or a request refused before it reached the service (one line,
+/// `phase` [`Phase::Refused`], no outcome).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditCommand {
-    /// The intent line.
+    /// The intent line (or the refused line).
     pub intent: AuditRecord,
     /// The outcome line.
     pub outcome: Option<AuditRecord>,
+}
+
+impl AuditCommand {
+    /// Whether the authentication layer refused it.
+    pub fn refused(&self) -> bool {
+        self.intent.phase == Phase::Refused
+    }
 }
 
 /// An audit file read back.
@@ -569,6 +638,10 @@ pub fn read_trail(path: &Path) -> Result<AuditTrail, AuditError> {
                     outcome: None,
                 });
             }
+            Phase::Refused => trail.commands.push(AuditCommand {
+                intent: record,
+                outcome: None,
+            }),
             Phase::Outcome => match by_seq.get(&record.seq) {
                 Some(&i) => trail.commands[i].outcome = Some(record),
                 None => trail.unreadable += 1,

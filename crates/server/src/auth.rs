@@ -27,6 +27,7 @@
 
 mod subject;
 
+use crate::audit::{AuditLog, AuditRecord, clip, code_name};
 use crate::identity::{Identity, Role};
 use cella_proto::v1::cell_service_server::SERVICE_NAME;
 use std::fmt;
@@ -522,6 +523,7 @@ pub struct AuthLayer {
 struct Shared {
     authenticator: Option<Arc<Authenticator>>,
     warnings: ServerWarnings,
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl AuthLayer {
@@ -532,6 +534,19 @@ impl AuthLayer {
             shared: Arc::new(Shared {
                 authenticator,
                 warnings: ServerWarnings(warnings.into()),
+                audit: None,
+            }),
+        }
+    }
+
+    /// This layer, writing every request it refuses to `audit` (a `"refused"` line; see
+    /// [`crate::audit`]).
+    pub fn with_audit(self, audit: Option<Arc<AuditLog>>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                authenticator: self.shared.authenticator.clone(),
+                warnings: self.shared.warnings.clone(),
+                audit,
             }),
         }
     }
@@ -556,13 +571,14 @@ pub struct AuthService<S> {
 }
 
 impl Shared {
-    /// The identity a request to `path` runs as, or the status refusing it.
+    /// The identity a request to `path` runs as, or the status refusing it (with the caller,
+    /// when it was identified).
     fn admit(
         &self,
         path: &str,
         headers: &http::HeaderMap,
         extensions: &http::Extensions,
-    ) -> Result<Identity, Status> {
+    ) -> Result<Identity, (Status, Option<Identity>)> {
         let Some(authenticator) = &self.authenticator else {
             return Ok(Identity::local());
         };
@@ -576,18 +592,54 @@ impl Shared {
         let authorization = headers
             .get(http::header::AUTHORIZATION)
             .map(http::HeaderValue::as_bytes);
-        let identity = authenticator.authenticate(authorization, leaf)?;
+        let identity = authenticator
+            .authenticate(authorization, leaf)
+            .map_err(|s| (s, None))?;
         let needed = role_needed(path).unwrap_or(Role::Viewer);
         if identity.role < needed {
             let method = path.rsplit('/').next().unwrap_or(path);
-            return Err(Status::permission_denied(format!(
+            let status = Status::permission_denied(format!(
                 "{method} needs the {} role: '{}' is {}",
                 needed.name(),
                 identity.name,
                 identity.role.name()
-            )));
+            ));
+            return Err((status, Some(identity)));
         }
         Ok(identity)
+    }
+
+    /// Writes a refused request to the audit trail, when there is one.
+    fn audit_refusal(
+        &self,
+        path: &str,
+        extensions: &http::Extensions,
+        status: &Status,
+        who: Option<&Identity>,
+    ) {
+        let Some(audit) = &self.audit else {
+            return;
+        };
+        let peer = extensions
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .and_then(|t| t.get_ref().remote_addr())
+            .or_else(|| {
+                extensions
+                    .get::<TcpConnectInfo>()
+                    .and_then(TcpConnectInfo::remote_addr)
+            });
+        let record = AuditRecord {
+            who: who.map(|i| clip(&i.name)).unwrap_or_default(),
+            role: who.map(|i| i.role.name().to_owned()).unwrap_or_default(),
+            peer: peer.map(|a| a.to_string()).unwrap_or_default(),
+            rpc: clip(path.rsplit('/').next().unwrap_or(path)),
+            code: code_name(status.code()).into(),
+            message: clip(status.message()),
+            ..AuditRecord::default()
+        };
+        if let Err(e) = audit.write_refusal(record) {
+            tracing::error!(error = %e, "audit trail: a refusal was not written");
+        }
     }
 }
 
@@ -622,9 +674,11 @@ where
                 extensions.insert(self.shared.warnings.clone());
                 Box::pin(self.inner.call(request))
             }
-            Err(status) => {
+            Err((status, who)) => {
                 // the reason names no token: only that it was unknown
                 tracing::info!(path, code = ?status.code(), reason = status.message(), "refused");
+                self.shared
+                    .audit_refusal(path, request.extensions(), &status, who.as_ref());
                 Box::pin(std::future::ready(Ok(status.into_http())))
             }
         }

@@ -182,10 +182,10 @@ pub async fn serve_secured(
         builder = builder.tls_config(tls)?;
     }
     builder
-        .layer(auth::AuthLayer::new(
-            security.authenticator,
-            security.warnings,
-        ))
+        .layer(
+            auth::AuthLayer::new(security.authenticator, security.warnings)
+                .with_audit(service.audit.clone()),
+        )
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
