@@ -115,6 +115,20 @@ fn a_study_writes_ranked_results_a_report_and_the_best_variants_data() {
         .build(None)
         .unwrap();
     assert_eq!(served.world.objects()[0].pose.translation.x, 0.4);
+    // the viewer's page of the robot's cycle: its trajectory, times as in the file, clearance
+    assert!(
+        page.contains("report_best/ur5e.html"),
+        "the report links the 3D view"
+    );
+    let view = std::fs::read_to_string(dir.path("report_best/ur5e.html")).unwrap();
+    let start = view.find(r#"id="cella-data">"#).unwrap() + r#"id="cella-data">"#.len();
+    let end = start + view[start..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&view[start..end]).unwrap();
+    assert_eq!(data["mode"], "motion");
+    let times = data["trajectory"]["t"].as_array().unwrap();
+    assert_eq!(times.len(), traj["points"].as_array().unwrap().len());
+    assert_eq!(times.last().unwrap().as_f64(), last["t"].as_f64());
+    assert!(data["clearance"].is_object(), "{}", data["clearance"]);
 }
 
 #[test]

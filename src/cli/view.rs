@@ -230,44 +230,6 @@ fn read_cell(
     Ok((file, cell, dir))
 }
 
-/// The page of a cell, with a trajectory of robot `robot`.
-fn cell_page(
-    name: &str,
-    cell: &CellSnapshot,
-    dir: Option<&Path>,
-    motion_of: Option<(&str, &Samples, &str)>,
-) -> Result<PageData, CliError> {
-    let scene = scene::cell_scene(cell, dir).map_err(input)?;
-    let Some((id, samples, label)) = motion_of else {
-        let mut p = PageData::new(Mode::Scene, name, scene);
-        p.subtitle = format!(
-            "{} robots, {} objects",
-            cell.robots.len(),
-            cell.world.objects().len()
-        );
-        return Ok(p);
-    };
-    let index = cell
-        .robots
-        .iter()
-        .position(|r| r.id == id)
-        .ok_or_else(|| CliError::Input(format!("--robot {id}: no such robot in the cell")))?;
-    let robot = &cell.robots[index];
-    samples
-        .validate(robot.geometry.robot().chain().dof())
-        .map_err(input)?;
-    let checker = cell.checker(id).map_err(input)?;
-    let mut p = PageData::new(Mode::Motion, name, scene);
-    p.subtitle = format!("{id} ({}): {label}", robot.model);
-    p.trajectory = Some(motion::trajectory_data(index, samples).map_err(input)?);
-    p.clearance = Some(motion::clearance_data(
-        &checker,
-        samples,
-        cell.world.padding(),
-    ));
-    Ok(p)
-}
-
 /// Runs `cella view`.
 pub fn run(a: &ViewArgs) -> CliResult {
     let trajectory = match &a.trajectory {
@@ -320,14 +282,21 @@ pub fn run(a: &ViewArgs) -> CliResult {
                     .collect();
                 check_joint_names(&traj.joint_names, &names, label)?;
                 let samples = samples_of(traj);
-                cell_page(
+                cella_view::cell_page(
                     &file.name,
                     &cell,
                     dir.as_deref(),
-                    Some((&id, &samples, label)),
-                )?
+                    Some(cella_view::RobotMotion {
+                        robot: &id,
+                        samples: &samples,
+                        label,
+                    }),
+                )
+                .map_err(input)?
             }
-            None => cell_page(&file.name, &cell, dir.as_deref(), None)?,
+            None => {
+                cella_view::cell_page(&file.name, &cell, dir.as_deref(), None).map_err(input)?
+            }
         }
     };
     let html = page::render(&page);

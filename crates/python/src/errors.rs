@@ -242,6 +242,8 @@ impl From<StudyError> for Error {
             StudyError::Syntax(_) => Error::invalid("study", text),
             StudyError::Cell { source, .. } => source.into(),
             StudyError::Results { reason } => Error::invalid("results", reason),
+            // the report's 3D page of a robot: its meshes or its motion cannot be drawn
+            StudyError::View { .. } => Error::invalid("html", text),
         }
     }
 }

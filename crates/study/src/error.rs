@@ -45,6 +45,15 @@ pub enum StudyError {
         #[source]
         source: cella_cell::CellError,
     },
+    /// The 3D view of the best variant's motion could not be made.
+    #[error("view of robot '{robot}': {source}")]
+    View {
+        /// The robot whose motion it shows.
+        robot: String,
+        /// The viewer's error.
+        #[source]
+        source: cella_view::CellPageError,
+    },
     /// Results handed back (by remote workers) do not belong to this study.
     #[error("invalid results: {reason}")]
     Results {

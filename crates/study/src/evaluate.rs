@@ -144,6 +144,8 @@ pub struct RobotCycle {
 pub struct Cycle {
     /// The variant's cell file text.
     pub cell_text: String,
+    /// The variant's cell, robots at their start.
+    pub cell: Arc<CellSnapshot>,
     /// The cell's objects.
     pub objects: Vec<WorldObject>,
     /// Each robot's cycle.
@@ -849,6 +851,7 @@ impl Run<'_> {
             .collect();
         Cycle {
             cell_text: self.instance.cell_text.clone(),
+            cell: self.cell.clone(),
             objects: self.cell.world.objects().to_vec(),
             robots,
             stages,

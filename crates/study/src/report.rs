@@ -74,6 +74,17 @@ fn trajectory_json(names: &[String], s: &cella_trajectory::SampledTrajectory) ->
     serde_json::json!({ "joint_names": names, "points": points }).to_string()
 }
 
+/// A sampled trajectory as the viewer takes it.
+fn samples(s: &cella_trajectory::SampledTrajectory) -> cella_view::Samples {
+    let rows = |f: &dyn Fn(usize) -> Vec<f64>| (0..s.len()).map(f).collect::<Vec<_>>();
+    cella_view::Samples {
+        t: s.times.clone(),
+        q: rows(&|k| s.q_at(k).to_vec()),
+        qd: Some(rows(&|k| s.qd_at(k).to_vec())),
+        qdd: Some(rows(&|k| s.qdd_at(k).to_vec())),
+    }
+}
+
 /// Writes the report to `html` and the shown variant's data to [`data_dir`]`(html)`: the
 /// first-ranked variant is evaluated again (results are deterministic) to get its cycle.
 /// Returns the files written.
@@ -111,6 +122,46 @@ pub fn write_report(study: &Study, results: &Results, html: &Path) -> Result<Vec
             links.push((
                 format!("{dir_name}/{}.trajectory.json", r.id),
                 format!("trajectory of '{}' over the whole cycle", r.id),
+            ));
+            files.push(path);
+        }
+        // the viewer's page of each robot's cycle, with the cell's objects: the other robots
+        // move too and the page animates one robot, so they are left out of it (the clearance
+        // between the robots over the cycle is the report's)
+        for r in &c.robots {
+            let path = dir.join(format!("{}.html", r.id));
+            let label = format!(
+                "variant {}, the whole cycle; clearance to the cell's objects",
+                shown.unwrap_or_default()
+            );
+            let alone = cella_cell::CellSnapshot {
+                robots: c
+                    .cell
+                    .robots
+                    .iter()
+                    .filter(|o| o.id == r.id)
+                    .cloned()
+                    .collect(),
+                ..(*c.cell).clone()
+            };
+            let page = cella_view::cell_page(
+                &study.name,
+                &alone,
+                study.base_dir(),
+                Some(cella_view::RobotMotion {
+                    robot: &r.id,
+                    samples: &samples(&r.trajectory),
+                    label: &label,
+                }),
+            )
+            .map_err(|source| StudyError::View {
+                robot: r.id.clone(),
+                source,
+            })?;
+            write(&path, &cella_view::page::render(&page))?;
+            links.push((
+                format!("{dir_name}/{}.html", r.id),
+                format!("3D view of '{}' moving", r.id),
             ));
             files.push(path);
         }
@@ -195,11 +246,13 @@ fn viewer_hint(links: &[(String, String)]) -> String {
     };
     let mut h = String::from("<pre>");
     for (href, _) in &links[1..] {
-        let robot = href
+        let Some(robot) = href
             .rsplit('/')
             .next()
             .and_then(|f| f.strip_suffix(".trajectory.json"))
-            .unwrap_or_default();
+        else {
+            continue;
+        };
         let _ = writeln!(
             h,
             "cella view --cell {} --robot {} --trajectory {} --out {}.html",
