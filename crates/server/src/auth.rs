@@ -637,9 +637,13 @@ impl Shared {
             message: clip(status.message()),
             ..AuditRecord::default()
         };
-        if let Err(e) = audit.write_refusal(record) {
-            tracing::error!(error = %e, "audit trail: a refusal was not written");
-        }
+        // off the network threads: the trail's lock may be held by a command's fsync
+        let audit = audit.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = audit.write_refusal(record) {
+                tracing::error!(error = %e, "audit trail: a refusal was not written");
+            }
+        });
     }
 }
 
