@@ -934,3 +934,161 @@ fn the_cli_reaches_a_tls_server_with_its_ca_token_and_certificate() {
     let (code, _, err) = cella(&without, Some(OPERATOR));
     assert_eq!(code, 3, "{err}");
 }
+
+/// Starts `cella serve ARGS` with `--http`, reading the live view's URL and the gRPC one.
+fn serve_live(args: &[&str]) -> (Serving, String, String) {
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_cella"))
+            .arg("serve")
+            .args(args)
+            .env_remove("CELLA_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let (mut live, mut grpc) = (String::new(), String::new());
+    while grpc.is_empty() {
+        let mut said = String::new();
+        assert!(out.read_line(&mut said).unwrap() > 0, "`cella serve` ended");
+        if let Some(url) = said.trim().strip_prefix("live view on ") {
+            live = url.to_owned();
+        } else if let Some(url) = said.trim().strip_prefix("listening on ") {
+            grpc = url.to_owned();
+        }
+    }
+    (child, live, grpc)
+}
+
+/// `GET path` over TLS to `addr`, trusting `ca` for the name `localhost`, with extra header
+/// lines; returns the status code, the header block and the body.
+async fn https_get(addr: &str, ca: &str, path: &str, headers: &str) -> (u16, String, String) {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    // a server that closes without close_notify is an error here; what was read counts
+    let _ = tls.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in '{head}'"));
+    (code, head.to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_view_is_served_over_tls_and_asks_for_a_token() {
+    let pki = pki();
+    let d = dir("live");
+    let cert = write(&d, "server.pem", &pki.server.cert);
+    let key = write(&d, "server.key", &pki.server.key);
+    let tokens = write(&d, "tokens.toml", TOKENS);
+    // with TLS and tokens a non-loopback live view needs no --insecure
+    let (_server, live, _) = serve_live(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tokens",
+        &tokens,
+        "--http",
+        "0.0.0.0:0",
+    ]);
+    assert!(live.starts_with("https://0.0.0.0:"), "{live}");
+    let addr = live.replace("https://0.0.0.0", "127.0.0.1");
+
+    // no token, an unknown one: 401, nothing of the cell in the answer
+    for extra in ["", "Authorization: Bearer guessed-token-0000\r\n"] {
+        let (code, head, body) = https_get(&addr, &pki.ca, "/state", extra).await;
+        assert_eq!(code, 401, "{head}");
+        assert!(head.contains("www-authenticate") || head.contains("WWW-Authenticate"));
+        assert!(!body.contains("ur5e"), "{body}");
+    }
+    // a viewer's token in the header: the state of both robots
+    let bearer = format!("Authorization: Bearer {VIEWER}\r\n");
+    let (code, _, body) = https_get(&addr, &pki.ca, "/state", &bearer).await;
+    assert_eq!(code, 200);
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["robots"].as_array().unwrap().len(), 2);
+    // a browser: the token once in the address becomes a cookie, and the page loads with it
+    let (code, head, _) = https_get(&addr, &pki.ca, &format!("/?token={VIEWER}"), "").await;
+    assert_eq!(code, 303, "{head}");
+    let set_cookie = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(": ")?;
+            k.eq_ignore_ascii_case("set-cookie").then(|| v.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no cookie in {head}"));
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    let cookie = format!("Cookie: {}\r\n", set_cookie.split(';').next().unwrap());
+    let (code, _, page) = https_get(&addr, &pki.ca, "/", &cookie).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("cella-data"), "the viewer page");
+    let (code, _, _) = https_get(&addr, &pki.ca, "/world", &cookie).await;
+    assert_eq!(code, 200);
+
+    // plain HTTP to the TLS port gets no answer of the view
+    let mut plain = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    plain
+        .write_all(b"GET /state HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer).await;
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("robots"),
+        "plaintext answered"
+    );
+}
+
+#[test]
+fn a_non_loopback_live_view_needs_tls_and_tokens_or_insecure() {
+    let pki = pki();
+    let d = dir("live-exposed");
+    let cert = write(&d, "server.pem", &pki.server.cert);
+    let key = write(&d, "server.key", &pki.server.key);
+    let tokens = write(&d, "tokens.toml", TOKENS);
+    for (args, says) in [
+        (
+            vec![],
+            "TLS (--tls-cert and --tls-key) and authentication (--tokens)",
+        ),
+        (
+            vec!["--tokens", tokens.as_str()],
+            "TLS (--tls-cert and --tls-key)",
+        ),
+        (
+            vec!["--tls-cert", cert.as_str(), "--tls-key", key.as_str()],
+            "authentication (--tokens)",
+        ),
+    ] {
+        let mut all = vec!["serve", "--addr", "127.0.0.1:0", "--http", "0.0.0.0:0"];
+        all.extend(args);
+        let (code, _, err) = cella(&all, None);
+        assert_eq!(code, 2, "{all:?}: {err}");
+        assert!(err.contains("--http") && err.contains(says), "{err}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `cella serve --http ADDR`: a live, read-only view of the cell over plain HTTP/1.1. The
+//! `cella serve --http ADDR`: a live, read-only view of the cell over HTTP/1.1 (HTTPS with
+//! the server's `--tls-cert`). The
 //! page is the viewer page (`cella view`'s, in live mode) of the cell as it was when the
 //! server started; it follows the robots through a feed read from the cell's control:
 //!
@@ -10,10 +11,12 @@
 //! | `/world` | the world's objects and attached parts (re-read by the page when `version` changes) |
 //!
 //! Nothing else: other paths are 404, other methods 405. Nothing here changes the cell.
+//! TLS and tokens, when the server has them, guard every route ([`super::live_access`]).
 //! hyper serves it directly (it is already in the tree through tonic, with the `http1` and
 //! `server` features): four fixed routes need no router crate.
 
 use super::error::{CliError, CliResult};
+use super::live_access::{Admission, LiveAccess};
 use super::output::line;
 use bytes::Bytes;
 use cella_cell::CellSnapshot;
@@ -33,29 +36,41 @@ use tokio_stream::StreamExt;
 const FEED_PERIOD: Duration = Duration::from_millis(40);
 /// Most connections served at once (each open page holds one for its feed).
 const MAX_CONNECTIONS: usize = 64;
+/// Longest a TLS handshake may take before the connection is dropped.
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
 type Body = BoxBody<Bytes, Infallible>;
 
 struct Live {
     page: Bytes,
     control: Arc<CellControl>,
+    access: LiveAccess,
 }
 
-/// Binds `addr`, prints `live view on http://ADDR` and serves the view in the background
-/// (until the runtime ends). An address that is not loopback needs `insecure`: the view has
-/// neither TLS nor authentication.
+/// Binds `addr`, prints `live view on http://ADDR` (`https://` with TLS) and serves the view
+/// in the background (until the runtime ends). An address that is not loopback needs TLS and
+/// tokens in `access`, or `insecure`.
 pub async fn start(
     addr: SocketAddr,
     insecure: bool,
+    access: LiveAccess,
     control: Arc<CellControl>,
     name: &str,
     cell: &CellSnapshot,
     dir: Option<&Path>,
 ) -> CliResult {
-    if !addr.ip().is_loopback() && !insecure {
+    let mut missing = Vec::new();
+    if access.tls.is_none() {
+        missing.push("TLS (--tls-cert and --tls-key)");
+    }
+    if access.authenticator.is_none() {
+        missing.push("authentication (--tokens)");
+    }
+    if !addr.ip().is_loopback() && !missing.is_empty() && !insecure {
         return Err(CliError::Input(format!(
-            "--http {addr}: not a loopback address: the live view has no TLS and no \
-             authentication; give --insecure to serve it anyway"
+            "--http {addr}: not a loopback address: serving the live view there needs {}; give \
+             --insecure to serve it without",
+            missing.join(" and ")
         )));
     }
     let page = super::view::live_page(name, cell, dir)?;
@@ -66,10 +81,16 @@ pub async fn start(
         .local_addr()
         .map_err(|e| CliError::Server(e.to_string()))?;
     tracing::info!(addr = %local, bytes = page.len(), "live view (read-only HTTP) serving");
-    line(format!("live view on http://{local}"));
+    let scheme = if access.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    line(format!("live view on {scheme}://{local}"));
     let live = Arc::new(Live {
         page: Bytes::from(page),
         control,
+        access,
     });
     tokio::spawn(accept(listener, live));
     Ok(())
@@ -92,15 +113,36 @@ async fn accept(listener: tokio::net::TcpListener, live: Arc<Live>) {
         };
         let live = live.clone();
         tokio::spawn(async move {
+            let tls = live.access.tls.clone();
             let service = hyper::service::service_fn(move |req| {
                 let live = live.clone();
                 async move { Ok::<_, Infallible>(live.answer(&req)) }
             });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
+            let http = hyper::server::conn::http1::Builder::new();
+            let served = match tls {
+                None => {
+                    http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await
+                }
+                Some(acceptor) => {
+                    // a client that never finishes its handshake does not keep the slot
+                    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            http.serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "live view: TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "live view: TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "live view connection ended");
             }
             drop(slot);
@@ -132,6 +174,40 @@ fn respond(status: StatusCode, content_type: &str, body: Body) -> Response<Body>
 
 impl Live {
     fn answer<B>(&self, req: &Request<B>) -> Response<Body> {
+        match self
+            .access
+            .admit(req.uri().path(), req.uri().query(), req.headers())
+        {
+            Admission::Admitted => {}
+            Admission::SetCookie(token) => {
+                let mut r = respond(
+                    StatusCode::SEE_OTHER,
+                    "text/plain; charset=utf-8",
+                    full("signed in: on to /\n"),
+                );
+                let h = r.headers_mut();
+                if let Ok(v) = self.access.cookie(&token).parse() {
+                    h.insert(hyper::header::SET_COOKIE, v);
+                }
+                h.insert(
+                    hyper::header::LOCATION,
+                    hyper::header::HeaderValue::from_static("/"),
+                );
+                return r;
+            }
+            Admission::Refused(why) => {
+                let mut r = respond(
+                    StatusCode::UNAUTHORIZED,
+                    "text/plain; charset=utf-8",
+                    full(format!("{why}\n")),
+                );
+                r.headers_mut().insert(
+                    hyper::header::WWW_AUTHENTICATE,
+                    hyper::header::HeaderValue::from_static("Bearer realm=\"cella live view\""),
+                );
+                return r;
+            }
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut r = respond(
                 StatusCode::METHOD_NOT_ALLOWED,

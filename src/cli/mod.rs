@@ -12,6 +12,7 @@ mod exec;
 mod fk;
 mod ik;
 mod live;
+mod live_access;
 mod output;
 mod plan;
 mod retime;

@@ -54,10 +54,10 @@ pub struct ServeArgs {
     /// warns of it at start and in every GetCellInfo answer.
     #[arg(long)]
     pub insecure: bool,
-    /// Also serve a live, read-only 3D view of the cell over plain HTTP on ADDR (port 0: any
-    /// free port; printed as `live view on http://ADDR`): the robots moving, the world, the
-    /// executions. A non-loopback ADDR needs --insecure (the view has no TLS or
-    /// authentication).
+    /// Also serve a live, read-only 3D view of the cell on ADDR (port 0: any free port;
+    /// printed as `live view on http://ADDR`): the robots moving, the world, the executions.
+    /// With --tls-cert it is HTTPS, with --tokens it asks for a token (open /?token=TOKEN
+    /// once). A non-loopback ADDR needs both, or --insecure.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
     /// Limits against slow or greedy clients.
@@ -126,6 +126,33 @@ fn security(a: &ServeArgs) -> Result<Security, CliError> {
         tls,
         authenticator,
         warnings,
+    })
+}
+
+/// TLS and tokens of the live view: the server's certificate and tokens file.
+fn live_access(
+    a: &ServeArgs,
+    security: &Security,
+) -> Result<super::live_access::LiveAccess, CliError> {
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |flag: &str, path: &PathBuf| {
+                std::fs::read(path)
+                    .map_err(|e| CliError::Input(format!("{flag} {}: {e}", path.display())))
+            };
+            Some(
+                super::live_access::LiveAccess::tls_from_pem(
+                    &read("--tls-cert", cert)?,
+                    &read("--tls-key", key)?,
+                )
+                .map_err(|e| CliError::Input(format!("--http with --tls-cert/--tls-key: {e}")))?,
+            )
+        }
+        _ => None,
+    };
+    Ok(super::live_access::LiveAccess {
+        tls,
+        authenticator: security.authenticator.clone(),
     })
 }
 
@@ -219,6 +246,7 @@ pub fn run(a: &ServeArgs) -> CliResult {
             super::live::start(
                 http,
                 a.insecure,
+                live_access(a, &security)?,
                 service.control().clone(),
                 &file.name,
                 &now,

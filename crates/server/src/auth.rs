@@ -475,7 +475,7 @@ impl Authenticator {
 }
 
 /// The token of an `authorization: Bearer TOKEN` header value (the scheme in any case).
-fn bearer_token(header: &[u8]) -> Option<&[u8]> {
+pub fn bearer_token(header: &[u8]) -> Option<&[u8]> {
     let header = header.trim_ascii();
     let split = header.iter().position(|&b| b == b' ')?;
     let (scheme, token) = header.split_at(split);
