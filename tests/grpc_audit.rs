@@ -509,3 +509,92 @@ fn cella_serve_audit_writes_what_cella_audit_reads() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn after_a_rotation_and_sighup_the_trail_goes_on_in_a_new_file() {
+    let dir = scratch("rotate");
+    let file = dir.join("audit.jsonl");
+    let rotated = dir.join("audit.jsonl.1");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--audit"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    let url = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stop = pb::StopRequest {
+        robot_id: "kuka".into(),
+        immediate: false,
+        reason: "rotation test".into(),
+    };
+    rt.block_on(async {
+        let mut c = CellServiceClient::connect(url).await.unwrap();
+        c.remove_object(pb::RemoveObjectRequest {
+            name: "part_bin".into(),
+        })
+        .await
+        .unwrap();
+        // the rotator moves the file away and tells the server
+        std::fs::rename(&file, &rotated).unwrap();
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(hup.success());
+        // commands go on; once the server has reopened, they land in the new file
+        let bound = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !file.exists() {
+            assert!(std::time::Instant::now() < bound, "no new audit file");
+            c.stop(stop.clone()).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        c.stop(stop.clone()).await.unwrap();
+    });
+    // the server lived through the SIGHUP
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let (old, new) = (lines(&rotated), lines(&file));
+    assert_eq!(old[0]["rpc"], "RemoveObject");
+    assert!(!new.is_empty());
+    // one trail across the two files: the sequence goes on where the old file ended
+    let seqs: Vec<u64> = old
+        .iter()
+        .chain(&new)
+        .filter(|l| l["phase"] == "intent")
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "sequence across the rotation: {seqs:?}"
+    );
+    // `cella audit` reads the rotated file and the new one as one trail, nothing unpaired
+    let out = common::cella(&[
+        "audit",
+        rotated.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), old.len() + new.len(), "{printed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

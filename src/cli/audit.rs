@@ -3,14 +3,16 @@
 
 use super::error::{CliError, CliResult};
 use super::output::line;
-use cella_server::audit::{AuditCommand, AuditFilter, AuditRecord, parse_time, read_trail};
+use cella_server::audit::{AuditCommand, AuditFilter, AuditRecord, parse_time, read_trails};
 use std::path::PathBuf;
 
 /// Arguments of `cella audit`.
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
-    /// The audit file (`cella serve --audit FILE`).
-    pub file: PathBuf,
+    /// The audit file (`cella serve --audit FILE`); after rotations, the rotated files oldest
+    /// first and the current one last, read as one trail.
+    #[arg(required = true, num_args = 1.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Only the commands of this robot (a Stop of every robot included).
     #[arg(long)]
     pub robot: Option<String>,
@@ -48,13 +50,18 @@ pub fn run(a: &AuditArgs) -> CliResult {
         rpc: a.rpc.clone(),
         since,
     };
-    let trail = read_trail(&a.file).map_err(|e| CliError::Input(e.to_string()))?;
+    let paths: Vec<&std::path::Path> = a.files.iter().map(PathBuf::as_path).collect();
+    let trail = read_trails(&paths).map_err(|e| CliError::Input(e.to_string()))?;
     if trail.unreadable > 0 {
         eprintln!(
             "warning: {} line(s) of {} are not audit records (skipped: a line cut short by a \
              crash?)",
             trail.unreadable,
-            a.file.display()
+            a.files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let shown = trail.commands.iter().filter(|c| filter.matches(c));

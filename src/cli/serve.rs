@@ -254,6 +254,9 @@ pub fn run(a: &ServeArgs) -> CliResult {
             )
             .await?;
         }
+        if let Some(audit) = service.audit_log() {
+            reopen_on_hangup(audit);
+        }
         // connections are queued from here on: whoever started us (with port 0) learns where
         line(format!("listening on {scheme}://{local}"));
         cella_server::serve_secured(listener, service, security, shutdown_signal())
@@ -262,6 +265,33 @@ pub fn run(a: &ServeArgs) -> CliResult {
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+/// On `SIGHUP` the audit file is opened again at its path (log rotation: move the file
+/// away, send `SIGHUP`, the trail goes on in a new file with the next sequence numbers).
+fn reopen_on_hangup(audit: std::sync::Arc<cella_server::audit::AuditLog>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP cannot be handled: the audit file is not reopened on it");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let audit = audit.clone();
+                match tokio::task::spawn_blocking(move || audit.reopen()).await {
+                    Ok(Ok(())) => tracing::info!("SIGHUP: audit file reopened"),
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "SIGHUP: the audit file could not be reopened; still writing to the old one");
+                    }
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: reopening failed"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = audit;
 }
 
 async fn shutdown_signal() {

@@ -38,6 +38,12 @@
 //! stops the server decides itself (lease expiry, world edits, gates), which are in the stop
 //! log (StreamEvents).
 //!
+//! # Rotation
+//!
+//! [`AuditLog::reopen`] opens the path again (`cella serve` calls it on `SIGHUP`): a log
+//! rotator moves the file away and signals; the sequence numbers go on in the new file, and
+//! [`read_trails`] reads the files back as one trail.
+//!
 //! # Failures
 //!
 //! A command whose intent cannot be written is refused with `UNAVAILABLE` and not executed,
@@ -205,11 +211,7 @@ impl AuditLog {
             path: path.to_owned(),
             source,
         };
-        let mut options = OpenOptions::new();
-        options.create(true).append(true).read(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(err)?;
+        let mut file = open_append(path).map_err(err)?;
         let next_seq = last_seq(&mut file).map_err(err)?.map_or(1, |s| s + 1);
         Ok(Self {
             path: path.to_owned(),
@@ -226,6 +228,22 @@ impl AuditLog {
     /// The audit file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens the audit file's path again and appends there from now on: after a log rotator
+    /// moved the file away (`cella serve` does this on `SIGHUP`). The sequence numbers go on
+    /// from the last one written, so the rotated files read as one trail. When the path cannot
+    /// be opened the trail stays on the file it had, and the error is returned.
+    pub fn reopen(&self) -> Result<(), AuditError> {
+        let file = open_append(&self.path).map_err(|source| AuditError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut trail = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // what was written to the old file reaches its disk before it is let go
+        let _ = trail.file.sync_data();
+        trail.file = file;
+        Ok(())
     }
 
     /// Writes `record` as an intent line (its `seq`, `phase` and time set here) and syncs it
@@ -287,6 +305,15 @@ impl AuditLog {
                 source,
             })
     }
+}
+
+/// `path` opened for appending (and reading its tail), created readable by its owner only.
+fn open_append(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true).read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// The `seq` of the last readable line of `file`; a last line cut short by a crash is ended
@@ -510,6 +537,11 @@ impl CellServer {
         self
     }
 
+    /// Its audit trail, if it has one ([`AuditLog::reopen`] after a rotation).
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.audit.clone()
+    }
+
     /// Writes the intent line of command `rpc` (who sent `request`, its key fields) and syncs
     /// it to disk, before the command takes effect; the ticket writes its outcome. Refuses the
     /// command (`UNAVAILABLE`) when the line cannot be written.
@@ -614,13 +646,31 @@ pub struct AuditTrail {
 
 /// Reads an audit file.
 pub fn read_trail(path: &Path) -> Result<AuditTrail, AuditError> {
+    read_trails(&[path])
+}
+
+/// Reads audit files as one trail, in the order given (rotated files oldest first, e.g.
+/// `audit.jsonl.1 audit.jsonl`): a command whose intent went to one file and its outcome to
+/// the next, as happens when the file is reopened between them, is read whole.
+pub fn read_trails(paths: &[&Path]) -> Result<AuditTrail, AuditError> {
+    let mut trail = AuditTrail::default();
+    let mut by_seq: HashMap<u64, usize> = HashMap::new();
+    for path in paths {
+        read_into(path, &mut trail, &mut by_seq)?;
+    }
+    Ok(trail)
+}
+
+fn read_into(
+    path: &Path,
+    trail: &mut AuditTrail,
+    by_seq: &mut HashMap<u64, usize>,
+) -> Result<(), AuditError> {
     let err = |source| AuditError::Io {
         path: path.to_owned(),
         source,
     };
     let file = File::open(path).map_err(err)?;
-    let mut trail = AuditTrail::default();
-    let mut by_seq: HashMap<u64, usize> = HashMap::new();
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line.map_err(err)?;
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -648,7 +698,7 @@ pub fn read_trail(path: &Path) -> Result<AuditTrail, AuditError> {
             },
         }
     }
-    Ok(trail)
+    Ok(())
 }
 
 /// Which commands to show.
