@@ -1092,3 +1092,102 @@ fn a_non_loopback_live_view_needs_tls_and_tokens_or_insecure() {
         assert!(err.contains("--http") && err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn a_sighup_reloads_the_tokens_file_revoking_at_once() {
+    let d = dir("reload");
+    let tokens = d.join("tokens.toml");
+    std::fs::write(&tokens, TOKENS).unwrap();
+    let log = d.join("serve.log");
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_cella"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--tokens"])
+            .arg(&tokens)
+            .env_remove("CELLA_TOKEN")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    let url = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let hup = || {
+        let ok = Command::new("kill")
+            .args(["-HUP", &child.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    let wait_for = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let bound = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done() {
+            assert!(std::time::Instant::now() < bound, "{what}: not within 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let info = |token: &'static str| -> Result<(), Code> {
+        rt.block_on(async {
+            let ch = Endpoint::from_shared(url.clone())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            client(ch, Some(token))
+                .get_cell_info(pb::GetCellInfoRequest {})
+                .await
+                .map(|_| ())
+                .map_err(|e| e.code())
+        })
+    };
+    const NEW: &str = "new-viewer-token-7f3a9c2e5b1d";
+    assert_eq!(info(VIEWER), Ok(()));
+    assert_eq!(info(NEW), Err(Code::Unauthenticated));
+
+    // the viewer's token revoked, a new one added
+    std::fs::write(
+        &tokens,
+        TOKENS
+            .replace(VIEWER, NEW)
+            .replace("name = \"hmi\"", "name = \"hmi-2\""),
+    )
+    .unwrap();
+    hup();
+    wait_for(
+        "the revoked token refused",
+        Box::new(|| info(VIEWER) == Err(Code::Unauthenticated)),
+    );
+    assert_eq!(info(NEW), Ok(()));
+    assert_eq!(info(OPERATOR), Ok(()));
+
+    // a file with an error changes nothing: the server says so and keeps the callers
+    std::fs::write(&tokens, "[[token]]\nthis is not toml\n").unwrap();
+    hup();
+    wait_for(
+        "the broken tokens file refused",
+        Box::new(|| {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("tokens file refused")
+        }),
+    );
+    assert_eq!(info(NEW), Ok(()));
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
+    // no token is ever written to the log
+    let text = std::fs::read_to_string(&log).unwrap();
+    for t in [VIEWER, NEW, OPERATOR, ADMIN] {
+        assert!(!text.contains(t), "a token in the log");
+    }
+}

@@ -254,9 +254,10 @@ pub fn run(a: &ServeArgs) -> CliResult {
             )
             .await?;
         }
-        if let Some(audit) = service.audit_log() {
-            reopen_on_hangup(audit);
-        }
+        on_hangup(
+            service.audit_log(),
+            a.tokens.clone().zip(security.authenticator.clone()),
+        );
         // connections are queued from here on: whoever started us (with port 0) learns where
         line(format!("listening on {scheme}://{local}"));
         cella_server::serve_secured(listener, service, security, shutdown_signal())
@@ -267,31 +268,70 @@ pub fn run(a: &ServeArgs) -> CliResult {
     })
 }
 
-/// On `SIGHUP` the audit file is opened again at its path (log rotation: move the file
-/// away, send `SIGHUP`, the trail goes on in a new file with the next sequence numbers).
-fn reopen_on_hangup(audit: std::sync::Arc<cella_server::audit::AuditLog>) {
+/// On `SIGHUP`: the audit file is opened again at its path (log rotation: move the file away,
+/// send `SIGHUP`, the trail goes on in a new file with the next sequence numbers), and the
+/// tokens file is read again (a revoked token is refused from then on; a file with an error
+/// changes nothing and is logged).
+fn on_hangup(
+    audit: Option<std::sync::Arc<cella_server::audit::AuditLog>>,
+    tokens: Option<(PathBuf, std::sync::Arc<Authenticator>)>,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        if audit.is_none() && tokens.is_none() {
+            return;
+        }
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("SIGHUP cannot be handled: the audit file is not reopened on it");
+            tracing::warn!("SIGHUP cannot be handled: no reopening or reloading on it");
             return;
         };
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
-                let audit = audit.clone();
-                match tokio::task::spawn_blocking(move || audit.reopen()).await {
-                    Ok(Ok(())) => tracing::info!("SIGHUP: audit file reopened"),
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "SIGHUP: the audit file could not be reopened; still writing to the old one");
+                let (audit, tokens) = (audit.clone(), tokens.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    if let Some(audit) = audit {
+                        match audit.reopen() {
+                            Ok(()) => tracing::info!("SIGHUP: audit file reopened"),
+                            Err(e) => tracing::error!(error = %e, "SIGHUP: the audit file could not be reopened; still writing to the old one"),
+                        }
                     }
-                    Err(e) => tracing::error!(error = %e, "SIGHUP: reopening failed"),
+                    if let Some((path, authenticator)) = tokens {
+                        reload_tokens(&path, &authenticator);
+                    }
+                })
+                .await;
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "SIGHUP: handling failed");
                 }
             }
         });
     }
     #[cfg(not(unix))]
-    let _ = audit;
+    let _ = (audit, tokens);
+}
+
+/// Reads the tokens file again into `authenticator`; on an error the callers stay as they
+/// were.
+fn reload_tokens(path: &std::path::Path, authenticator: &Authenticator) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, file = %path.display(), "SIGHUP: tokens file not read; the callers stay as they were");
+            return;
+        }
+    };
+    warn_if_readable_by_others(path);
+    match authenticator.reload_toml(&text) {
+        Ok(()) => tracing::info!(
+            tokens = authenticator.token_count(),
+            certificates = authenticator.certificate_count(),
+            "SIGHUP: tokens file reloaded"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, file = %path.display(), "SIGHUP: tokens file refused; the callers stay as they were")
+        }
+    }
 }
 
 async fn shutdown_signal() {

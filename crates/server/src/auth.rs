@@ -34,7 +34,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use subject::Subject;
@@ -310,8 +310,15 @@ struct CertificateEntry {
 }
 
 /// The callers a server knows: tokens and client certificate subjects, each with its
-/// [`Identity`]. Its `Debug` output counts them and shows no token.
+/// [`Identity`]. Its `Debug` output counts them and shows no token. The set can be replaced
+/// while the server runs ([`Authenticator::reload_toml`]: a token revoked, a caller added);
+/// every request is decided on the set current when it arrives.
 pub struct Authenticator {
+    callers: RwLock<Arc<Callers>>,
+}
+
+/// One version of the known callers.
+struct Callers {
     tokens: Vec<(Box<[u8]>, Identity)>,
     certificates: Vec<(Subject, Identity)>,
 }
@@ -319,8 +326,8 @@ pub struct Authenticator {
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authenticator")
-            .field("tokens", &self.tokens.len())
-            .field("certificates", &self.certificates.len())
+            .field("tokens", &self.token_count())
+            .field("certificates", &self.certificate_count())
             .finish()
     }
 }
@@ -332,6 +339,95 @@ impl Authenticator {
     /// as `CN=...,O=...`: all its attributes, in any order), `role` and an optional `name`
     /// (the subject otherwise). No error quotes a token.
     pub fn from_toml(text: &str) -> Result<Self, AuthError> {
+        Ok(Self {
+            callers: RwLock::new(Arc::new(Callers::from_toml(text)?)),
+        })
+    }
+
+    /// Replaces the known callers with those of a tokens file, all at once; a file with an
+    /// error changes nothing. Requests already admitted go on; every later one is decided on
+    /// the new set (a revoked token is `UNAUTHENTICATED` from then on).
+    pub fn reload_toml(&self, text: &str) -> Result<(), AuthError> {
+        let callers = Arc::new(Callers::from_toml(text)?);
+        *self.callers.write().unwrap_or_else(|p| p.into_inner()) = callers;
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<Callers> {
+        self.callers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How many tokens it knows.
+    pub fn token_count(&self) -> usize {
+        self.current().tokens.len()
+    }
+
+    /// How many client certificate subjects it knows.
+    pub fn certificate_count(&self) -> usize {
+        self.current().certificates.len()
+    }
+
+    /// The identity of a bearer token, compared with every known token in constant time.
+    pub fn identify_token(&self, token: &[u8]) -> Option<Identity> {
+        let callers = self.current();
+        let mut found = None;
+        for (secret, identity) in &callers.tokens {
+            // no early exit: the time taken does not say which token matched, if any
+            if constant_time_eq(token, secret) {
+                found = Some(identity);
+            }
+        }
+        found.cloned()
+    }
+
+    /// The identity of the client certificate `der` (the leaf, already verified against the
+    /// client CA by the TLS handshake), or why it has none.
+    pub fn identify_certificate(&self, der: &[u8]) -> Result<Identity, String> {
+        let subject =
+            Subject::from_certificate(der).map_err(|e| format!("client certificate: {e}"))?;
+        self.current()
+            .certificates
+            .iter()
+            .find(|(s, _)| *s == subject)
+            .map(|(_, identity)| identity.clone())
+            .ok_or_else(|| {
+                format!("client certificate {subject} has no [[certificate]] entry with its role")
+            })
+    }
+
+    /// Who sent a request with these credentials: the `authorization` header's bearer token
+    /// when there is one (an unknown token is refused even with a known certificate), the
+    /// client certificate otherwise.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        client_certificate: Option<&[u8]>,
+    ) -> Result<Identity, Status> {
+        if let Some(header) = authorization {
+            let token = bearer_token(header).ok_or_else(|| {
+                Status::unauthenticated("the authorization header is not 'Bearer TOKEN'")
+            })?;
+            return self
+                .identify_token(token)
+                .ok_or_else(|| Status::unauthenticated("unknown token"));
+        }
+        if let Some(der) = client_certificate {
+            return self
+                .identify_certificate(der)
+                .map_err(Status::unauthenticated);
+        }
+        Err(Status::unauthenticated(
+            "no credentials: send 'authorization: Bearer TOKEN' or a client certificate",
+        ))
+    }
+}
+
+impl Callers {
+    /// The callers of a tokens file (see [`Authenticator::from_toml`]).
+    fn from_toml(text: &str) -> Result<Self, AuthError> {
         let file: TokensFile = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |span| {
                 let before = &text.as_bytes()[..span.start.min(text.len())];
@@ -407,70 +503,6 @@ impl Authenticator {
             tokens,
             certificates,
         })
-    }
-
-    /// How many tokens it knows.
-    pub fn token_count(&self) -> usize {
-        self.tokens.len()
-    }
-
-    /// How many client certificate subjects it knows.
-    pub fn certificate_count(&self) -> usize {
-        self.certificates.len()
-    }
-
-    /// The identity of a bearer token, compared with every known token in constant time.
-    pub fn identify_token(&self, token: &[u8]) -> Option<&Identity> {
-        let mut found = None;
-        for (secret, identity) in &self.tokens {
-            // no early exit: the time taken does not say which token matched, if any
-            if constant_time_eq(token, secret) {
-                found = Some(identity);
-            }
-        }
-        found
-    }
-
-    /// The identity of the client certificate `der` (the leaf, already verified against the
-    /// client CA by the TLS handshake), or why it has none.
-    pub fn identify_certificate(&self, der: &[u8]) -> Result<&Identity, String> {
-        let subject =
-            Subject::from_certificate(der).map_err(|e| format!("client certificate: {e}"))?;
-        self.certificates
-            .iter()
-            .find(|(s, _)| *s == subject)
-            .map(|(_, identity)| identity)
-            .ok_or_else(|| {
-                format!("client certificate {subject} has no [[certificate]] entry with its role")
-            })
-    }
-
-    /// Who sent a request with these credentials: the `authorization` header's bearer token
-    /// when there is one (an unknown token is refused even with a known certificate), the
-    /// client certificate otherwise.
-    pub fn authenticate(
-        &self,
-        authorization: Option<&[u8]>,
-        client_certificate: Option<&[u8]>,
-    ) -> Result<Identity, Status> {
-        if let Some(header) = authorization {
-            let token = bearer_token(header).ok_or_else(|| {
-                Status::unauthenticated("the authorization header is not 'Bearer TOKEN'")
-            })?;
-            return self
-                .identify_token(token)
-                .cloned()
-                .ok_or_else(|| Status::unauthenticated("unknown token"));
-        }
-        if let Some(der) = client_certificate {
-            return self
-                .identify_certificate(der)
-                .cloned()
-                .map_err(Status::unauthenticated);
-        }
-        Err(Status::unauthenticated(
-            "no credentials: send 'authorization: Bearer TOKEN' or a client certificate",
-        ))
     }
 }
 
@@ -766,6 +798,37 @@ mod tests {
         assert_eq!(
             role_needed("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
             None
+        );
+    }
+
+    #[test]
+    fn a_reload_revokes_and_adds_tokens_at_once_and_a_bad_file_changes_nothing() {
+        let a = Authenticator::from_toml(FILE).unwrap();
+        let bearer = |t: &str| format!("Bearer {t}");
+        let who = |t: &str| a.authenticate(Some(bearer(t).as_bytes()), None);
+        assert!(who("viewer-token-0123456789").is_ok());
+        a.reload_toml(
+            r#"
+            [[token]]
+            token = "new-operator-token-9876543210"
+            name = "new-pc"
+            role = "operator"
+            "#,
+        )
+        .unwrap();
+        let e = who("viewer-token-0123456789").unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        assert_eq!(who("new-operator-token-9876543210").unwrap().name, "new-pc");
+        assert_eq!((a.token_count(), a.certificate_count()), (1, 0));
+        // a file with an error: the callers stay as they were
+        assert!(
+            a.reload_toml("[[token]]\ntoken = \"short\"\nname = \"x\"\nrole = \"admin\"\n")
+                .is_err()
+        );
+        assert!(a.reload_toml("").is_err());
+        assert_eq!(
+            who("new-operator-token-9876543210").unwrap().role,
+            Role::Operator
         );
     }
 
