@@ -1191,3 +1191,18 @@ fn a_sighup_reloads_the_tokens_file_revoking_at_once() {
         assert!(!text.contains(t), "a token in the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_view_connection_that_sends_nothing_is_closed() {
+    use tokio::io::AsyncReadExt;
+    let (_server, live, _) = serve_live(&["--addr", "127.0.0.1:0", "--http", "127.0.0.1:0"]);
+    let addr = live.strip_prefix("http://").unwrap().to_owned();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // the server closes it (after 10 s without a request head); the bound only keeps a
+    // broken server from hanging the test
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), silent.read(&mut buf))
+        .await
+        .expect("the silent connection was kept open");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}

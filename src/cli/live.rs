@@ -36,7 +36,8 @@ use tokio_stream::StreamExt;
 const FEED_PERIOD: Duration = Duration::from_millis(40);
 /// Most connections served at once (each open page holds one for its feed).
 const MAX_CONNECTIONS: usize = 64;
-/// Longest a TLS handshake may take before the connection is dropped.
+/// Longest a TLS handshake, or the request head of a connection, may take before the
+/// connection is dropped.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -118,7 +119,10 @@ async fn accept(listener: tokio::net::TcpListener, live: Arc<Live>) {
                 let live = live.clone();
                 async move { Ok::<_, Infallible>(live.answer(&req)) }
             });
-            let http = hyper::server::conn::http1::Builder::new();
+            // a client that opens a connection and sends no request does not keep the slot
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HANDSHAKE);
             let served = match tls {
                 None => {
                     http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
