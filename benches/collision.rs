@@ -36,6 +36,7 @@ fn synthetic_world() -> World {
             name: format!("o{i}"),
             shape,
             pose,
+            padding: 0.0,
         })
         .unwrap();
     }

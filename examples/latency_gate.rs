@@ -372,6 +372,7 @@ fn main() {
                         Translation3::new(0.4, 0.0, -0.06),
                         UnitQuaternion::identity(),
                     ),
+                    padding: 0.0,
                 })
                 .unwrap();
             let checker = Checker::new(geometry, Isometry3::identity(), &world, &[]).unwrap();

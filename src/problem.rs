@@ -276,6 +276,7 @@ impl Problem {
                     name: o.name.clone(),
                     shape,
                     pose,
+                    padding: 0.0,
                 })
                 .map_err(|source| ProblemError::Obstacle {
                     file: label.to_owned(),

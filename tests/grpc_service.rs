@@ -788,3 +788,102 @@ async fn health_service_reports_serving() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_with_its_own_padding_keeps_robots_further_away() {
+    let s = start().await;
+    let mut c = client(&s).await;
+    let info = cell_info(&mut c).await;
+    let q = home(&info, "ur5e");
+    let tcp = c
+        .compute_fk(pb::FkRequest {
+            robot_id: "ur5e".into(),
+            joints: q.clone(),
+            frame: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let tcp = pose_of(tcp.pose.as_ref().unwrap());
+    // a small sphere 25 cm beyond the tool, along its axis
+    let at = tcp.translation.vector + tcp.rotation * nalgebra::Vector3::new(0.0, 0.0, 0.25);
+    let fixture = |padding: f64| pb::WorldObject {
+        name: "fixture".into(),
+        shape: Some(pb::Shape {
+            kind: Some(pb::shape::Kind::Sphere(pb::Sphere { radius: 0.03 })),
+        }),
+        pose: Some(pb::Pose {
+            position: vec![at.x, at.y, at.z],
+            quaternion_xyzw: vec![0.0, 0.0, 0.0, 1.0],
+        }),
+        padding,
+        ..Default::default()
+    };
+    let check = |c: &mut Client, q: Vec<f64>| {
+        let mut c = c.clone();
+        async move {
+            c.check_state(pb::CheckStateRequest {
+                robot_id: "ur5e".into(),
+                joints: q,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    // with the cell's padding the tool is free of it; with 30 cm of its own it is not
+    c.add_object(pb::AddObjectRequest {
+        object: Some(fixture(0.0)),
+    })
+    .await
+    .unwrap();
+    assert!(check(&mut c, q.clone()).await.valid);
+    c.remove_object(pb::RemoveObjectRequest {
+        name: "fixture".into(),
+    })
+    .await
+    .unwrap();
+    c.add_object(pb::AddObjectRequest {
+        object: Some(fixture(0.3)),
+    })
+    .await
+    .unwrap();
+    let answer = check(&mut c, q.clone()).await;
+    assert!(!answer.valid);
+    assert!(
+        answer
+            .collisions
+            .iter()
+            .any(|p| p.a == "fixture" || p.b == "fixture"),
+        "{:?}",
+        answer.collisions
+    );
+    // the cell reports it as given
+    let info = cell_info(&mut c).await;
+    let reported = info.objects.iter().find(|o| o.name == "fixture").unwrap();
+    assert_eq!(reported.padding, 0.3);
+    // out of range: INVALID_ARGUMENT naming object.padding, nothing added
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let mut o = fixture(bad);
+        o.name = "other".into();
+        let e = c
+            .add_object(pb::AddObjectRequest { object: Some(o) })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        let details = e.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            "object.padding"
+        );
+    }
+    assert!(
+        !cell_info(&mut c)
+            .await
+            .objects
+            .iter()
+            .any(|o| o.name == "other")
+    );
+}
+
+type Client = cella_proto::v1::cell_service_client::CellServiceClient<Channel>;

@@ -96,6 +96,7 @@ pub fn rebuild(
                 name: o.name.clone(),
                 shape: shape(o.shape.as_ref().unwrap()),
                 pose: pose(o.pose.as_ref().unwrap()),
+                padding: 0.0,
             })
             .unwrap();
         for c in &o.allowed_contacts {
@@ -122,6 +123,7 @@ pub fn rebuild(
                 name: o.name.clone(),
                 shape: shape(o.shape.as_ref().unwrap()),
                 pose: link * pose(o.pose.as_ref().unwrap()),
+                padding: 0.0,
             })
             .unwrap();
         world

@@ -157,6 +157,7 @@ mod tests {
                 half_extents: [0.02, 0.02, 0.02],
             },
             pose: Isometry3::translation(x, 0.1, 1.5),
+            padding: 0.0,
         }
     }
 

@@ -78,6 +78,9 @@ pub struct FileObject {
     /// Robot links allowed to touch it (a fixture a robot's tool rests on).
     #[serde(default)]
     pub allowed_contacts: Vec<FileContact>,
+    /// Clearance robots keep from it, m, when more than the cell's `padding` (0: the cell's).
+    #[serde(default)]
+    pub padding: f64,
 }
 
 /// A robot link allowed to touch an object.
@@ -220,6 +223,7 @@ impl CellFile {
                     name: o.name.clone(),
                     shape,
                     pose: o.pose.isometry(&format!("{field}.pose"))?,
+                    padding: o.padding,
                 })
                 .map_err(|source| CellError::FileGeometry {
                     field: field.clone(),

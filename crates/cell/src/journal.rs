@@ -738,6 +738,13 @@ struct ObjectRec {
     name: String,
     shape: ShapeRec,
     pose: PoseRec,
+    /// Written only when set, so that journals of objects without one read as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    padding: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl ObjectRec {
@@ -746,6 +753,7 @@ impl ObjectRec {
             name: o.name.clone(),
             shape: ShapeRec::of(&o.shape),
             pose: PoseRec::of(&o.pose),
+            padding: o.padding,
         }
     }
 
@@ -754,6 +762,7 @@ impl ObjectRec {
             shape: self.shape.into_shape(&format!("object '{}'", self.name))?,
             name: self.name,
             pose: self.pose.into_pose(),
+            padding: self.padding,
         })
     }
 }
@@ -830,6 +839,7 @@ impl WorldRec {
                 shape: a.shape.into_shape(&format!("object '{}'", a.name))?,
                 name: a.name.clone(),
                 pose: a.pose_in_link.into_pose(),
+                padding: 0.0,
             })?;
             world.attach_to_robot(
                 &a.name,
@@ -884,6 +894,8 @@ mod tests {
                     nalgebra::Vector3::new(0.1 * i as f64, 1.0 / 3.0, 2.0),
                     nalgebra::Vector3::new(0.1, 0.2, 0.3),
                 ),
+                // one object keeps robots further away than the cell's padding
+                padding: if name == "b" { 0.04 } else { 0.0 },
             };
             step(
                 &mut cell,
@@ -934,6 +946,8 @@ mod tests {
         assert_eq!(restored.torn_bytes, 0);
         assert_eq!(restored.cell.version, after.version);
         assert_eq!(restored.cell.world, after.world);
+        let b = restored.cell.world.objects().iter().find(|o| o.name == "b");
+        assert_eq!(b.map(|o| o.padding), Some(0.04));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -36,6 +36,7 @@ fn a_ball_on_the_way_blocks_the_direct_motion_in_the_cell() {
             name: "ball".into(),
             shape: Shape::Sphere { radius: 0.08 },
             pose: Isometry3::translation(tcp.translation.x, tcp.translation.y, tcp.translation.z),
+            padding: 0.0,
         })
         .unwrap();
     assert_eq!(cell.version, 2);
@@ -131,4 +132,40 @@ fn composite_checker_of_the_demo_cell() {
     assert!(cell.composite_checker(&["ur5e", "abb"]).is_err());
     assert!(cell.composite_checker(&["ur5e", "ur5e"]).is_err());
     assert!(cell.composite_checker(&[]).is_err());
+}
+
+#[test]
+fn an_object_may_ask_for_more_clearance_than_the_cell() {
+    let text = cella_cell::DEMO_CELL.replacen(
+        "[[objects]]",
+        "[[objects]]\nname = \"light_curtain\"\ntype = \"box\"\nhalf_extents = [0.3, 0.01, 0.4]\npose = { xyz = [0.0, 0.6, 1.2] }\npadding = 0.1\n\n[[objects]]",
+        1,
+    );
+    let cell = cella_cell::CellFile::parse(&text)
+        .unwrap()
+        .build(None)
+        .unwrap();
+    let curtain = cell
+        .world
+        .objects()
+        .iter()
+        .find(|o| o.name == "light_curtain")
+        .unwrap();
+    assert_eq!(curtain.padding, 0.1);
+    // the others keep the cell's padding
+    assert!(
+        cell.world
+            .objects()
+            .iter()
+            .filter(|o| o.name != "light_curtain")
+            .all(|o| o.padding == 0.0)
+    );
+    // a padding out of range names the object
+    let bad = text.replace("padding = 0.1\n", "padding = -0.1\n");
+    let e = cella_cell::CellFile::parse(&bad)
+        .unwrap()
+        .build(None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("light_curtain") && e.contains("padding"), "{e}");
 }

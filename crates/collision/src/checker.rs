@@ -453,7 +453,12 @@ impl Checker {
         let mut obstacles: Vec<Obstacle> = world
             .objects()
             .iter()
-            .map(|o| obstacle(o.name.clone(), o.shape, &o.pose))
+            // an object that asks for more clearance than the world's padding is checked grown
+            // by the difference
+            .map(|o| {
+                let extra = (o.padding - world.padding()).max(0.0);
+                obstacle(o.name.clone(), o.shape.inflated(extra), &o.pose)
+            })
             .collect();
         let mut scratch_poses = Vec::new();
         for other in others {

@@ -25,6 +25,7 @@
 //!     name: "ball".into(),
 //!     shape: Shape::Sphere { radius: 0.1 },
 //!     pose: Translation3::from(tcp.translation.vector).into(),
+//!     padding: 0.0, // the world's padding
 //! })?;
 //! let checker = Checker::new(robot.clone(), Isometry3::identity(), &world, &[])?;
 //! let mut scratch = checker.scratch();
@@ -64,4 +65,4 @@ pub use error::{CollisionError, Result};
 pub use exact::EXACT_MARGIN;
 pub use robot_geometry::{LinkCapsule, MeshSource, RobotGeometry};
 pub use shape::Shape;
-pub use world::{AllowedContact, AttachedObject, World, WorldObject};
+pub use world::{AllowedContact, AttachedObject, MAX_OBJECT_PADDING, World, WorldObject};

@@ -70,6 +70,34 @@ impl Shape {
         Ok(shape)
     }
 
+    /// This shape grown by `d` m (≥ 0) on every side: a sphere or capsule by its radius (the
+    /// exact offset shape), a box by its half extents and a cylinder by its radius and half
+    /// length (a superset of the exact offset: its edges and corners are square, not round).
+    pub fn inflated(&self, d: f64) -> Shape {
+        match *self {
+            Shape::Sphere { radius } => Shape::Sphere { radius: radius + d },
+            Shape::Box {
+                half_extents: [x, y, z],
+            } => Shape::Box {
+                half_extents: [x + d, y + d, z + d],
+            },
+            Shape::Cylinder {
+                radius,
+                half_length,
+            } => Shape::Cylinder {
+                radius: radius + d,
+                half_length: half_length + d,
+            },
+            Shape::Capsule {
+                radius,
+                half_length,
+            } => Shape::Capsule {
+                radius: radius + d,
+                half_length,
+            },
+        }
+    }
+
     /// Checks that every dimension is finite and positive (capsule/cylinder length may be 0).
     pub fn validate(&self) -> Result<(), String> {
         let ok = |v: f64| v.is_finite() && v > 0.0;

@@ -14,7 +14,15 @@ pub struct WorldObject {
     pub shape: Shape,
     /// Pose of the object frame in the world frame.
     pub pose: Isometry3<f64>,
+    /// Clearance robots keep from this object, m, when it is more than the world's padding
+    /// (a fragile fixture, a zone people reach into); 0: the world's padding. Checked as the
+    /// object grown by the difference ([`Shape::inflated`]: exact for spheres and capsules,
+    /// conservative at the edges and corners of boxes and cylinders).
+    pub padding: f64,
 }
+
+/// Largest padding of one object, m.
+pub const MAX_OBJECT_PADDING: f64 = 1.0;
 
 /// An object carried by a robot link (a tool, a grasped part): it moves with the link.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +183,15 @@ impl World {
                 reason,
             })?;
         check_pose(&format!("object '{}'", object.name), &object.pose)?;
+        if !(object.padding.is_finite() && (0.0..=MAX_OBJECT_PADDING).contains(&object.padding)) {
+            return Err(CollisionError::BadGeometry {
+                what: format!("object '{}'", object.name),
+                reason: format!(
+                    "padding {} m is not in [0, {MAX_OBJECT_PADDING}]",
+                    object.padding
+                ),
+            });
+        }
         self.objects.push(object);
         Ok(())
     }
@@ -257,6 +274,7 @@ impl World {
             name: a.name,
             shape: a.shape,
             pose: link_pose * a.pose_in_link,
+            padding: 0.0,
         });
         Ok(())
     }

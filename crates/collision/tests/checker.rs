@@ -204,6 +204,7 @@ fn a_box_on_the_tcp_collides_and_names_the_pair() {
                 Translation3::from(tcp.translation.vector),
                 UnitQuaternion::identity(),
             ),
+            padding: 0.0,
         })
         .unwrap();
     let checker = Checker::new(g, Isometry3::identity(), &world, &[]).unwrap();
@@ -262,6 +263,7 @@ fn padding_and_other_robots_count() {
                     name: "ball".into(),
                     shape: Shape::Sphere { radius: 0.02 },
                     pose: Isometry3::translation(tcp.x, tcp.y, tcp.z + h),
+                    padding: 0.0,
                 })
                 .unwrap();
             let c = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
@@ -336,6 +338,7 @@ fn motion_through_a_ball_on_the_tcp_path_is_rejected() {
                 name: "ball".into(),
                 shape: Shape::Sphere { radius },
                 pose: Isometry3::translation(tcp.x, tcp.y, tcp.z),
+                padding: 0.0,
             })
             .unwrap();
         let c = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
@@ -423,6 +426,7 @@ fn rigid_pairs_that_overlap_make_every_state_invalid() {
                     Translation3::from(on_right.coords),
                     UnitQuaternion::identity(),
                 ),
+                padding: 0.0,
             })
             .unwrap();
         world
@@ -532,6 +536,7 @@ fn backing_out_of_a_collision_may_not_touch_anything_new() {
         name: name.into(),
         shape: Shape::Sphere { radius },
         pose: Isometry3::from_parts(Translation3::from(centre), UnitQuaternion::identity()),
+        padding: 0.0,
     };
     let dropped = ball("dropped", 0.04, at(&home));
     let mut world = World::new();
@@ -560,4 +565,109 @@ fn backing_out_of_a_collision_may_not_touch_anything_new() {
         "{before} -> {after}"
     );
     assert!(checker.recovers(&mut s, &home, &right));
+}
+
+/// A world of one sphere of `radius` at `at` with `padding`, around the world's `world_pad`.
+fn sphere_world(at: Vector3<f64>, radius: f64, padding: f64, world_pad: f64) -> World {
+    let mut w = World::new();
+    w.set_padding(world_pad).unwrap();
+    w.add(WorldObject {
+        name: "fixture".into(),
+        shape: Shape::Sphere { radius },
+        pose: Isometry3::translation(at.x, at.y, at.z),
+        padding,
+    })
+    .unwrap();
+    w
+}
+
+#[test]
+fn an_objects_padding_is_that_object_grown_beyond_the_worlds_padding() {
+    let g = Arc::new(RobotGeometry::library("ur5e").unwrap());
+    let home = g.robot().named_pose("home").unwrap().to_vec();
+    // a sphere 20 cm beyond the tool, along its axis
+    let tcp = g.robot().fk(&home).unwrap();
+    let at = tcp.translation.vector + tcp.rotation * Vector3::new(0.0, 0.0, 0.2);
+    let valid = |w: &World| {
+        let c = Checker::new(g.clone(), Isometry3::identity(), w, &[]).unwrap();
+        c.is_valid(&mut c.scratch(), &home)
+    };
+    let world_pad = 0.01;
+    let radius = 0.03;
+    let mut verdicts = Vec::new();
+    for k in 0..=40 {
+        let padding = 0.005 * k as f64;
+        let padded = valid(&sphere_world(at, radius, padding, world_pad));
+        // the same verdict as the sphere grown by what its padding adds to the world's
+        let grown = radius + (padding - world_pad).max(0.0);
+        assert_eq!(
+            padded,
+            valid(&sphere_world(at, grown, 0.0, world_pad)),
+            "padding {padding}"
+        );
+        verdicts.push(padded);
+    }
+    // no padding up to the world's changes anything; more keeps the robot further away:
+    // free with a little, in collision with a lot, and never free again once not
+    assert!(verdicts[0] && verdicts[1] && verdicts[2]);
+    assert!(
+        !verdicts[40],
+        "0.2 m of padding still lets the tool 0.2 m away"
+    );
+    let first = verdicts.iter().position(|v| !v).unwrap();
+    assert!(verdicts[first..].iter().all(|v| !v), "{verdicts:?}");
+
+    // bad paddings are refused naming the object, and the world is unchanged
+    for bad in [-0.01, f64::NAN, f64::INFINITY, 1.5] {
+        let mut w = World::new();
+        let e = w
+            .add(WorldObject {
+                name: "fixture".into(),
+                shape: Shape::Sphere { radius },
+                pose: Isometry3::identity(),
+                padding: bad,
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("padding"), "{e}");
+        assert!(w.objects().is_empty());
+    }
+}
+
+#[test]
+fn grown_shapes_contain_the_exact_offset_of_the_shape() {
+    // every point within d of the shape is inside the grown shape (spheres and capsules
+    // exactly, boxes and cylinders with square edges)
+    let d = 0.05;
+    let shapes = [
+        Shape::Sphere { radius: 0.1 },
+        Shape::Box {
+            half_extents: [0.1, 0.2, 0.05],
+        },
+        Shape::Cylinder {
+            radius: 0.1,
+            half_length: 0.2,
+        },
+        Shape::Capsule {
+            radius: 0.05,
+            half_length: 0.1,
+        },
+    ];
+    let mut rng = cella_kinematics::Rng::new(7);
+    for shape in shapes {
+        let grown = shape.inflated(d);
+        for _ in 0..20_000 {
+            let p = Point3::new(
+                rng.uniform(-0.5, 0.5),
+                rng.uniform(-0.5, 0.5),
+                rng.uniform(-0.5, 0.5),
+            );
+            let near = shape.point_distance(&p);
+            if near <= d - 1e-9 {
+                assert!(
+                    grown.point_distance(&p) <= 1e-9,
+                    "{shape:?}: a point {near} m from it is outside {grown:?}"
+                );
+            }
+        }
+    }
 }

@@ -274,6 +274,7 @@ fn a_trajectory_planned_before_a_world_edit_that_now_collides_is_refused() {
                     tcp.translation.y,
                     tcp.translation.z,
                 ),
+                padding: 0.0,
             })
         })
         .unwrap();

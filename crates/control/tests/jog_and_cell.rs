@@ -280,6 +280,7 @@ fn a_carried_part_makes_the_reserved_path_denser() {
                     name: "bar_end".into(),
                     shape: cella_collision::Shape::Sphere { radius: 0.03 },
                     pose: nalgebra::Isometry3::translation(at.x, at.y, at.z),
+                    padding: 0.0,
                 })
                 .unwrap()
                 .with_attached("bar_end", "kuka", "tool0", Vec::new())

@@ -31,6 +31,7 @@
 //!     name: "pillar".into(),
 //!     shape: Shape::Box { half_extents: [0.05, 0.05, 1.0] },
 //!     pose: Isometry3::translation(r * azimuth.cos(), r * azimuth.sin(), 0.0),
+//!     padding: 0.0,
 //! })?;
 //! let checker = Checker::new(geometry.clone(), Isometry3::identity(), &world, &[])?;
 //! let mut scratch = checker.scratch();

@@ -295,6 +295,7 @@ fn lin_out_of_reach_or_through_an_obstacle_is_refused() {
             half_length: 0.2,
         },
         pose: Isometry3::translation(mid.x, mid.y, mid.z),
+        padding: 0.0,
     };
     let (_, blocked, _) = setup(robot_name, vec![post]);
     match plan_cartesian(

@@ -35,6 +35,7 @@ fn setup() -> Setup {
                 half_extents: [1.5, 1.5, 0.05],
             },
             pose: Isometry3::translation(0.0, 0.0, -0.06),
+            padding: 0.0,
         })
         .unwrap();
     world.set_padding(0.005).unwrap();

@@ -317,6 +317,7 @@ fn cell(
                 name: name.clone(),
                 shape: Shape::Box { half_extents: half },
                 pose,
+                padding: 0.0,
             })
             .unwrap();
         let checker = Checker::new(geometry.clone(), base, &roomy(&world), &[]).unwrap();

@@ -88,6 +88,7 @@ fn problem(robots: &[Arc<RobotGeometry>], case: &Case) -> Option<Problem> {
                     Translation3::new(r * a.cos(), r * a.sin(), rng.uniform(0.0, 0.8) * reach),
                     UnitQuaternion::from_euler_angles(0.0, 0.0, rng.uniform(-1.5, 1.5)),
                 ),
+                padding: 0.0,
             })
             .unwrap();
     }

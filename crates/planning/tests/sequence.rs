@@ -142,6 +142,7 @@ fn a_step_that_collides_or_is_malformed_is_named() {
         name: "post".into(),
         shape: Shape::Sphere { radius: 0.05 },
         pose: Isometry3::translation(p.x, p.y, p.z),
+        padding: 0.0,
     };
     let (g, checker, limits, space) = kuka(vec![post]);
     let e = plan_sequence(

@@ -201,14 +201,16 @@ impl PyCell {
         Ok(self.push("robots", t)?)
     }
 
-    /// Adds a box of `half_extents` (m) centred at `xyz`, turned by `rpy`.
-    #[pyo3(signature = (name, half_extents, xyz, rpy=(0.0, 0.0, 0.0)))]
+    /// Adds a box of `half_extents` (m) centred at `xyz`, turned by `rpy`; `padding` (m): the
+    /// clearance robots keep from it when more than the cell's (0: the cell's).
+    #[pyo3(signature = (name, half_extents, xyz, rpy=(0.0, 0.0, 0.0), padding=0.0))]
     fn add_box(
         &mut self,
         name: &str,
         half_extents: (f64, f64, f64),
         xyz: (f64, f64, f64),
         rpy: (f64, f64, f64),
+        padding: f64,
     ) -> PyResult<()> {
         self.check_dimensions(
             name,
@@ -218,7 +220,8 @@ impl PyCell {
                 ("half_extents[2]", half_extents.2),
             ],
         )?;
-        let mut t = self.object(name, "box", xyz, rpy);
+        self.check_padding(name, padding)?;
+        let mut t = self.object(name, "box", xyz, rpy, padding);
         t.insert(
             "half_extents".into(),
             floats(&[half_extents.0, half_extents.1, half_extents.2]),
@@ -226,18 +229,26 @@ impl PyCell {
         Ok(self.push("objects", t)?)
     }
 
-    /// Adds a sphere of `radius` (m) centred at `xyz`.
-    #[pyo3(signature = (name, radius, xyz))]
-    fn add_sphere(&mut self, name: &str, radius: f64, xyz: (f64, f64, f64)) -> PyResult<()> {
+    /// Adds a sphere of `radius` (m) centred at `xyz`; `padding` as for [`add_box`].
+    #[pyo3(signature = (name, radius, xyz, padding=0.0))]
+    fn add_sphere(
+        &mut self,
+        name: &str,
+        radius: f64,
+        xyz: (f64, f64, f64),
+        padding: f64,
+    ) -> PyResult<()> {
         self.check_dimensions(name, &[("radius", radius)])?;
-        let mut t = self.object(name, "sphere", xyz, (0.0, 0.0, 0.0));
+        self.check_padding(name, padding)?;
+        let mut t = self.object(name, "sphere", xyz, (0.0, 0.0, 0.0), padding);
         t.insert("radius".into(), toml::Value::Float(radius));
         Ok(self.push("objects", t)?)
     }
 
     /// Adds a cylinder of `radius` and `length` (m, along its local z) centred at `xyz`,
-    /// turned by `rpy`.
-    #[pyo3(signature = (name, radius, length, xyz, rpy=(0.0, 0.0, 0.0)))]
+    /// turned by `rpy`; `padding` as for [`add_box`].
+    #[pyo3(signature = (name, radius, length, xyz, rpy=(0.0, 0.0, 0.0), padding=0.0))]
+    #[allow(clippy::too_many_arguments)]
     fn add_cylinder(
         &mut self,
         name: &str,
@@ -245,9 +256,11 @@ impl PyCell {
         length: f64,
         xyz: (f64, f64, f64),
         rpy: (f64, f64, f64),
+        padding: f64,
     ) -> PyResult<()> {
         self.check_dimensions(name, &[("radius", radius), ("length", length)])?;
-        let mut t = self.object(name, "cylinder", xyz, rpy);
+        self.check_padding(name, padding)?;
+        let mut t = self.object(name, "cylinder", xyz, rpy, padding);
         t.insert("radius".into(), toml::Value::Float(radius));
         t.insert("length".into(), toml::Value::Float(length));
         Ok(self.push("objects", t)?)
@@ -565,14 +578,30 @@ impl PyCell {
         Ok(())
     }
 
+    fn check_padding(&self, name: &str, padding: f64) -> Result<(), Error> {
+        let max = cella_collision::MAX_OBJECT_PADDING;
+        if padding.is_finite() && (0.0..=max).contains(&padding) {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                self.next_object_field(name, "padding"),
+                format!("{padding} m is not in [0, {max}]"),
+            ))
+        }
+    }
+
     fn object(
         &self,
         name: &str,
         kind: &str,
         xyz: (f64, f64, f64),
         rpy: (f64, f64, f64),
+        padding: f64,
     ) -> toml::Table {
         let mut t = toml::Table::new();
+        if padding != 0.0 {
+            t.insert("padding".into(), toml::Value::Float(padding));
+        }
         t.insert("name".into(), toml::Value::String(name.to_owned()));
         t.insert("type".into(), toml::Value::String(kind.to_owned()));
         t.insert(

@@ -205,6 +205,20 @@ pub fn world_object(o: Option<&pb::WorldObject>) -> Result<WorldObject, Status> 
         name: o.name.clone(),
         shape: shape("object.shape", o.shape.as_ref())?,
         pose: pose("object.pose", o.pose.as_ref())?,
+        padding: if o.padding.is_finite()
+            && (0.0..=cella_collision::MAX_OBJECT_PADDING).contains(&o.padding)
+        {
+            o.padding
+        } else {
+            return Err(invalid(
+                "object.padding",
+                format!(
+                    "{} m is not in [0, {}]",
+                    o.padding,
+                    cella_collision::MAX_OBJECT_PADDING
+                ),
+            ));
+        },
     })
 }
 

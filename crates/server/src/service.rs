@@ -539,6 +539,7 @@ impl CellService for CellServer {
                 attached_to_robot: String::new(),
                 attached_to_link: String::new(),
                 allowed_contacts: Vec::new(),
+                padding: o.padding,
             })
             .collect();
         for a in cell.world.attached() {
@@ -550,6 +551,7 @@ impl CellService for CellServer {
                 attached_to_robot: owner,
                 attached_to_link: a.link.clone(),
                 allowed_contacts: Vec::new(),
+                padding: 0.0,
             });
         }
         for o in &mut objects {

@@ -362,6 +362,7 @@ mod tests {
                 name: format!("obstacle{i}"),
                 shape,
                 pose,
+                padding: 0.0,
             })
             .unwrap();
         }
@@ -371,6 +372,7 @@ mod tests {
                 half_extents: [0.03, 0.03, 0.06],
             },
             pose: Isometry3::translation(offset[0], offset[1], offset[2]),
+            padding: 0.0,
         })
         .unwrap();
         w.attach("part", tip, &Isometry3::identity(), Vec::new())

@@ -40,6 +40,7 @@ pub fn cluttered_world(base: &Isometry3<f64>, reach: f64, seed: u64) -> World {
             name: format!("o{i}"),
             shape,
             pose,
+            padding: 0.0,
         })
         .unwrap();
     }

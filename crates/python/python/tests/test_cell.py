@@ -141,6 +141,29 @@ def test_trajectory_files_round_trip(tmp_path):
     np.testing.assert_array_equal(back.times, traj.times)
 
 
+def test_an_object_may_keep_robots_further_away_than_the_cell_padding(tmp_path):
+    """A sphere beyond the tool: free with the cell's padding, in collision once it asks for
+    more clearance than it has; the padding survives a save and a load."""
+    robot = cella.Robot("ur5e")
+    tcp = robot.fk(HOME_UR5E)
+    at = tcp[:3, 3] + tcp[:3, 2] * 0.25  # 25 cm along the tool axis
+    clearances = []
+    for padding in (0.0, 0.3):
+        cell = cella.Cell("sphere", padding=0.0)
+        cell.add_robot("arm", "ur5e")
+        cell.add_sphere("fixture", 0.03, tuple(at), padding=padding)
+        valid, distance = cell.check("arm", HOME_UR5E)
+        clearances.append((valid, distance))
+    assert clearances[0][0] is True and clearances[1][0] is False
+    cell.save(tmp_path / "cell.toml")
+    assert "padding = 0.3" in (tmp_path / "cell.toml").read_text()
+    again = cella.Cell.from_file(tmp_path / "cell.toml")
+    assert again.check("arm", HOME_UR5E)[0] is False
+    with pytest.raises(cella.errors.InvalidInput) as e:
+        cella.Cell("bad").add_sphere("s", 0.03, (0.0, 0.0, 1.0), padding=-0.1)
+    assert e.value.field.endswith("padding")
+
+
 def test_cells_from_files_and_text_are_the_same_cell(tmp_path):
     demo = cella.Cell.demo()
     from_file = cella.Cell.from_file(REPO / "cells" / "demo.toml")
