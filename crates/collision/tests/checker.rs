@@ -527,11 +527,11 @@ fn backing_out_of_a_collision_may_not_touch_anything_new() {
     let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
     let home = g.robot().named_pose("home").unwrap().to_vec();
     let at = |q: &[f64]| g.robot().fk(q).unwrap().translation.vector;
-    // the first axis turns the tool sideways, each way
+    // the second axis lifts the tool out, the first turns it sideways
+    let mut up = home.clone();
+    up[1] -= 0.25;
     let mut left = home.clone();
     left[0] += 0.25;
-    let mut right = home.clone();
-    right[0] -= 0.25;
     let ball = |name: &str, radius: f64, centre: Vector3<f64>| WorldObject {
         name: name.into(),
         shape: Shape::Sphere { radius },
@@ -544,27 +544,23 @@ fn backing_out_of_a_collision_may_not_touch_anything_new() {
     let checker = Checker::new(g.clone(), Isometry3::identity(), &world, &[]).unwrap();
     let mut s = checker.scratch();
     assert!(!checker.is_valid(&mut s, &home));
-    assert!(checker.is_valid(&mut s, &left) && checker.is_valid(&mut s, &right));
+    assert!(checker.is_valid(&mut s, &up) && checker.is_valid(&mut s, &left));
+    assert!(checker.recovers(&mut s, &home, &up));
     assert!(checker.recovers(&mut s, &home, &left));
-    assert!(checker.recovers(&mut s, &home, &right));
     // from a free state, moving into the ball is no recovery
-    assert!(!checker.recovers(&mut s, &left, &home));
-    // a second object where the tool would go to the left
-    world.add(ball("beside", 0.02, at(&left))).unwrap();
+    assert!(!checker.recovers(&mut s, &up, &home));
+    // a second object where the tool would go
+    world.add(ball("above", 0.02, at(&up))).unwrap();
     let checker = Checker::new(g, Isometry3::identity(), &world, &[]).unwrap();
     let mut s = checker.scratch();
     let before = checker.clearance(&mut s, &home).unwrap();
-    let after = checker.clearance(&mut s, &left).unwrap();
+    let after = checker.clearance(&mut s, &up).unwrap();
     assert!(after < 0.0, "the tool does not reach the second ball");
     assert!(
         after > before,
         "the smallest clearance alone would allow it"
     );
-    assert!(
-        !checker.recovers(&mut s, &home, &left),
-        "{before} -> {after}"
-    );
-    assert!(checker.recovers(&mut s, &home, &right));
+    assert!(!checker.recovers(&mut s, &home, &up), "{before} -> {after}");
 }
 
 /// A world of one sphere of `radius` at `at` with `padding`, around the world's `world_pad`.
@@ -670,4 +666,63 @@ fn grown_shapes_contain_the_exact_offset_of_the_shape() {
             }
         }
     }
+}
+
+/// Backing out of the deepest contact may not bring another part of the robot into an object
+/// one part already touches (the smallest clearance alone would allow it: it is the other
+/// contact's; and the object is one the robot "touches"). The monitor of the chaos test saw
+/// this once: a jogging UR5e's upper arm entering a box its wrist was within the padding of.
+#[test]
+fn backing_out_of_a_collision_may_not_bring_another_part_into_what_it_touches() {
+    let g = Arc::new(RobotGeometry::library("kuka_kr6_r700").unwrap());
+    let home = g.robot().named_pose("home").unwrap().to_vec();
+    let at = |q: &[f64]| g.robot().fk(q).unwrap().translation.vector;
+    let mut left = home.clone();
+    left[0] += 0.25;
+    let mut part_way = home.clone();
+    part_way[0] += 0.04;
+    let ball = |name: &str, radius: f64, centre: Vector3<f64>| WorldObject {
+        name: name.into(),
+        shape: Shape::Sphere { radius },
+        pose: Isometry3::from_parts(Translation3::from(centre), UnitQuaternion::identity()),
+        padding: 0.0,
+    };
+    let checker_of = |balls: &[WorldObject]| {
+        let mut w = World::new();
+        for b in balls {
+            w.add(b.clone()).unwrap();
+        }
+        Checker::new(g.clone(), Isometry3::identity(), &w, &[]).unwrap()
+    };
+    // a small ball ahead of the tool, towards the left, touching it 1 mm deep at home
+    let centre = at(&home) + (at(&left) - at(&home)) * 0.5;
+    let probe = checker_of(&[ball("beside", 0.02, centre)]);
+    let gap = probe.clearance(&mut probe.scratch(), &home).unwrap();
+    let beside = ball("beside", 0.02 - gap + 0.001, centre);
+    let alone = checker_of(std::slice::from_ref(&beside));
+    let mut s = alone.scratch();
+    let (touch_home, touch_part) = (
+        alone.clearance(&mut s, &home).unwrap(),
+        alone.clearance(&mut s, &part_way).unwrap(),
+    );
+    assert!(
+        touch_home < 0.0 && touch_part < touch_home,
+        "{touch_home} {touch_part}"
+    );
+    // and a ball dropped deep on the tool
+    let both = checker_of(&[ball("dropped", 0.04, at(&home)), beside]);
+    let mut s = both.scratch();
+    let (before, after) = (
+        both.clearance(&mut s, &home).unwrap(),
+        both.clearance(&mut s, &part_way).unwrap(),
+    );
+    assert!(
+        after > before,
+        "the smallest clearance grows ({before} -> {after}): it would allow the move"
+    );
+    assert!(
+        !both.recovers(&mut s, &home, &part_way),
+        "backing out of the dropped ball went {} m deeper into the one beside",
+        touch_home - touch_part
+    );
 }

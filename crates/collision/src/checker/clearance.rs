@@ -11,6 +11,9 @@ use nalgebra::Vector3;
 
 /// Most states a recovering motion ([`Checker::recovers`]) is checked at.
 const MAX_RECOVERY_STEPS: usize = 64;
+/// How much deeper (m) a contact may read along a recovery motion: numerical noise of the
+/// distance computation, not motion.
+const DEEPER_TOLERANCE: f64 = 1e-9;
 
 /// Accuracy (m) of a measured hull distance.
 const DISTANCE_TOLERANCE: f64 = 1e-6;
@@ -79,9 +82,10 @@ impl Checker {
     }
 
     /// Whether the straight motion from `from`, a state in collision, to `to` gets out of it:
-    /// along the motion nothing the robot does not touch at `from` (an object, another robot,
-    /// another of its own links) comes into contact, no contact with another robot gets
-    /// deeper, and at `to` the smallest clearance has grown (a robot an object was dropped on
+    /// along the motion no pair (a part of the robot and an object, another robot or another
+    /// of its own links) that is not in contact at `from` comes into contact (another part
+    /// of the robot entering an object one part touches is a new contact), no contact with
+    /// another robot gets deeper, and at `to` the smallest clearance has grown (a robot an object was dropped on
     /// may back out of it, never into anything else). The motion is checked at states no
     /// robot point is more than the resolution apart, each new pair keeping half of it; a
     /// motion needing more than 64 such states is refused (recover more
@@ -91,22 +95,17 @@ impl Checker {
         if !self.place(s, from) || to.len() != from.len() {
             return false;
         }
-        // what the robot touches: the targets of its colliding pairs; and how deep each
-        // contact with another robot is
-        let mut touched: Vec<Target> = Vec::new();
-        let mut robot_contacts: Vec<(usize, Target, f64)> = Vec::new();
+        // the pairs in contact, and how deep each is: only these may stay in contact (a robot
+        // must not bring another of its parts into something one part touches), and those
+        // with another robot may not get deeper
+        let mut contacts: Vec<(usize, Target, f64)> = Vec::new();
         self.visit_clearances(s, 0.0, |pair| {
             if pair.value < 0.0 {
-                if !touched.contains(&pair.b) {
-                    touched.push(pair.b);
-                }
-                if self.is_robot(pair.b) {
-                    robot_contacts.push((pair.a, pair.b, pair.value));
-                }
+                contacts.push((pair.a, pair.b, pair.value));
             }
             0.0
         });
-        if touched.is_empty() {
+        if contacts.is_empty() {
             return self.is_valid(s, to) && self.motion_valid(s, from, to);
         }
         let n = self.motion_steps(from, to);
@@ -125,17 +124,18 @@ impl Checker {
             }
             let mut fine = true;
             self.visit_clearances(s, keep, |pair| {
-                if pair.value < keep && !touched.contains(&pair.b) {
-                    fine = false;
-                }
-                if pair.value < 0.0 && self.is_robot(pair.b) {
-                    let was = robot_contacts
-                        .iter()
-                        .find(|(a, b, _)| *a == pair.a && *b == pair.b)
-                        .map(|c| c.2);
-                    if was.is_none_or(|v| pair.value < v) {
-                        fine = false;
+                let was = contacts
+                    .iter()
+                    .find(|(a, b, _)| *a == pair.a && *b == pair.b)
+                    .map(|c| c.2);
+                match was {
+                    // a new contact, or one closer than half the resolution between checks
+                    None if pair.value < keep => fine = false,
+                    // a contact with another robot getting deeper
+                    Some(v) if self.is_robot(pair.b) && pair.value < v - DEEPER_TOLERANCE => {
+                        fine = false
                     }
+                    _ => {}
                 }
                 keep
             });
