@@ -13,7 +13,6 @@ use cella_server::CellServer;
 use cella_server::audit::AuditLog;
 use cella_server::identity::{Identity, Role};
 use serde_json::Value;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -461,22 +460,12 @@ fn cella_audit_filters_and_prints_the_trail() {
 fn cella_serve_audit_writes_what_cella_audit_reads() {
     let dir = scratch("serve");
     let file = dir.join("audit.jsonl");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--audit"])
-        .arg(&file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut said = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut said)
-        .unwrap();
-    let url = said
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut child, url) = common::spawn_serve([
+        "--addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--audit".as_ref(),
+        file.as_os_str(),
+    ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut c = CellServiceClient::connect(url).await.unwrap();
@@ -515,22 +504,12 @@ fn after_a_rotation_and_sighup_the_trail_goes_on_in_a_new_file() {
     let dir = scratch("rotate");
     let file = dir.join("audit.jsonl");
     let rotated = dir.join("audit.jsonl.1");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--audit"])
-        .arg(&file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut said = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut said)
-        .unwrap();
-    let url = said
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut child, url) = common::spawn_serve([
+        "--addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--audit".as_ref(),
+        file.as_os_str(),
+    ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let stop = pb::StopRequest {
         robot_id: "kuka".into(),

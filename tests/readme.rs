@@ -7,9 +7,10 @@
 //! `cella exec` commands are pointed at it with `--server` (the README's default address may
 //! be taken on a test machine).
 
-use std::io::BufRead;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The fenced `sh` blocks of `text`.
 fn sh_blocks(text: &str) -> Vec<String> {
@@ -76,21 +77,7 @@ impl Drop for Server {
 }
 
 fn serve() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut said = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut said)
-        .unwrap();
-    let url = said
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (child, url) = common::spawn_serve(["--addr", "127.0.0.1:0"]);
     Server(child, url)
 }
 

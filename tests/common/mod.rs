@@ -131,3 +131,28 @@ pub fn sphere(
         ..Default::default()
     }
 }
+
+/// Starts `cella serve ARGS` (stdout read here, stderr to nowhere) and returns the process
+/// and the URL it says it listens on (its first `listening on ...` line).
+pub fn spawn_serve<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cella"))
+        .arg("serve")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    let url = said
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("`cella serve` said '{said}'"))
+        .to_owned();
+    (child, url)
+}
