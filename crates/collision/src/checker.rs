@@ -38,6 +38,32 @@ struct Obstacle {
     exact: std::sync::OnceLock<(parry3d::shape::SharedShape, parry3d::math::Pose)>,
     /// Pose in the world frame.
     placement: crate::exact::Placement,
+    /// For a capsule of another robot's link with exact geometry: that link, whose hulls the
+    /// exact layer decides on (the capsule, which contains them, only prunes).
+    other_link: Option<OtherLink>,
+}
+
+/// A link of another robot judged on the convex hulls of its real meshes, as that robot's own
+/// exact layer judges it: so the clearance between two robots' links is the same quantity
+/// (hull to hull, or hull to capsule where one side has no hulls) whichever robot's checker
+/// measures it, and a motion one robot is admitted to never leaves the other in collision by
+/// its own checker.
+#[derive(Clone)]
+struct OtherLink {
+    exact: Arc<crate::exact::ExactLinks>,
+    link: usize,
+    /// The link's pose, world frame.
+    placement: crate::exact::Placement,
+    /// How much the other robot is grown, m ([`StaticRobot::margin`]): kept on top of the
+    /// padding.
+    margin: f64,
+}
+
+impl OtherLink {
+    /// The link's hulls (link frame).
+    fn hulls(&self) -> &[crate::exact::Hull] {
+        self.exact.of(self.link)
+    }
 }
 
 impl Obstacle {
@@ -89,6 +115,7 @@ fn obstacle(name: String, shape: Shape, pose: &Isometry3<f64>) -> Obstacle {
         bound: shape.bounding_radius(),
         exact: std::sync::OnceLock::new(),
         placement: pose.into(),
+        other_link: None,
     }
 }
 
@@ -474,14 +501,25 @@ impl Checker {
                     reason: format!("margin {} is not a finite distance >= 0", other.margin),
                 });
             }
+            let exact = other.geometry.exact();
+            let robot_capsules = other.geometry.robot_capsules();
             for (i, c) in other.geometry.capsules().iter().enumerate() {
                 let t = other.base * scratch_poses[c.link];
                 let (shape, pose) = capsule_shape(&(t * c.a), &(t * c.b), c.radius + other.margin);
-                obstacles.push(obstacle(
+                let mut o = obstacle(
                     format!("{}/{}", other.name, other.geometry.capsule_link_name(i)),
                     shape,
                     &pose,
-                ));
+                );
+                o.other_link = exact
+                    .filter(|e| i < robot_capsules && e.has(c.link))
+                    .map(|e| OtherLink {
+                        exact: e.clone(),
+                        link: c.link,
+                        placement: (&t).into(),
+                        margin: other.margin,
+                    });
+                obstacles.push(o);
             }
             for att in &other.attached {
                 let link = model.link_index(&att.link)?;

@@ -4,10 +4,14 @@
 //! hulls), over the pairs the checker checks, minus what each pair must keep. So it is
 //! negative exactly when [`Checker::is_valid`] is false, and its pair is a colliding one.
 
-use super::{CheckScratch, Checker, Proximity, Target, spheres_beyond};
-use crate::exact::{EXACT_MARGIN, hull_distance, hull_support_point, parry_shape, pose_of};
+use super::exact_check::capsule_min_point;
+use super::{CheckScratch, Checker, OtherLink, Proximity, Target, spheres_beyond};
+use crate::exact::{
+    EXACT_MARGIN, Hull, Placement, hull_distance, hull_support_point, parry_capsule, parry_shape,
+    pose_of,
+};
 use crate::shape::segment_segment_distance;
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
 
 /// Most states a recovering motion ([`Checker::recovers`]) is checked at.
 const MAX_RECOVERY_STEPS: usize = 64;
@@ -219,15 +223,40 @@ impl Checker {
                         continue;
                     }
                     if hulls.is_empty() || ci >= own {
+                        let value = match &o.other_link {
+                            // a capsule near another robot's link: measured to its hulls, as
+                            // the exact layer decides it
+                            Some(other) if exact.is_some() => {
+                                capsule_distance_to_link(a, b, caps[ci].radius, other)
+                                    - self.padding
+                                    - EXACT_MARGIN
+                                    - other.margin
+                            }
+                            _ => capsule,
+                        };
                         bound = visit(PairClearance {
                             a: ci,
                             b: Target::Obstacle(oi),
-                            value: capsule,
+                            value,
                         });
                     } else if !hull_pair_checked {
                         hull_pair_checked = true;
                         let world = self.link_world(s, g);
                         let required = self.padding + EXACT_MARGIN;
+                        if let Some(other) = &o.other_link {
+                            let value = hulls
+                                .iter()
+                                .map(|h| hull_distance_to_link(h, &world, other))
+                                .fold(f64::INFINITY, f64::min)
+                                - required
+                                - other.margin;
+                            bound = visit(PairClearance {
+                                a: g.capsules[0] as usize,
+                                b: Target::Obstacle(oi),
+                                value,
+                            });
+                            continue;
+                        }
                         let (shape, offset) = parry_shape(&o.shape);
                         let other_pose = pose_of(&(o.placement.isometry() * offset));
                         let value = hulls
@@ -324,6 +353,54 @@ impl Checker {
             }
         }
     }
+}
+
+/// The distance (m) between hull `h` placed at `world` and the nearest hull of another
+/// robot's link (its margin not taken off); minus the penetration depth when they overlap.
+fn hull_distance_to_link(h: &Hull, world: &Placement, other: &OtherLink) -> f64 {
+    let at = &other.placement;
+    let start =
+        nalgebra::Unit::try_new(at.pos - world.pos, 1e-12).map_or(Vector3::z(), |u| u.into_inner());
+    other
+        .hulls()
+        .iter()
+        .map(|y| {
+            let other_min = |d: &Vector3<f64>| hull_support_point(y, at, &(-d));
+            hull_distance(h, world, start, other_min, DISTANCE_TOLERANCE).unwrap_or_else(|| {
+                depth(
+                    &pose_of(&world.isometry()),
+                    h.shape(),
+                    &pose_of(&at.isometry()),
+                    y.shape(),
+                )
+            })
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The distance (m) between the capsule `a → b` of radius `r` (world frame) and the nearest
+/// hull of another robot's link (its margin not taken off); minus the penetration depth when
+/// they overlap.
+fn capsule_distance_to_link(a: &Point3<f64>, b: &Point3<f64>, r: f64, other: &OtherLink) -> f64 {
+    let at = &other.placement;
+    let centre = nalgebra::center(a, b);
+    let start = nalgebra::Unit::try_new(centre.coords - at.pos, 1e-12)
+        .map_or(Vector3::z(), |u| u.into_inner());
+    let capsule_min = |d: &Vector3<f64>| capsule_min_point(a, b, r, d);
+    other
+        .hulls()
+        .iter()
+        .map(|y| {
+            hull_distance(y, at, start, capsule_min, DISTANCE_TOLERANCE).unwrap_or_else(|| {
+                depth(
+                    &pose_of(&at.isometry()),
+                    y.shape(),
+                    &parry3d::math::Pose::identity(),
+                    &parry_capsule(a, b, r),
+                )
+            })
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The signed distance (m) of two overlapping or touching shapes: minus parry's penetration

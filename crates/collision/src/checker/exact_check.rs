@@ -7,11 +7,15 @@
 //! spheres), [`Checker::exact_valid_contacts`] only at the pairs the batch lanes listed as
 //! possibly touching in one lane (all others are proven clear there).
 
-use super::{CheckScratch, Checker, spheres_beyond};
+use super::{CheckScratch, Checker, OtherLink, spheres_beyond};
 use crate::batch::STATIC_RATE;
-use crate::exact::{EXACT_MARGIN, certified_apart, hull_support_point, pose_of, shape_min_point};
+use crate::exact::{
+    EXACT_MARGIN, Placement, certified_apart, hull_support_point, parry_capsule, pose_of,
+    shape_min_point,
+};
 use crate::shape::segment_segment_distance;
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
+use parry3d::math::Pose;
 
 /// The separating-direction caches of a scratch (see [`CheckScratch`]), taken out of it while
 /// the placed state is read.
@@ -219,21 +223,28 @@ impl Checker {
             for (hi, h) in hulls.iter().enumerate() {
                 let key = (g.first_hull + hi) * nobs + oi;
                 let start = witness(&w.obstacle, key);
-                let parry_other = || {
-                    let (shape, pose) = o.parry();
-                    (*pose, shape.clone())
+                let (direction, found) = match &o.other_link {
+                    // another robot's link: hull to hull, as its own checker measures it
+                    Some(other) => hull_apart_from_link(h, &world, other, required, start)?,
+                    None => {
+                        let parry_other = || {
+                            let (shape, pose) = o.parry();
+                            (*pose, shape.clone())
+                        };
+                        let (direction, found) = certified_apart(
+                            h,
+                            &world,
+                            parry_other,
+                            &o.placement,
+                            other_min,
+                            required,
+                            start,
+                        )?;
+                        (direction, found - required)
+                    }
                 };
-                let (direction, found) = certified_apart(
-                    h,
-                    &world,
-                    parry_other,
-                    &o.placement,
-                    other_min,
-                    required,
-                    start,
-                )?;
                 remember(&mut w.obstacle, key, direction);
-                gap = gap.min(found - required);
+                gap = gap.min(found);
             }
         }
         // capsules the hulls do not stand for: attached objects, links without hulls
@@ -241,8 +252,14 @@ impl Checker {
             if (!hulls.is_empty() && ci < own) || self.allowed[oi * n + ci] {
                 continue;
             }
-            let beyond =
-                o.capsule_clearance(&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius) - self.padding;
+            let (a, b, r) = (&s.ends[ci].0, &s.ends[ci].1, caps[ci].radius);
+            let mut beyond = o.capsule_clearance(a, b, r) - self.padding;
+            if beyond < 0.0
+                && let Some(other) = &o.other_link
+            {
+                // the capsule that contains another robot's link touches: its hulls decide
+                beyond = capsule_apart_from_link(a, b, r, other, self.padding + EXACT_MARGIN)?;
+            }
             if beyond < 0.0 {
                 return None;
             }
@@ -314,6 +331,78 @@ impl Checker {
         }
         Some(gap.max(0.0))
     }
+}
+
+/// Whether hull `h` (placed at `world`) is at least `required` plus the other robot's margin
+/// from every hull of another robot's link, certified as [`certified_apart`] does: the
+/// direction that certified the closest of them and how far beyond that each is (the
+/// smallest, m), or `None`.
+pub(super) fn hull_apart_from_link(
+    h: &crate::exact::Hull,
+    world: &Placement,
+    other: &OtherLink,
+    required: f64,
+    start: Option<Vector3<f64>>,
+) -> Option<(Vector3<f64>, f64)> {
+    let required = required + other.margin;
+    let at = &other.placement;
+    let mut best: Option<(Vector3<f64>, f64)> = None;
+    for y in other.hulls() {
+        let other_min = |d: &Vector3<f64>| hull_support_point(y, at, &(-d));
+        let parry_other = || (pose_of(&at.isometry()), y.shape().clone());
+        let (direction, found) =
+            certified_apart(h, world, parry_other, at, other_min, required, start)?;
+        if best.is_none_or(|(_, g)| found - required < g) {
+            best = Some((direction, found - required));
+        }
+    }
+    best
+}
+
+/// The capsule `a → b` of radius `r` (world frame, m) against the hulls of another robot's
+/// link: how far beyond `required` plus the other robot's margin it certainly is from each
+/// (the smallest, m; the same certificate that robot's checker asks of its hull against this
+/// capsule), or `None` when one is not certified that far.
+pub(super) fn capsule_apart_from_link(
+    a: &Point3<f64>,
+    b: &Point3<f64>,
+    r: f64,
+    other: &OtherLink,
+    required: f64,
+) -> Option<f64> {
+    let required = required + other.margin;
+    let centre = Placement {
+        rot: nalgebra::Matrix3::identity(),
+        pos: nalgebra::center(a, b).coords,
+    };
+    let capsule_min = |d: &Vector3<f64>| capsule_min_point(a, b, r, d);
+    let mut gap = f64::INFINITY;
+    for y in other.hulls() {
+        let parry_capsule = || (Pose::identity(), parry_capsule(a, b, r));
+        let (_, found) = certified_apart(
+            y,
+            &other.placement,
+            parry_capsule,
+            &centre,
+            capsule_min,
+            required,
+            None,
+        )?;
+        gap = gap.min(found - required);
+    }
+    Some(gap)
+}
+
+/// The point of the capsule `a → b` of radius `r` (world frame) with the smallest `n · x`
+/// (`n` unit).
+pub(super) fn capsule_min_point(
+    a: &Point3<f64>,
+    b: &Point3<f64>,
+    r: f64,
+    n: &Vector3<f64>,
+) -> Point3<f64> {
+    let end = if n.dot(&(b - a)) < 0.0 { b } else { a };
+    end - n * r
 }
 
 #[cfg(test)]
