@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
                 &mut target,
             );
             let v = jog.next_velocity(&target, &limits, 0.004);
-            Jog::stop_state(&start, &v, &limits, &mut stop);
+            Jog::stop_state(&start, &v, &limits, 0.004, &mut stop);
             checker.is_valid(&mut scratch, &stop)
                 && checker.motion_valid(&mut scratch, &start, &stop)
         })

@@ -323,7 +323,8 @@ impl CellControl {
             }
         } else if state.status == Status::Jogging {
             let mut stop = vec![0.0; q.len()];
-            Jog::stop_state(&q, &state.qd, &c.limits, &mut stop);
+            let dt = c.executor.period().as_secs_f64();
+            Jog::stop_state(&q, &state.qd, &c.limits, dt, &mut stop);
             let sweep = link_sweep(&arms, &q, &stop);
             let n = (sweep / self.options.sweep_step).ceil().max(1.0) as usize;
             for k in 1..=n {

@@ -967,6 +967,7 @@ impl Loop {
             self.stop_from.as_slice(),
             &next,
             &self.limits,
+            self.dt,
             self.scratch_q.as_mut_slice(),
         );
         let moving = next.as_slice().iter().any(|v| *v != 0.0);

@@ -125,17 +125,111 @@ impl Jog {
         out
     }
 
-    /// Where the robot comes to rest from `q` braking from `velocity` joint-synchronized at
-    /// the acceleration limits: `q + v·T/2` with `T = max |v_j| / a_j`.
-    pub fn stop_state(q: &[f64], velocity: &JointVector, limits: &Limits, out: &mut [f64]) {
+    /// Where the robot comes to rest from `q` braking from `velocity` as the control loop
+    /// brakes it: every period of `dt` seconds [`Jog::next_velocity`] towards zero (all joints
+    /// in proportion, the first to reach its acceleration limit setting the pace), positions
+    /// integrated by the trapezoid rule. The velocity scale falls by `c = dt · min_j a_j / |v_j|`
+    /// per period to zero, so the robot travels `v · dt · (1/2 + (N − 1) − c·N·(N − 1)/2)`
+    /// with `N = ⌈1/c⌉` periods: up to `a·dt²/8` per joint more than the continuous
+    /// `v·T/2` (`T = max |v_j| / a_j`), which a guard must not leave out. `dt = 0`: the
+    /// continuous stop.
+    pub fn stop_state(
+        q: &[f64],
+        velocity: &JointVector,
+        limits: &Limits,
+        dt: f64,
+        out: &mut [f64],
+    ) {
+        // the time to stop at the limits, s
         let t = velocity
             .as_slice()
             .iter()
             .zip(&limits.acceleration)
             .map(|(v, a)| v.abs() / a)
             .fold(0.0, f64::max);
+        let travel = if t == 0.0 {
+            0.0
+        } else if dt > 0.0 {
+            let c = dt / t;
+            let n = (1.0 / c).ceil();
+            dt * (0.5 + (n - 1.0) - 0.5 * c * n * (n - 1.0))
+        } else {
+            0.5 * t
+        };
         for ((o, q), v) in out.iter_mut().zip(q).zip(velocity.as_slice()) {
-            *o = q + 0.5 * v * t;
+            *o = q + v * travel;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cella_kinematics::Rng;
+
+    fn limits(acceleration: Vec<f64>) -> Limits {
+        let n = acceleration.len();
+        Limits {
+            names: (0..n).map(|i| format!("j{i}")).collect(),
+            lower: vec![-100.0; n],
+            upper: vec![100.0; n],
+            velocity: vec![10.0; n],
+            acceleration,
+            jerk: None,
+        }
+    }
+
+    /// The stop state is where the control loop's own braking ends (velocity stepped towards
+    /// zero with [`Jog::next_velocity`] every period, positions by the trapezoid rule), to
+    /// 1e-12 rad, over random velocities (from a crawl to several times `a·dt`, so braking
+    /// takes one period or hundreds) and limits; the continuous stop falls short by up to
+    /// `a·dt²/8`, so a guard checking it could let the robot come to rest beyond a free state.
+    #[test]
+    fn the_stop_state_is_where_the_loop_brakes_to() {
+        let mut rng = Rng::new(3);
+        let dt = 0.004;
+        let mut worst_short: f64 = 0.0;
+        for _ in 0..2000 {
+            let n = 6;
+            let l = limits((0..n).map(|_| rng.uniform(0.5, 20.0)).collect());
+            let scale = [1e-3, 0.03, 0.3, 3.0][rng.next_u64() as usize % 4];
+            let mut v = JointVector::zeros(n);
+            for x in v.as_mut_slice() {
+                *x = rng.uniform(-1.0, 1.0) * scale;
+            }
+            let q0: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let mut predicted = vec![0.0; n];
+            Jog::stop_state(&q0, &v, &l, dt, &mut predicted);
+            let mut continuous = vec![0.0; n];
+            Jog::stop_state(&q0, &v, &l, 0.0, &mut continuous);
+            // the loop's braking
+            let mut jog = Jog::new(n);
+            jog.velocity = v;
+            let mut q = q0.clone();
+            let zero = JointVector::zeros(n);
+            let mut periods = 0;
+            while jog.velocity.as_slice().iter().any(|x| *x != 0.0) {
+                let next = jog.next_velocity(&zero, &l, dt);
+                for (i, qi) in q.iter_mut().enumerate() {
+                    *qi += 0.5 * (jog.velocity.as_slice()[i] + next.as_slice()[i]) * dt;
+                }
+                jog.velocity = next;
+                periods += 1;
+                assert!(periods < 100_000, "braking never ended");
+            }
+            for i in 0..n {
+                assert!(
+                    (q[i] - predicted[i]).abs() < 1e-12,
+                    "joint {i}: braked to {}, predicted {} ({periods} periods)",
+                    q[i],
+                    predicted[i]
+                );
+                let short = (q[i] - continuous[i]).abs();
+                assert!(short <= l.acceleration[i] * dt * dt / 8.0 + 1e-15);
+                worst_short = worst_short.max(short / (l.acceleration[i] * dt * dt));
+            }
+        }
+        // the continuous stop is really short of it (by up to a·dt²/8)
+        assert!(worst_short > 0.1, "{worst_short}");
     }
 }
