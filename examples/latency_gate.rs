@@ -392,7 +392,7 @@ fn main() {
                     &mut target,
                 );
                 let v = jog.next_velocity(&target, &limits, 0.004);
-                Jog::stop_state(&start, &v, &limits, &mut stop);
+                Jog::stop_state(&start, &v, &limits, 0.004, &mut stop);
                 black_box(
                     checker.is_valid(&mut scratch, &stop)
                         && checker.motion_valid(&mut scratch, &start, &stop),

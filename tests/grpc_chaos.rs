@@ -543,8 +543,9 @@ async fn chaos(toml: &'static str, seed: u64) {
         }
         left = next;
     }
-    assert!(left.is_empty(), "not every robot got home: {refusals:#?}");
-    let homes = robots.len();
+    let homes = robots.len() - left.len();
+    // (the monitor's findings first: a robot that could not get home may be the trace of a
+    // violation it saw)
     let findings = monitor.finish().await;
     eprintln!(
         "chaos seed {seed}: {} requests {:?} accepted, {:?} refused; monitor checked {} instants; {homes} of {} robots planned home",
@@ -560,6 +561,7 @@ async fn chaos(toml: &'static str, seed: u64) {
         findings.violations.len(),
         &findings.violations[..findings.violations.len().min(3)]
     );
+    assert!(left.is_empty(), "not every robot got home: {refusals:#?}");
     assert!(findings.instants > 100, "the monitor saw too little");
     assert!(
         total.ok.get("execute").copied().unwrap_or(0) > 5,
