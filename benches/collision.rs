@@ -1,6 +1,6 @@
 //! Collision checking speed: single-state validity of the Panda among the obstacles of
-//! MotionBenchMaker scenes (and a synthetic 30-obstacle cell), distance queries, and motion
-//! (edge) checks per metre of robot motion.
+//! MotionBenchMaker scenes (and a synthetic 30-obstacle cell), one robot near another,
+//! distance queries, and motion (edge) checks per metre of robot motion.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 use cella::problem::Problem;
@@ -11,6 +11,9 @@ use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+#[path = "common/near_robot.rs"]
+mod near_robot;
 
 /// 30 boxes, cylinders and spheres around the Panda, 0.35-0.9 m from its base.
 fn synthetic_world() -> World {
@@ -174,6 +177,17 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % pairs.len();
             black_box(synthetic.motion_valid(&mut s, pairs[i].0, pairs[i].1))
+        })
+    });
+    // one robot near another (the demo cell's UR5e within 3 cm of the KUKA's padding):
+    // robot pairs decided hull to hull
+    let (near, near_states) = near_robot::near_robot_states(64);
+    let mut s = near.scratch();
+    let mut i = 0;
+    c.bench_function("is_valid/ur5e_near_kuka/near_state", |b| {
+        b.iter(|| {
+            i = (i + 1) % near_states.len();
+            black_box(near.is_valid(&mut s, &near_states[i]))
         })
     });
     let dir = problems();

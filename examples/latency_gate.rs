@@ -61,6 +61,9 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+#[path = "../benches/common/near_robot.rs"]
+mod near_robot;
+
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
@@ -72,6 +75,7 @@ const CASES: &[&str] = &[
     "is_valid_free_panda_mbm",
     "is_valid_any_panda_mbm",
     "motion_valid_panda_mbm",
+    "is_valid_near_robot_demo",
     "plan_mbm_five_problems",
     "plan_service_mbm",
     "retime_three_waypoints_kuka",
@@ -298,6 +302,13 @@ fn main() {
             let mut s = checker.scratch();
             run(&case, 2000, |i| {
                 black_box(checker.is_valid(&mut s, &states[i & 255]));
+            });
+        }
+        "is_valid_near_robot_demo" => {
+            let (checker, states) = near_robot::near_robot_states(32);
+            let mut s = checker.scratch();
+            run(&case, 500, |i| {
+                black_box(checker.is_valid(&mut s, &states[i % states.len()]));
             });
         }
         "motion_valid_panda_mbm" => {
