@@ -1206,3 +1206,171 @@ async fn a_live_view_connection_that_sends_nothing_is_closed() {
         .expect("the silent connection was kept open");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
+
+/// Waits up to 30 s for the next message of a stream (`Err` for a status that ended it,
+/// `Ok(None)` for its plain end).
+async fn next_within<T>(stream: &mut tonic::Streaming<T>, what: &str) -> Result<Option<T>, Status> {
+    tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within 30 s"))
+}
+
+/// A stream opened with a token that a reload of the callers revokes ends with
+/// `UNAUTHENTICATED`, naming the reload; a stream of a token that stays goes on; a new
+/// request with the revoked token is refused. Before, open streams outlived their token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_stream_ends_when_its_token_is_revoked() {
+    let authenticator = Arc::new(Authenticator::from_toml(TOKENS).unwrap());
+    let server = start(Security {
+        tls: None,
+        authenticator: Some(authenticator.clone()),
+        warnings: Vec::new(),
+    })
+    .await;
+    let channel = Endpoint::from_shared(server.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let request = || pb::StreamStateRequest {
+        robot_ids: Vec::new(),
+        rate_hz: 50.0,
+    };
+    let mut viewer = client(channel.clone(), Some(VIEWER))
+        .stream_state(request())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut operator = client(channel.clone(), Some(OPERATOR))
+        .stream_state(request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(next_within(&mut viewer, "viewer").await.unwrap().is_some());
+    assert!(
+        next_within(&mut operator, "operator")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // the viewer's token revoked (the file without its table)
+    let without_viewer = TOKENS.replacen(
+        "[[token]]\ntoken = \"viewer-token-5f0c8e1a9b7d4c2e\"\nname = \"hmi\"\nrole = \"viewer\"\n",
+        "",
+        1,
+    );
+    assert_ne!(without_viewer, TOKENS);
+    authenticator.reload_toml(&without_viewer).unwrap();
+    let mut after = 0;
+    let ended = loop {
+        match next_within(&mut viewer, "the revoked stream").await {
+            // sent before the reload was seen (50 per second: 250 are 5 s)
+            Ok(Some(_)) if after < 250 => after += 1,
+            Ok(Some(_)) => panic!("the stream outlived its revoked token by {after} messages"),
+            other => break other,
+        }
+    };
+    let status = ended.expect_err("the revoked stream ended without a status");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("reloaded") && status.message().contains("unknown token"),
+        "{status:?}"
+    );
+    // the operator's stream goes on
+    for _ in 0..5 {
+        assert!(
+            next_within(&mut operator, "operator after the reload")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    let again = client(channel, Some(VIEWER)).stream_state(request()).await;
+    assert_eq!(again.unwrap_err().code(), Code::Unauthenticated);
+}
+
+/// The live view's `/events` feed of a token that a `SIGHUP` reload of the tokens file revokes
+/// ends; the feed of a token that stays goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_view_feed_ends_when_its_token_is_revoked() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = dir("live-revoke");
+    let tokens = d.join("tokens.toml");
+    std::fs::write(&tokens, TOKENS).unwrap();
+    let tokens_arg = tokens.to_str().unwrap().to_owned();
+    let (child, live, _) = serve_live(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--tokens",
+        &tokens_arg,
+    ]);
+    let addr = live
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let open = |token: &'static str| {
+        let addr = addr.clone();
+        async move {
+            let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let request = format!(
+                "GET /events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
+            );
+            tcp.write_all(request.as_bytes()).await.unwrap();
+            tcp
+        }
+    };
+    // reads until `needle` has come (true) or the connection closed (false), up to 30 s
+    async fn read_until(tcp: &mut tokio::net::TcpStream, seen: &mut String, needle: &str) -> bool {
+        read_until_count(tcp, seen, needle, 1).await
+    }
+    async fn read_until_count(
+        tcp: &mut tokio::net::TcpStream,
+        seen: &mut String,
+        needle: &str,
+        count: usize,
+    ) -> bool {
+        let bound = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut buf = [0u8; 4096];
+        while seen.matches(needle).count() < count {
+            let Ok(read) = tokio::time::timeout_at(bound, tcp.read(&mut buf)).await else {
+                panic!("the feed neither sent '{needle:?}' nor ended within 30 s: {seen}");
+            };
+            let n = read.unwrap_or(0);
+            if n == 0 {
+                return false;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        true
+    }
+    let (mut viewer, mut operator) = (open(VIEWER).await, open(OPERATOR).await);
+    let (mut seen_viewer, mut seen_operator) = (String::new(), String::new());
+    assert!(read_until(&mut viewer, &mut seen_viewer, "data: ").await);
+    assert!(seen_viewer.starts_with("HTTP/1.1 200"), "{seen_viewer}");
+    assert!(read_until(&mut operator, &mut seen_operator, "data: ").await);
+
+    std::fs::write(
+        &tokens,
+        TOKENS.replace(VIEWER, "another-viewer-token-0d1e2f3a4b"),
+    )
+    .unwrap();
+    let ok = Command::new("kill")
+        .args(["-HUP", &child.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    // the viewer's feed ends: the chunked body's last chunk, then (HTTP/1.1 keeps the
+    // connection) nothing more
+    assert!(
+        read_until(&mut viewer, &mut seen_viewer, "\r\n0\r\n\r\n").await,
+        "the revoked feed was closed without ending its body"
+    );
+    // the operator's goes on: new events after the viewer's ended
+    seen_operator.clear();
+    assert!(read_until_count(&mut operator, &mut seen_operator, "data: ", 3).await);
+    drop(child);
+}

@@ -247,7 +247,13 @@ impl Live {
                 let control = self.control.clone();
                 let ticks =
                     tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(FEED_PERIOD));
-                let events = ticks.map(move |_| {
+                // the feed ends when its credentials no longer admit it (the tokens file
+                // reloaded without its token): checked at every tick, a constant-time
+                // comparison with each known token
+                let (access, headers) = (self.access.clone(), req.headers().clone());
+                let admitted =
+                    move |_: &_| access.admit("/events", None, &headers) == Admission::Admitted;
+                let events = ticks.take_while(admitted).map(move |_| {
                     Ok::<_, Infallible>(Frame::data(Bytes::from(format!(
                         "data: {}\n\n",
                         state_json(&control)

@@ -315,6 +315,9 @@ struct CertificateEntry {
 /// every request is decided on the set current when it arrives.
 pub struct Authenticator {
     callers: RwLock<Arc<Callers>>,
+    /// Counts the reloads: open streams watch it to check their caller again
+    /// ([`Authenticator::reloads`]).
+    reloads: tokio::sync::watch::Sender<u64>,
 }
 
 /// One version of the known callers.
@@ -341,16 +344,25 @@ impl Authenticator {
     pub fn from_toml(text: &str) -> Result<Self, AuthError> {
         Ok(Self {
             callers: RwLock::new(Arc::new(Callers::from_toml(text)?)),
+            reloads: tokio::sync::watch::Sender::new(0),
         })
     }
 
     /// Replaces the known callers with those of a tokens file, all at once; a file with an
-    /// error changes nothing. Requests already admitted go on; every later one is decided on
-    /// the new set (a revoked token is `UNAUTHENTICATED` from then on).
+    /// error changes nothing. Every later request is decided on the new set (a revoked token
+    /// is `UNAUTHENTICATED` from then on), and every open stream checks its caller again: a
+    /// stream whose credentials no longer admit it ends with `UNAUTHENTICATED` (see
+    /// [`AuthLayer`]). Unary requests already running finish.
     pub fn reload_toml(&self, text: &str) -> Result<(), AuthError> {
         let callers = Arc::new(Callers::from_toml(text)?);
         *self.callers.write().unwrap_or_else(|p| p.into_inner()) = callers;
+        self.reloads.send_modify(|n| *n += 1);
         Ok(())
+    }
+
+    /// A receiver that sees every later reload ([`Authenticator::reload_toml`]).
+    pub fn reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
     }
 
     fn current(&self) -> Arc<Callers> {
@@ -608,22 +620,46 @@ impl Shared {
     fn admit(
         &self,
         path: &str,
-        headers: &http::HeaderMap,
-        extensions: &http::Extensions,
+        credentials: &Credentials,
     ) -> Result<Identity, (Status, Option<Identity>)> {
         let Some(authenticator) = &self.authenticator else {
             return Ok(Identity::local());
         };
-        let certificates = extensions
-            .get::<TlsConnectInfo<TcpConnectInfo>>()
-            .and_then(TlsConnectInfo::peer_certs);
-        let leaf = certificates
+        credentials.admit(authenticator, path)
+    }
+}
+
+/// What a request presented: its `authorization` header and its client certificate chain.
+#[derive(Clone)]
+struct Credentials {
+    authorization: Option<http::HeaderValue>,
+    certificates: Option<Arc<Vec<tonic::transport::CertificateDer<'static>>>>,
+}
+
+impl Credentials {
+    fn of(headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
+        Self {
+            authorization: headers.get(http::header::AUTHORIZATION).cloned(),
+            certificates: extensions
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(TlsConnectInfo::peer_certs),
+        }
+    }
+
+    /// The identity these credentials give for a request to `path` with the callers
+    /// `authenticator` knows now, or the status refusing it (with the caller, when it was
+    /// identified).
+    fn admit(
+        &self,
+        authenticator: &Authenticator,
+        path: &str,
+    ) -> Result<Identity, (Status, Option<Identity>)> {
+        let leaf = self
+            .certificates
             .as_ref()
             .and_then(|c| c.first())
             .map(|c| c.as_ref());
-        let authorization = headers
-            .get(http::header::AUTHORIZATION)
-            .map(http::HeaderValue::as_bytes);
+        let authorization = self.authorization.as_ref().map(http::HeaderValue::as_bytes);
         let identity = authenticator
             .authenticate(authorization, leaf)
             .map_err(|s| (s, None))?;
@@ -640,7 +676,9 @@ impl Shared {
         }
         Ok(identity)
     }
+}
 
+impl Shared {
     /// Writes a refused request to the audit trail, when there is one.
     fn audit_refusal(
         &self,
@@ -684,40 +722,166 @@ where
     S: Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    R: Default + Send + 'static,
+    R: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    R::Error: Into<tonic::codegen::StdError>,
 {
-    type Response = http::Response<R>;
+    type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<http::Response<R>, S::Error>> + Send>>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        if role_needed(path).is_none() {
-            return Box::pin(self.inner.call(request));
+        let path = request.uri().path().to_owned();
+        if role_needed(&path).is_none() {
+            let response = self.inner.call(request);
+            return Box::pin(async move { Ok(response.await?.map(tonic::body::Body::new)) });
         }
-        match self
-            .shared
-            .admit(path, request.headers(), request.extensions())
-        {
+        let credentials = Credentials::of(request.headers(), request.extensions());
+        match self.shared.admit(&path, &credentials) {
             Ok(identity) => {
                 tracing::debug!(caller = %identity.name, role = identity.role.name(), path, "authorized");
                 let extensions = request.extensions_mut();
                 extensions.insert(identity);
                 extensions.insert(self.shared.warnings.clone());
-                Box::pin(self.inner.call(request))
+                let response = self.inner.call(request);
+                // a stream checks its caller again whenever the callers are reloaded
+                let watch = STREAMING_METHODS
+                    .iter()
+                    .any(|m| path.rsplit('/').next() == Some(m))
+                    .then(|| self.shared.authenticator.clone())
+                    .flatten()
+                    .map(|authenticator| (authenticator, credentials, path));
+                Box::pin(async move {
+                    let response = response.await?;
+                    Ok(match watch {
+                        Some((authenticator, credentials, path)) => response.map(|body| {
+                            tonic::body::Body::new(Revocable::new(
+                                tonic::body::Body::new(body),
+                                authenticator,
+                                credentials,
+                                path,
+                            ))
+                        }),
+                        None => response.map(tonic::body::Body::new),
+                    })
+                })
             }
             Err((status, who)) => {
                 // the reason names no token: only that it was unknown
                 tracing::info!(path, code = ?status.code(), reason = status.message(), "refused");
                 self.shared
-                    .audit_refusal(path, request.extensions(), &status, who.as_ref());
+                    .audit_refusal(&path, request.extensions(), &status, who.as_ref());
                 Box::pin(std::future::ready(Ok(status.into_http())))
             }
         }
+    }
+}
+
+/// The server-streaming methods: their responses last, so a reload of the callers is checked
+/// on them while they run ([`Revocable`]).
+const STREAMING_METHODS: &[&str] = &["StreamState", "StreamEvents"];
+
+/// The response body of a stream, ended with `UNAUTHENTICATED` (or `PERMISSION_DENIED`) in
+/// its trailers as soon as a reload of the callers no longer admits the credentials it was
+/// opened with: a revoked token or certificate, or a role lowered below the method's.
+struct Revocable {
+    inner: tonic::body::Body,
+    authenticator: Arc<Authenticator>,
+    credentials: Credentials,
+    path: String,
+    /// Resolves at the next reload (with the receiver, to wait for the one after); `None`
+    /// once no reload can come.
+    reload: Option<Pin<Box<dyn Future<Output = Option<ReloadReceiver>> + Send>>>,
+    ended: bool,
+}
+
+type ReloadReceiver = tokio::sync::watch::Receiver<u64>;
+
+/// Waits for the next reload; `None` when the authenticator is gone.
+fn next_reload(
+    mut reloads: ReloadReceiver,
+) -> Pin<Box<dyn Future<Output = Option<ReloadReceiver>> + Send>> {
+    Box::pin(async move { reloads.changed().await.ok().map(|()| reloads) })
+}
+
+impl Revocable {
+    fn new(
+        inner: tonic::body::Body,
+        authenticator: Arc<Authenticator>,
+        credentials: Credentials,
+        path: String,
+    ) -> Self {
+        let reload = Some(next_reload(authenticator.reloads()));
+        Self {
+            inner,
+            authenticator,
+            credentials,
+            path,
+            reload,
+            ended: false,
+        }
+    }
+
+    /// The status ending the stream when its credentials are no longer admitted.
+    fn refusal(&mut self, cx: &mut Context<'_>) -> Option<Status> {
+        while let Some(reload) = self.reload.as_mut() {
+            match reload.as_mut().poll(cx) {
+                Poll::Pending => return None,
+                Poll::Ready(None) => self.reload = None,
+                Poll::Ready(Some(reloads)) => {
+                    self.reload = Some(next_reload(reloads));
+                    if let Err((status, who)) =
+                        self.credentials.admit(&self.authenticator, &self.path)
+                    {
+                        let who = who.map_or_else(|| "the caller".to_owned(), |i| i.name);
+                        tracing::info!(path = self.path, caller = %who, "stream ended: credentials revoked");
+                        return Some(Status::new(
+                            status.code(),
+                            format!(
+                                "stream ended: the callers were reloaded and {}",
+                                status.message()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+impl tonic::codegen::Body for Revocable {
+    type Data = tonic::codegen::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(status) = self.refusal(cx) {
+            self.ended = true;
+            let mut trailers = http::HeaderMap::new();
+            return Poll::Ready(Some(match status.add_header(&mut trailers) {
+                Ok(()) => Ok(http_body::Frame::trailers(trailers)),
+                Err(status) => Err(status),
+            }));
+        }
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.ended = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
     }
 }
 
