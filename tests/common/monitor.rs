@@ -246,18 +246,21 @@ impl Monitor {
         let (f, e) = (findings.clone(), edits.clone());
         let base = (*CellFile::parse(toml).unwrap().build(None).unwrap()).clone();
         // the checks run on their own thread (they would hold up the server's runtime); an
-        // instant it has no time for is dropped (the next one is checked)
+        // instant it has no time for is dropped (the next one is checked). Each instant carries
+        // when it was observed: edits are judged recent against that, not against when a
+        // thread starved of CPU gets to check it
         let (tx, rx) = std::sync::mpsc::sync_channel::<(
             Arc<pb::CellInfo>,
             HashMap<String, Vec<f64>>,
             String,
+            Instant,
         )>(4);
         let checker_thread = std::thread::spawn(move || {
-            while let Ok((info, joints, doing)) = rx.recv() {
+            while let Ok((info, joints, doing, observed)) = rx.recv() {
                 let cell = rebuild(&base, &info, &joints);
                 let edited = e.lock().unwrap().clone();
                 let mut findings = f.lock().unwrap();
-                check_instant(&cell, &edited, Instant::now(), &doing, &mut findings);
+                check_instant(&cell, &edited, observed, &doing, &mut findings);
             }
         });
         let task = tokio::spawn(async move {
@@ -304,7 +307,7 @@ impl Monitor {
                         let mut d: Vec<&String> = doing.values().collect();
                         d.sort();
                         let d = d.into_iter().cloned().collect::<Vec<_>>().join("; ");
-                        let _ = tx.try_send((info.clone(), joints.clone(), d));
+                        let _ = tx.try_send((info.clone(), joints.clone(), d, Instant::now()));
                     }
                 }
             }
