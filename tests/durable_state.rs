@@ -7,9 +7,8 @@ mod common;
 
 use cella_proto::v1 as pb;
 use cella_proto::v1::cell_service_client::CellServiceClient;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tonic::transport::Channel;
@@ -31,22 +30,7 @@ impl Drop for Serving {
 
 /// Starts `cella serve` on a free port with `args`; returns once it listens.
 fn serve(args: &[&str]) -> Serving {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cella"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut said = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut said)
-        .unwrap();
-    let url = said
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("`cella serve` said '{said}'"))
-        .to_owned();
+    let (child, url) = common::spawn_serve(["--addr", "127.0.0.1:0"].iter().chain(args));
     Serving { child, url }
 }
 

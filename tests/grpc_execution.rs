@@ -385,25 +385,8 @@ fn cella_exec_plans_executes_and_reports_the_outcome() {
             let _ = self.0.wait();
         }
     }
-    let mut server = Serving(
-        std::process::Command::new(env!("CARGO_BIN_EXE_cella"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut said = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.0.stdout.take().unwrap()),
-        &mut said,
-    )
-    .unwrap();
-    let url = said
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("`cella serve` said '{said}'"))
-        .to_owned();
+    let (child, url) = common::spawn_serve(["--addr", "127.0.0.1:0"]);
+    let server = Serving(child);
     let out = common::cella(&[
         "exec",
         "--server",

@@ -735,13 +735,15 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().to_owned();
-        if role_needed(&path).is_none() {
+        // (a clone of the URI shares its bytes: no copy of the path per request)
+        let uri = request.uri().clone();
+        let path = uri.path();
+        if role_needed(path).is_none() {
             let response = self.inner.call(request);
             return Box::pin(async move { Ok(response.await?.map(tonic::body::Body::new)) });
         }
         let credentials = Credentials::of(request.headers(), request.extensions());
-        match self.shared.admit(&path, &credentials) {
+        match self.shared.admit(path, &credentials) {
             Ok(identity) => {
                 tracing::debug!(caller = %identity.name, role = identity.role.name(), path, "authorized");
                 let extensions = request.extensions_mut();
@@ -754,7 +756,7 @@ where
                     .any(|m| path.rsplit('/').next() == Some(m))
                     .then(|| self.shared.authenticator.clone())
                     .flatten()
-                    .map(|authenticator| (authenticator, credentials, path));
+                    .map(|authenticator| (authenticator, credentials, path.to_owned()));
                 Box::pin(async move {
                     let response = response.await?;
                     Ok(match watch {
@@ -774,7 +776,7 @@ where
                 // the reason names no token: only that it was unknown
                 tracing::info!(path, code = ?status.code(), reason = status.message(), "refused");
                 self.shared
-                    .audit_refusal(&path, request.extensions(), &status, who.as_ref());
+                    .audit_refusal(path, request.extensions(), &status, who.as_ref());
                 Box::pin(std::future::ready(Ok(status.into_http())))
             }
         }

@@ -328,20 +328,7 @@ impl Checker {
                     let value = ha
                         .iter()
                         .flat_map(|x| hb.iter().map(move |y| (x, y)))
-                        .map(|(x, y)| {
-                            let start = nalgebra::Unit::try_new(wb.pos - wa.pos, 1e-12)
-                                .map_or(Vector3::z(), |u| u.into_inner());
-                            let other_min = |d: &Vector3<f64>| hull_support_point(y, &wb, &(-d));
-                            hull_distance(x, &wa, start, other_min, DISTANCE_TOLERANCE)
-                                .unwrap_or_else(|| {
-                                    depth(
-                                        &pose_of(&wa.isometry()),
-                                        x.shape(),
-                                        &pose_of(&wb.isometry()),
-                                        y.shape(),
-                                    )
-                                })
-                        })
+                        .map(|(x, y)| hull_to_hull(x, &wa, y, &wb))
                         .fold(f64::INFINITY, f64::min)
                         - EXACT_MARGIN;
                     bound = visit(PairClearance {
@@ -355,26 +342,29 @@ impl Checker {
     }
 }
 
+/// The distance (m) between hull `x` placed at `wx` and hull `y` placed at `wy` (world
+/// frame); minus the penetration depth when they overlap.
+fn hull_to_hull(x: &Hull, wx: &Placement, y: &Hull, wy: &Placement) -> f64 {
+    let start =
+        nalgebra::Unit::try_new(wy.pos - wx.pos, 1e-12).map_or(Vector3::z(), |u| u.into_inner());
+    let other_min = |d: &Vector3<f64>| hull_support_point(y, wy, &(-d));
+    hull_distance(x, wx, start, other_min, DISTANCE_TOLERANCE).unwrap_or_else(|| {
+        depth(
+            &pose_of(&wx.isometry()),
+            x.shape(),
+            &pose_of(&wy.isometry()),
+            y.shape(),
+        )
+    })
+}
+
 /// The distance (m) between hull `h` placed at `world` and the nearest hull of another
 /// robot's link (its margin not taken off); minus the penetration depth when they overlap.
 fn hull_distance_to_link(h: &Hull, world: &Placement, other: &OtherLink) -> f64 {
-    let at = &other.placement;
-    let start =
-        nalgebra::Unit::try_new(at.pos - world.pos, 1e-12).map_or(Vector3::z(), |u| u.into_inner());
     other
         .hulls()
         .iter()
-        .map(|y| {
-            let other_min = |d: &Vector3<f64>| hull_support_point(y, at, &(-d));
-            hull_distance(h, world, start, other_min, DISTANCE_TOLERANCE).unwrap_or_else(|| {
-                depth(
-                    &pose_of(&world.isometry()),
-                    h.shape(),
-                    &pose_of(&at.isometry()),
-                    y.shape(),
-                )
-            })
-        })
+        .map(|y| hull_to_hull(h, world, y, &other.placement))
         .fold(f64::INFINITY, f64::min)
 }
 
